@@ -14,7 +14,7 @@ import { AuditError, AuditValidationError, AuditDeliveryError } from './errors.j
 import { canonicalJson } from './integrity/canonical-json.js';
 import { GENESIS_HASH, HashChain } from './integrity/chain.js';
 import { toLogRecord, type ValidationIssue } from './record.js';
-import { toJsonSafe } from './sanitize.js';
+import { safeString, toJsonSafe } from './sanitize.js';
 import { VERSION } from './version.js';
 
 /** What `logEvent` takes besides the action. */
@@ -152,15 +152,21 @@ export function createAuditLogger<C extends Catalog>(options: AuditLoggerOptions
       details: given.details,
     };
     const validator = validators.get(action);
+    const actionName = safeString(action);
     let issues: ValidationIssue[] | undefined;
-    if (!validator) issues = [{ path: 'action', message: `unknown action "${String(action)}": not in the catalog` }];
+    if (!validator) issues = [{ path: 'action', message: `unknown action "${actionName}": not in the catalog` }];
     else {
-      const result = validator.safeParse(event);
-      if (!result.success) issues = issuesOf(result.error);
+      try {
+        const result = validator.safeParse(event);
+        if (!result.success) issues = issuesOf(result.error);
+      } catch (error) {
+        // zod lets exceptions of hostile getters and proxies through.
+        issues = [{ path: '', message: `the event could not be read: ${safeString(error)}` }];
+      }
     }
     if (issues) {
       stats.invalid++;
-      const error = new AuditValidationError(String(action), id, issues);
+      const error = new AuditValidationError(actionName, id, issues);
       if (rejectInvalid) throw error;
       report(error);
       if (dropInvalid) {
@@ -185,7 +191,7 @@ export function createAuditLogger<C extends Catalog>(options: AuditLoggerOptions
       try {
         emit(id, action, props, false);
       } catch (error) {
-        report(new AuditError(`logEvent("${String(action)}") failed unexpectedly: ${String(error)}`, { cause: error }));
+        report(new AuditError(`logEvent("${safeString(action)}") failed unexpectedly: ${safeString(error)}`, { cause: error }));
       }
       return id;
     },

@@ -53,3 +53,12 @@ export function toJsonSafe(value: unknown, depth = 0, ancestors = new Set<object
     ancestors.delete(object);
   }
 }
+
+/** `String(value)` that cannot throw (a hostile `toString` included). */
+export function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return '[unprintable]';
+  }
+}

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
+import {
+  AuditDeliveryError,
+  AuditValidationError,
+  createAuditLogger,
+  runWithAuditContext,
+  type AuditError,
+} from '../src/index.js';
+import { sampleEvent } from './helpers/fixtures.js';
+import { startOtlpListener } from './helpers/otlp-listener.js';
+
+const details = { document: { id: 'doc-1', name: 'Plan' } };
+
+/** Deterministic generator of hostile inputs: every kind the issue names, mixed. */
+function* malformedInputs(count: number): Generator<[unknown, unknown]> {
+  const cyclic: Record<string, unknown> = { name: 'loop' };
+  cyclic['self'] = cyclic;
+  class Document {
+    constructor(readonly id: string) {}
+  }
+  const hostile = Object.defineProperty({}, 'name', { enumerable: true, get: () => { throw new Error('getter explodes'); } });
+  const huge = 'x'.repeat(1_000_000);
+  const oddUnicode = '\ud800 lone surrogate, \u0000 nul, \u202e rtl, 🧇';
+  const kinds: ((i: number) => [unknown, unknown])[] = [
+    (i) => ['document.create', { details: { document: { id: i, name: 'n' } } }],
+    () => ['document.create', { details: { document: { id: 'x' } } }],
+    () => ['document.create', { details: {} }],
+    () => ['document.create', {}],
+    () => ['document.create', undefined],
+    () => ['document.create', null],
+    () => ['document.create', 42],
+    () => ['document.create', { details: { document: { id: huge, name: oddUnicode } }, actor: { type: 'user' } }],
+    () => ['document.create', { details: { document: cyclic } }],
+    (i) => ['document.create', { details: { document: new Document(`d${i}`) } }],
+    () => ['document.create', { details: { document: hostile } }],
+    () => ['config.create', { details: { config: { id: 1, key: 'k', value: cyclic } } }],
+    () => ['config.create', { details: { config: { id: 1, key: 'k', value: new Map([[1, 2]]) } } }],
+    () => ['config.create', { details: { config: { id: 1n, key: Symbol('k'), value: () => 1 } } }],
+    () => ['no.such_action', { details }],
+    () => [undefined, { details }],
+    () => [{ toString: () => { throw new Error('no string'); } }, { details }],
+    () => ['document.create', { details, actor: { type: 'robot' } }],
+    () => ['document.create', { details, context: { ip_address: 'not-an-ip', user_agent: 7 } }],
+    () => ['document.create', { details: { document: { id: 'a', name: 'b', extra: true } } }],
+  ];
+  for (let i = 0; i < count; i++) yield kinds[i % kinds.length]!(i);
+}
+
+describe('logEvent with bad input', () => {
+  let listener: Awaited<ReturnType<typeof startOtlpListener>>;
+  before(async () => (listener = await startOtlpListener()));
+  after(() => listener.close());
+
+  it('never throws; each of 1,000 malformed events is reported and delivered flagged invalid', async () => {
+    const errors: AuditError[] = [];
+    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, onError: (e) => errors.push(e) });
+    const ids: string[] = [];
+    for (const [action, props] of malformedInputs(1000)) {
+      ids.push(audit.logEvent(action as 'document.create', props as never));
+    }
+    await audit.flush({ timeoutMillis: 20_000 });
+    await audit.shutdown();
+
+    const validationErrors = errors.filter((e): e is AuditValidationError => e instanceof AuditValidationError);
+    assert.equal(validationErrors.length, 1000, `every event reported (others: ${errors.filter((e) => !(e instanceof AuditValidationError)).map((e) => e.message).join(' | ')})`);
+    assert.deepEqual(new Set(validationErrors.map((e) => e.eventId)), new Set(ids));
+    const received = new Map(listener.records.map((r) => [r.attributes['log.record.uid'], r]));
+    for (const id of ids) {
+      const record = received.get(id);
+      assert.ok(record, `event ${id} delivered`);
+      assert.equal(record.attributes['audit.invalid'], true);
+      assert.ok(JSON.parse(String(record.attributes['audit.validation.issues'])).length > 0);
+    }
+    assert.equal(listener.records.length, 1000);
+    const stats = audit.stats();
+    assert.equal(stats.invalid, 1000);
+    assert.equal(stats.emitted, 1000);
+    assert.equal(stats.exported, 1000);
+    assert.equal(stats.dropped, 0);
+    assert.equal(stats.pending, 0);
+  });
+
+  it('names the failing field path in the message', () => {
+    const errors: AuditError[] = [];
+    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, onError: (e) => errors.push(e) });
+    audit.logEvent('document.create', { details: { document: { id: 5, name: 'n' } } } as never);
+    void audit.shutdown();
+    assert.match(errors[0]!.message, /details\.document\.id: Invalid input: expected string, received number/);
+  });
+
+  it('with invalidEvents: drop, counts and reports each invalid event and sends none of them', async () => {
+    const errors: AuditError[] = [];
+    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, invalidEvents: 'drop', onError: (e) => errors.push(e) });
+    const before = listener.records.length;
+    for (const [action, props] of malformedInputs(100)) audit.logEvent(action as 'document.create', props as never);
+    const validId = audit.logEvent('document.create', { details });
+    await audit.shutdown({ timeoutMillis: 10_000 });
+    assert.equal(errors.filter((e) => e instanceof AuditValidationError).length, 100);
+    assert.equal(errors.filter((e) => e instanceof AuditDeliveryError && e.reason === 'invalid_dropped').length, 100);
+    assert.equal(audit.stats().dropped, 100);
+    assert.deepEqual(listener.records.slice(before).map((r) => r.attributes['log.record.uid']), [validId]);
+  });
+
+  it('survives an onError hook that throws', async () => {
+    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, onError: () => { throw new Error('hook bug'); } });
+    assert.doesNotThrow(() => audit.logEvent('document.create', { details: null } as never));
+    await audit.shutdown({ timeoutMillis: 10_000 });
+    assert.equal(audit.stats().exported, 1);
+  });
+});
+
+describe('logEventOrThrow', () => {
+  let listener: Awaited<ReturnType<typeof startOtlpListener>>;
+  before(async () => (listener = await startOtlpListener()));
+  after(() => listener.close());
+
+  it('rejects an invalid event with AuditValidationError carrying the issues, and sends nothing', async () => {
+    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, onError: () => undefined });
+    const before = listener.records.length;
+    await assert.rejects(
+      audit.logEventOrThrow('document.create', { details: { document: { id: 'x' } } } as never),
+      (error: unknown) => {
+        assert.ok(error instanceof AuditValidationError);
+        assert.deepEqual(error.issues.map((i) => i.path), ['details.document.name']);
+        assert.match(error.message, /details\.document\.name/);
+        return true;
+      },
+    );
+    await audit.shutdown({ timeoutMillis: 10_000 });
+    assert.equal(listener.records.length, before);
+    assert.equal(audit.stats().invalid, 1);
+  });
+
+  it('resolves with the id once the collector acknowledged the event (no spool)', async () => {
+    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, onError: assert.fail });
+    const id = await audit.logEventOrThrow('document.create', { details });
+    assert.ok(listener.records.some((r) => r.attributes['log.record.uid'] === id));
+    await audit.shutdown();
+  });
+});
+
+describe('actor and context', () => {
+  let listener: Awaited<ReturnType<typeof startOtlpListener>>;
+  before(async () => (listener = await startOtlpListener()));
+  after(() => listener.close());
+
+  it('come from the request context; explicit values win, context merged field by field', async () => {
+    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, onError: assert.fail });
+    const ids = await runWithAuditContext({ actor: sampleEvent.actor, context: sampleEvent.context }, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return [
+        audit.logEvent('document.create', { details }),
+        audit.logEvent('document.create', { details, actor: { type: 'system' }, context: { session_id: 'explicit' } }),
+      ];
+    });
+    const outside = audit.logEvent('document.create', { details });
+    await audit.shutdown({ timeoutMillis: 10_000 });
+    const body = (id: string) => listener.records.find((r) => r.attributes['log.record.uid'] === id)!.body as typeof sampleEvent;
+    assert.deepEqual(body(ids[0]!).actor, sampleEvent.actor);
+    assert.deepEqual(body(ids[0]!).context, sampleEvent.context);
+    assert.deepEqual(body(ids[1]!).actor, { type: 'system' });
+    assert.deepEqual(body(ids[1]!).context, { ...sampleEvent.context, session_id: 'explicit' });
+    assert.deepEqual(body(outside).actor, { type: 'unknown' });
+    assert.deepEqual(body(outside).context, {});
+  });
+});

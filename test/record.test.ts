@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { context, trace, TraceFlags } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { LoggerProvider } from '@opentelemetry/sdk-logs';
+import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
+import { ATTR } from '../src/attributes.js';
+import { createOtlpExporter, type OtlpProtocol } from '../src/delivery/exporter.js';
+import { AuditLogRecordProcessor } from '../src/delivery/processor.js';
+import { emptyStats } from '../src/delivery/stats.js';
+import { createAuditLogger } from '../src/index.js';
+import { toLogRecord } from '../src/record.js';
+import { sampleEvent } from './helpers/fixtures.js';
+import { startOtlpListener } from './helpers/otlp-listener.js';
+
+const link = { streamId: 'stream-1', seq: 7, prevHash: 'a'.repeat(64), hash: 'b'.repeat(64) };
+
+describe('toLogRecord', () => {
+  it('maps the sample event: eventName, severity, times, body and every attribute', () => {
+    const record = toLogRecord(sampleEvent, { observedAt: 1_731_477_652_000, link });
+    assert.equal(record.eventName, 'document.create');
+    assert.equal(record.severityNumber, 9);
+    assert.equal(record.severityText, 'INFO');
+    assert.equal(record.timestamp, Date.parse('2024-11-13T06:00:51.518Z'));
+    assert.equal(record.observedTimestamp, 1_731_477_652_000);
+    assert.equal(record.body, sampleEvent);
+    assert.deepEqual(record.attributes, {
+      'log.record.uid': '806ed0d9-7d25-4df2-9a6c-f7d2f6b8dba6',
+      'audit.action': 'document.create',
+      'audit.actor.type': 'user',
+      'user.id': '146',
+      'user.email': 'flapjack@example.com',
+      'user.name': 'Flapjack Toasty',
+      'client.address': '39.139.42.243',
+      'user_agent.original': sampleEvent.context.user_agent,
+      'session.id': 'ixVo6maPbcgd1vvoj93teT',
+      'audit.site.id': '42',
+      'audit.site.name': 'Grist Labs',
+      'audit.site.domain': 'gristlabs',
+      'audit.stream.id': 'stream-1',
+      'audit.seq': 7,
+      'audit.prev_hash': 'a'.repeat(64),
+      'audit.hash': 'b'.repeat(64),
+    });
+  });
+
+  it('omits absent values instead of sending empty strings', () => {
+    const record = toLogRecord(
+      { ...sampleEvent, actor: { type: 'system' }, context: { user_agent: '', site: { id: 3 } } },
+      { observedAt: 0 },
+    );
+    assert.deepEqual(record.attributes, {
+      'log.record.uid': sampleEvent.id,
+      'audit.action': 'document.create',
+      'audit.actor.type': 'system',
+      'audit.site.id': '3',
+    });
+  });
+
+  it('flags an invalid event with its issues', () => {
+    const record = toLogRecord(sampleEvent, { observedAt: 0, issues: [{ path: 'details.document.id', message: 'bad' }] });
+    assert.equal(record.attributes?.[ATTR.invalid], true);
+    assert.deepEqual(JSON.parse(String(record.attributes?.[ATTR.validationIssues])), [{ path: 'details.document.id', message: 'bad' }]);
+  });
+});
+
+for (const protocol of ['http/protobuf', 'http/json'] as OtlpProtocol[]) {
+  describe(`the sample event on the wire (${protocol})`, () => {
+    let listener: Awaited<ReturnType<typeof startOtlpListener>>;
+    before(async () => (listener = await startOtlpListener()));
+    after(() => listener.close());
+
+    it('decodes to eventName, every attribute, and a body deep-equal to sample-event.json', async () => {
+      const stats = emptyStats();
+      const resource = resourceFromAttributes({ 'service.name': 'wire-test' });
+      const processor = new AuditLogRecordProcessor({
+        exporter: createOtlpExporter({ endpoint: listener.url, protocol }),
+        resource,
+        scope: { name: 'otel-audit' },
+        stats,
+        report: (error) => assert.fail(error),
+        delivery: {},
+      });
+      const provider = new LoggerProvider({ resource, processors: [processor] });
+      const observedAt = Date.parse('2024-11-13T06:00:52.000Z');
+      provider.getLogger('otel-audit').emit(toLogRecord(sampleEvent, { observedAt, link }));
+      await processor.forceFlush({ timeoutMillis: 10_000 });
+      await provider.shutdown();
+
+      assert.equal(listener.requests[0]?.contentType, protocol === 'http/json' ? 'application/json' : 'application/x-protobuf');
+      assert.equal(listener.records.length, 1);
+      const [received] = listener.records;
+      assert.deepEqual(received!.body, sampleEvent);
+      assert.equal(received!.eventName, 'document.create');
+      assert.equal(received!.severityNumber, 9);
+      assert.equal(received!.timeUnixNano, '1731477651518000000');
+      assert.equal(received!.observedTimeUnixNano, '1731477652000000000');
+      assert.deepEqual(received!.attributes, toLogRecord(sampleEvent, { observedAt, link }).attributes);
+      assert.equal(received!.resource['service.name'], 'wire-test');
+    });
+  });
+}
+
+describe('createAuditLogger on the wire', () => {
+  let listener: Awaited<ReturnType<typeof startOtlpListener>>;
+  before(async () => (listener = await startOtlpListener()));
+  after(() => listener.close());
+
+  it('fills id and timestamp, keeps the canonical shape, sets the resource from OTEL_* variables, carries the active span', async () => {
+    process.env['OTEL_SERVICE_NAME'] = 'from-env';
+    process.env['OTEL_RESOURCE_ATTRIBUTES'] = 'deployment.environment.name=test,service.version=9.9.9';
+    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, serviceName: 'from-code', serviceVersion: '1.0.0', onError: assert.fail });
+    delete process.env['OTEL_SERVICE_NAME'];
+    delete process.env['OTEL_RESOURCE_ATTRIBUTES'];
+    // What a tracing SDK registers in an instrumented application.
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    const span = trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.SAMPLED });
+    const before = Date.now();
+    const id = context.with(trace.setSpan(context.active(), span), () =>
+      audit.logEvent('document.create', { actor: sampleEvent.actor, context: sampleEvent.context, details: { document: { id: '4cq1mNTkQmEF5KsUVGiy6H', name: 'Untitled document' } } }),
+    );
+    await audit.shutdown({ timeoutMillis: 10_000 });
+    context.disable();
+    const [received] = listener.records;
+    assert.ok(received);
+    const body = received.body as typeof sampleEvent;
+    assert.equal(body.id, id);
+    assert.match(body.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.ok(Date.parse(body.timestamp) >= before - 1 && Date.parse(body.timestamp) <= Date.now());
+    assert.deepEqual(body, { ...sampleEvent, id, timestamp: body.timestamp });
+    assert.deepEqual(Object.keys(body), Object.keys(sampleEvent));
+    assert.equal(received.traceId, '0af7651916cd43dd8448eb211c80319c');
+    assert.equal(received.spanId, 'b7ad6b7169203331');
+    assert.equal(received.resource['service.name'], 'from-env');
+    assert.equal(received.resource['service.version'], '9.9.9');
+    assert.equal(received.resource['deployment.environment.name'], 'test');
+    assert.equal(typeof received.resource['service.instance.id'], 'string');
+    assert.equal(typeof received.resource['host.name'], 'string');
+  });
+});
