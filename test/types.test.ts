@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const fixture = join(root, 'test/types/logger-types.ts');
+const tsc = join(root, 'node_modules/typescript/bin/tsc');
+
+/** Compiles one file with the project's settings; returns the diagnostics (empty when it compiles). */
+function compile(file: string): string {
+  // Inside the project, so that @types/node and the packages resolve as they do for the sources.
+  const dir = mkdtempSync(join(root, 'test/types/.tmp-'));
+  const config = join(dir, 'tsconfig.json');
+  writeFileSync(config, JSON.stringify({ extends: join(root, 'tsconfig.json'), compilerOptions: { noEmit: true }, include: [file] }));
+  try {
+    execFileSync(process.execPath, [tsc, '-p', config], { encoding: 'utf8' });
+    return '';
+  } catch (error) {
+    return (error as { stdout: string }).stdout;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('types inferred from the catalog', () => {
+  it('compile correct calls, and every @ts-expect-error marks a real error', () => {
+    assert.equal(compile(fixture), '');
+  });
+
+  it('reject each marked call once the directive is removed', () => {
+    const source = readFileSync(fixture, 'utf8');
+    const expected = source.split('\n').filter((line) => line.trim().startsWith('// @ts-expect-error')).length;
+    const stripped = join(root, 'test/types/.tmp-stripped-logger-types.ts');
+    writeFileSync(stripped, source.replaceAll('// @ts-expect-error', '// (expected error)'));
+    try {
+      const output = compile(stripped);
+      const errorLines = new Set(output.split('\n').filter((line) => line.includes('error TS')).map((line) => /\((\d+),/.exec(line)?.[1]));
+      assert.equal(errorLines.size, expected, output);
+    } finally {
+      rmSync(stripped, { force: true });
+    }
+  });
+});
