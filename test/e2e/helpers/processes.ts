@@ -1,0 +1,119 @@
+// Real processes for the end-to-end tests: the otelcol-audit Collector and rsyslogd, on free
+// loopback ports, each stopped by the test that started it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+export const COLLECTOR = join(ROOT, '.collector/otelcol-audit');
+export const CONFIG = (name: string): string => join(ROOT, 'collector-config', name);
+
+if (!existsSync(COLLECTOR)) throw new Error(`${COLLECTOR} is missing: run npm run collector:build`);
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `otel-audit-${prefix}-`));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMillis = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMillis;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMillis} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export interface RunningProcess {
+  readonly child: ChildProcess;
+  output(): string;
+  /** SIGTERM (or the given signal), then wait for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+function track(child: ChildProcess, name: string): RunningProcess {
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    child,
+    output: () => output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+      if (process.env['E2E_VERBOSE']) console.error(`--- ${name} ---\n${output}`);
+    },
+  };
+}
+
+async function healthy(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url)).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts the Collector with a config of collector-config/ and waits until its health check answers. */
+export async function startCollector(config: string, env: Record<string, string>, healthEndpoint: string): Promise<RunningProcess> {
+  const child = spawn(COLLECTOR, ['--config', CONFIG(config)], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const running = track(child, config);
+  await waitFor(`${config} to be healthy`, async () => {
+    if (child.exitCode !== null) throw new Error(`${config} exited with ${child.exitCode}:\n${running.output()}`);
+    return healthy(`http://${healthEndpoint}/`);
+  });
+  return running;
+}
+
+/** The Splunk stand-in: the Collector's HEC receiver, writing what it receives to `output`. */
+export async function startHecReceiver(port: number, output: string): Promise<RunningProcess> {
+  const health = `127.0.0.1:${await freePort()}`;
+  return startCollector('examples/hec-receiver/config.yaml', { HEC_RECEIVER_ENDPOINT: `127.0.0.1:${port}`, HEC_RECEIVER_OUTPUT: output, HEC_RECEIVER_HEALTH: health }, health);
+}
+
+/**
+ * rsyslogd from Debian, in the foreground, listening on TCP `port` (octet-counted framing, as the
+ * Collector's syslog exporter sends it) and writing each message's MSG, with its structured data,
+ * one per line to `output`.
+ */
+export async function startRsyslog(port: number, output: string): Promise<RunningProcess> {
+  const dir = tempDir('rsyslog');
+  const config = join(dir, 'rsyslog.conf');
+  writeFileSync(
+    config,
+    [
+      'global(workDirectory="' + dir + '" maxMessageSize="1m")',
+      'module(load="imtcp")',
+      `template(name="msgonly" type="string" string="%STRUCTURED-DATA% %msg%\\n")`,
+      `ruleset(name="audit") { action(type="omfile" file="${output}" template="msgonly" flushOnTXEnd="on" asyncWriting="off") }`,
+      `input(type="imtcp" port="${port}" address="127.0.0.1" ruleset="audit")`,
+    ].join('\n'),
+  );
+  const child = spawn('rsyslogd', ['-n', '-f', config, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const running = track(child, 'rsyslogd');
+  await waitFor('rsyslogd to listen', async () => {
+    if (child.exitCode !== null) throw new Error(`rsyslogd exited with ${child.exitCode}:\n${running.output()}`);
+    return new Promise<boolean>((resolve) => {
+      const socket = new Socket();
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+      socket.connect(port, '127.0.0.1');
+    });
+  });
+  return running;
+}

@@ -1,0 +1,61 @@
+// Every configuration we ship must load: `otelcol-audit validate` on each, with the environment
+// a deployment would give it.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, it } from 'node:test';
+import { COLLECTOR, ROOT } from './helpers/processes.js';
+
+const configRoot = join(ROOT, 'collector-config');
+
+function configs(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return name === 'lock' ? [] : configs(path);
+    return name.endsWith('.yaml') && name !== 'manifest.yaml' ? [path] : [];
+  });
+}
+
+const deploymentEnv = {
+  PATH: process.env['PATH'] ?? '',
+  AUDIT_STORAGE_DIR: '/tmp/otel-audit-validate/queue',
+  AUDIT_ARCHIVE_PATH: '/tmp/otel-audit-validate/archive/audit.jsonl',
+  AUDIT_INGEST_TOKEN: 'validate-token',
+  SPLUNK_HEC_ENDPOINT: 'https://splunk.example.com:8088/services/collector',
+  SPLUNK_HEC_TOKEN: 'validate-hec-token',
+  SECURITY_HEC_ENDPOINT: 'https://siem.example.com:8088/services/collector',
+  SECURITY_HEC_TOKEN: 'validate-security-token',
+  HEC_RECEIVER_OUTPUT: '/tmp/otel-audit-validate/hec.jsonl',
+  REDACTION_KEY: 'validate-key',
+  DATA_LAKE_PATH: '/tmp/otel-audit-validate/lake.jsonl',
+};
+
+describe('shipped Collector configurations', () => {
+  const all = configs(configRoot);
+  it('include the gateway, the local demo config and the examples', () => {
+    const names = all.map((path) => relative(configRoot, path));
+    for (const expected of ['gateway.yaml', 'local.yaml', 'examples/hec-receiver/config.yaml', 'examples/routing-by-action/config.yaml', 'examples/redaction-data-lake/config.yaml']) {
+      assert.ok(names.includes(expected), `${expected} is shipped`);
+    }
+  });
+
+  for (const config of all) {
+    it(`${relative(configRoot, config)} passes otelcol-audit validate`, () => {
+      execFileSync(COLLECTOR, ['validate', '--config', config], { env: deploymentEnv, stdio: 'pipe' });
+    });
+  }
+
+  it('gateway.yaml also validates with bearer-token auth and TLS switched on by environment', () => {
+    execFileSync(COLLECTOR, ['validate', '--config', join(configRoot, 'gateway.yaml')], {
+      env: { ...deploymentEnv, AUDIT_OTLP_AUTH: '{authenticator: bearertokenauth}', AUDIT_OTLP_TLS: '{cert_file: /etc/otel/tls.crt, key_file: /etc/otel/tls.key}', SYSLOG_TLS: '{insecure: true}' },
+      stdio: 'pipe',
+    });
+  });
+
+  it('validate rejects a broken configuration (the check can fail)', () => {
+    assert.throws(() =>
+      execFileSync(COLLECTOR, ['validate', '--config', 'yaml:exporters: {splunk_hec: {sending_queue: {no_such_key: 1}}}'], { env: deploymentEnv, stdio: 'pipe' }),
+    );
+  });
+});
