@@ -36,6 +36,8 @@ export function recordsOfOtlpJson(request: Json, source: string): TrailRecord[] 
   return out;
 }
 
+const ZSTD_MAGIC = 0xfd2fb528;
+
 /** The Collector file exporter with compression: 4-byte big-endian length, then a zstd frame of OTLP/JSON. */
 function* lengthPrefixedFrames(buf: Buffer): Generator<Buffer> {
   for (let pos = 0; pos + 4 <= buf.length; ) {
@@ -77,11 +79,11 @@ function recordOfSyslogLine(line: string, source: string): TrailRecord | undefin
  */
 export function readTrail(path: string): TrailRecord[] {
   const buf = readFileSync(path);
-  const first = buf.subarray(0, 1).toString();
-  if (buf.length >= 4 && first !== '{' && first !== '<' && !/^[\s\w]/.test(first)) {
+  if (buf.length >= 8 && buf.readUInt32LE(4) === ZSTD_MAGIC) {
     let n = 0;
     return [...lengthPrefixedFrames(buf)].flatMap((frame) =>
-      recordsOfOtlpJson(JSON.parse(Buffer.from(decompress(frame)).toString('utf8')) as Json, `${path}#frame${++n}`),
+      // A copy: fzstd reads the whole underlying ArrayBuffer of a view.
+      recordsOfOtlpJson(JSON.parse(Buffer.from(decompress(new Uint8Array(frame))).toString('utf8')) as Json, `${path}#frame${++n}`),
     );
   }
   const out: TrailRecord[] = [];

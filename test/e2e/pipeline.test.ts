@@ -3,7 +3,7 @@
 // (Debian's rsyslogd). Every event arrives exactly once, unchanged, and a destination that is
 // down neither blocks the others nor loses its backlog.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
@@ -23,21 +23,28 @@ const uid = (record: TrailRecord): string => String(record.attributes['log.recor
 /** Ports, folders and environment of one gateway with its three live destinations. */
 async function setUp(name: string) {
   const dir = tempDir(name);
-  const ports = { otlp: await freePort(), grpc: await freePort(), health: await freePort(), hec: await freePort(), syslog: await freePort(), closed: await freePort() };
+  const ports = { metrics: await freePort(), otlp: await freePort(), grpc: await freePort(), health: await freePort(), hec: await freePort(), syslog: await freePort(), closed: await freePort() };
   const files = { hec: join(dir, 'hec-received.jsonl'), archive: join(dir, 'archive/audit.jsonl'), syslog: join(dir, 'syslog.log') };
+  // Bearer-token auth switched on, as production would: the library sends the token as a header.
+  const token = `e2e-${Date.now()}`;
+  writeFileSync(join(dir, 'ingest-token'), token);
   const env = {
+    AUDIT_OTLP_AUTH: '{authenticator: bearertokenauth}',
+    AUDIT_EXTENSIONS: '[health_check, file_storage, bearertokenauth]',
+    AUDIT_INGEST_TOKEN_FILE: join(dir, 'ingest-token'),
     AUDIT_STORAGE_DIR: join(dir, 'queue'),
     AUDIT_ARCHIVE_PATH: files.archive,
     AUDIT_OTLP_HTTP_ENDPOINT: `127.0.0.1:${ports.otlp}`,
     AUDIT_OTLP_GRPC_ENDPOINT: `127.0.0.1:${ports.grpc}`,
     AUDIT_HEALTH_ENDPOINT: `127.0.0.1:${ports.health}`,
+    AUDIT_METRICS_PORT: String(ports.metrics),
     SPLUNK_HEC_ENDPOINT: `http://127.0.0.1:${ports.hec}/services/collector`,
     SPLUNK_HEC_TOKEN: 'e2e-hec-token',
     SPLUNK_INDEX: 'audit_e2e',
     SPLUNK_SOURCETYPE: 'otel:audit',
     SYSLOG_ENDPOINT: '127.0.0.1',
     SYSLOG_PORT: String(ports.syslog),
-    SYSLOG_TLS: '{insecure: true}',
+    SYSLOG_TLS_INSECURE: 'true',
     // Elasticsearch and Kafka are not running here: their pipelines retry on their own queues,
     // which is itself part of the isolation being tested.
     ELASTICSEARCH_ENDPOINT: `http://127.0.0.1:${ports.closed}`,
@@ -61,7 +68,13 @@ async function setUp(name: string) {
       started.push(await startRsyslog(ports.syslog, files.syslog));
     },
     async emitAllSamples(): Promise<string[]> {
-      const audit = createAuditLogger({ catalog: gristCatalog, endpoint: `http://127.0.0.1:${ports.otlp}/v1/logs`, serviceName: 'e2e-app', onError: (error) => assert.fail(error) });
+      const audit = createAuditLogger({
+        catalog: gristCatalog,
+        endpoint: `http://127.0.0.1:${ports.otlp}/v1/logs`,
+        headers: { authorization: `Bearer ${token}` },
+        serviceName: 'e2e-app',
+        onError: (error) => assert.fail(error),
+      });
       const ids = actions.map((action) =>
         audit.logEvent(action, { actor: sampleEvent.actor, context: sampleEvent.context, details: gristCatalog.actions[action].sample as never }),
       );

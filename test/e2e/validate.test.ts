@@ -21,7 +21,6 @@ const deploymentEnv = {
   PATH: process.env['PATH'] ?? '',
   AUDIT_STORAGE_DIR: '/tmp/otel-audit-validate/queue',
   AUDIT_ARCHIVE_PATH: '/tmp/otel-audit-validate/archive/audit.jsonl',
-  AUDIT_INGEST_TOKEN: 'validate-token',
   SPLUNK_HEC_ENDPOINT: 'https://splunk.example.com:8088/services/collector',
   SPLUNK_HEC_TOKEN: 'validate-hec-token',
   SECURITY_HEC_ENDPOINT: 'https://siem.example.com:8088/services/collector',
@@ -48,7 +47,13 @@ describe('shipped Collector configurations', () => {
 
   it('gateway.yaml also validates with bearer-token auth and TLS switched on by environment', () => {
     execFileSync(COLLECTOR, ['validate', '--config', join(configRoot, 'gateway.yaml')], {
-      env: { ...deploymentEnv, AUDIT_OTLP_AUTH: '{authenticator: bearertokenauth}', AUDIT_OTLP_TLS: '{cert_file: /etc/otel/tls.crt, key_file: /etc/otel/tls.key}', SYSLOG_TLS: '{insecure: true}' },
+      env: {
+        ...deploymentEnv,
+        AUDIT_OTLP_AUTH: '{authenticator: bearertokenauth}',
+        AUDIT_EXTENSIONS: '[health_check, file_storage, bearertokenauth]',
+        AUDIT_OTLP_TLS: '{cert_file: /etc/otel/tls.crt, key_file: /etc/otel/tls.key}',
+        SYSLOG_TLS_INSECURE: 'true',
+      },
       stdio: 'pipe',
     });
   });
