@@ -351,7 +351,8 @@ export class AuditLogRecordProcessor implements LogRecordProcessor {
         this.#flushWaiters = this.#flushWaiters.filter((other) => other !== waiter);
         reject(new FlushTimeoutError(target - this.#settled, timeoutMillis));
       }, timeoutMillis);
-      timer.unref();
+      // Not unref'd, unlike every other timer here: a caller awaiting flush() must get its answer,
+      // and the process stays alive (retrying) until then.
       this.#flushWaiters.push(waiter);
     });
   }

@@ -73,7 +73,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
  * Starts the listener on a free loopback port. `answer(n)` decides the reply to the n-th request
  * (0-based); records are kept only from requests answered 2xx.
  */
-export async function startOtlpListener(answer: (n: number, records: ReceivedRecord[]) => Answer = () => ({ status: 200 })) {
+export async function startOtlpListener(answer: (n: number, records: ReceivedRecord[]) => Answer = () => ({ status: 200 }), port = 0) {
   const records: ReceivedRecord[] = [];
   const requests: ReceivedRequest[] = [];
   const server = createServer(async (req, res) => {
@@ -87,10 +87,10 @@ export async function startOtlpListener(answer: (n: number, records: ReceivedRec
     res.writeHead(reply.status, { 'content-type': contentType.includes('json') ? 'application/json' : 'application/x-protobuf', ...reply.headers });
     res.end(reply.body ?? (contentType.includes('json') ? '{}' : ''));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const address = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/v1/logs`,
+    url: `http://127.0.0.1:${address.port}/v1/logs`,
     records,
     requests,
     close: () =>
