@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from '@opentelemetry/api-logs';
 import { detectResources, envDetector, resourceFromAttributes, defaultResource } from '@opentelemetry/resources';
@@ -13,6 +13,8 @@ import { emptyStats, type DeliveryStats } from './delivery/stats.js';
 import { AuditError, AuditValidationError, AuditDeliveryError } from './errors.js';
 import { canonicalJson } from './integrity/canonical-json.js';
 import { GENESIS_HASH, HashChain } from './integrity/chain.js';
+import { checkpointEvent } from './integrity/checkpoint.js';
+import { ATTR } from './attributes.js';
 import { toLogRecord, type ValidationIssue } from './record.js';
 import { safeString, toJsonSafe } from './sanitize.js';
 import { VERSION } from './version.js';
@@ -55,6 +57,15 @@ export interface AuditLoggerOptions<C extends Catalog> extends ExportOptions, De
    * @default undefined
    */
   readonly hmacKey?: string | Buffer;
+  /**
+   * Checkpoints: every interval, and at shutdown, an `audit.checkpoint` event states the stream's
+   * last sequence number and hash, signed with an Ed25519 private key when one is given. It is
+   * also the stream's heartbeat: `otel-audit verify` reports silence longer than the interval.
+   * `false` turns them off.
+   * @default { intervalMillis: 60000 } (unsigned)
+   * @example { intervalMillis: 30000, signingKey: readFileSync('/run/secrets/audit-ed25519.pem', 'utf8') }
+   */
+  readonly checkpoints?: false | { readonly intervalMillis?: number; readonly signingKey?: KeyObject | string };
   /** An exporter to use instead of OTLP/HTTP (for example a gRPC one). @default OTLP/HTTP from the options above */
   readonly exporter?: LogRecordExporter;
 }
@@ -137,6 +148,24 @@ export function createAuditLogger<C extends Catalog>(options: AuditLoggerOptions
   const otelLogger: Logger = provider.getLogger('otel-audit', VERSION);
   const hmacKey = options.hmacKey === undefined ? undefined : Buffer.from(options.hmacKey);
   const chain = new HashChain(processor.spooledHead ?? { streamId: randomUUID(), seq: 0, hash: GENESIS_HASH }, hmacKey);
+  const checkpointOptions = options.checkpoints === false ? undefined : (options.checkpoints ?? {});
+  const checkpointInterval = checkpointOptions?.intervalMillis ?? 60_000;
+  const signingKey =
+    typeof checkpointOptions?.signingKey === 'string' ? createPrivateKey(checkpointOptions.signingKey) : checkpointOptions?.signingKey;
+
+  function emitCheckpoint(final: boolean): void {
+    try {
+      const now = Date.now();
+      const { event, signature } = checkpointEvent(chain.head, checkpointInterval, final, now, signingKey);
+      const record = toLogRecord(event, { observedAt: now });
+      record.attributes = { ...record.attributes, [ATTR.streamId]: chain.head.streamId, ...(signature ? { [ATTR.signature]: signature } : {}) };
+      otelLogger.emit(record);
+    } catch (error) {
+      report(new AuditError(`checkpoint failed: ${safeString(error)}`, { cause: error }));
+    }
+  }
+  const checkpointTimer = checkpointOptions ? setInterval(() => emitCheckpoint(false), checkpointInterval) : undefined;
+  checkpointTimer?.unref();
 
   /** Builds, validates, chains and emits one event; returns the issues when it was invalid. */
   function emit(id: string, action: string, props: unknown, rejectInvalid: boolean): ValidationIssue[] | undefined {
@@ -184,6 +213,7 @@ export function createAuditLogger<C extends Catalog>(options: AuditLoggerOptions
     return issues;
   }
 
+  let shutDown = false;
   const logger: AuditLogger<C> = {
     catalog: options.catalog,
     logEvent(action, props) {
@@ -205,6 +235,11 @@ export function createAuditLogger<C extends Catalog>(options: AuditLoggerOptions
     },
     flush: (flushOptions) => processor.forceFlush(flushOptions),
     shutdown: async (shutdownOptions) => {
+      if (checkpointTimer && !shutDown) {
+        clearInterval(checkpointTimer);
+        emitCheckpoint(true);
+      }
+      shutDown = true;
       await processor.shutdown(shutdownOptions);
       await provider.shutdown();
     },

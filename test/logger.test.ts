@@ -55,7 +55,7 @@ describe('logEvent with bad input', () => {
 
   it('never throws; each of 1,000 malformed events is reported and delivered flagged invalid', async () => {
     const errors: AuditError[] = [];
-    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, onError: (e) => errors.push(e) });
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, onError: (e) => errors.push(e) });
     const ids: string[] = [];
     for (const [action, props] of malformedInputs(1000)) {
       ids.push(audit.logEvent(action as 'document.create', props as never));
@@ -82,17 +82,17 @@ describe('logEvent with bad input', () => {
     assert.equal(stats.pending, 0);
   });
 
-  it('names the failing field path in the message', () => {
+  it('names the failing field path in the message', async () => {
     const errors: AuditError[] = [];
-    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, onError: (e) => errors.push(e) });
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, onError: (e) => errors.push(e) });
     audit.logEvent('document.create', { details: { document: { id: 5, name: 'n' } } } as never);
-    void audit.shutdown();
+    await audit.shutdown({ timeoutMillis: 10_000 });
     assert.match(errors[0]!.message, /details\.document\.id: Invalid input: expected string, received number/);
   });
 
   it('with invalidEvents: drop, counts and reports each invalid event and sends none of them', async () => {
     const errors: AuditError[] = [];
-    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, invalidEvents: 'drop', onError: (e) => errors.push(e) });
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, invalidEvents: 'drop', onError: (e) => errors.push(e) });
     const before = listener.records.length;
     for (const [action, props] of malformedInputs(100)) audit.logEvent(action as 'document.create', props as never);
     const validId = audit.logEvent('document.create', { details });
@@ -104,7 +104,7 @@ describe('logEvent with bad input', () => {
   });
 
   it('survives an onError hook that throws', async () => {
-    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, onError: () => { throw new Error('hook bug'); } });
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, onError: () => { throw new Error('hook bug'); } });
     assert.doesNotThrow(() => audit.logEvent('document.create', { details: null } as never));
     await audit.shutdown({ timeoutMillis: 10_000 });
     assert.equal(audit.stats().exported, 1);
@@ -117,7 +117,7 @@ describe('logEventOrThrow', () => {
   after(() => listener.close());
 
   it('rejects an invalid event with AuditValidationError carrying the issues, and sends nothing', async () => {
-    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, onError: () => undefined });
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, onError: () => undefined });
     const before = listener.records.length;
     await assert.rejects(
       audit.logEventOrThrow('document.create', { details: { document: { id: 'x' } } } as never),
@@ -134,7 +134,7 @@ describe('logEventOrThrow', () => {
   });
 
   it('resolves with the id once the collector acknowledged the event (no spool)', async () => {
-    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, onError: assert.fail });
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, onError: assert.fail });
     const id = await audit.logEventOrThrow('document.create', { details });
     assert.ok(listener.records.some((r) => r.attributes['log.record.uid'] === id));
     await audit.shutdown();
@@ -147,7 +147,7 @@ describe('actor and context', () => {
   after(() => listener.close());
 
   it('come from the request context; explicit values win, context merged field by field', async () => {
-    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, onError: assert.fail });
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, onError: assert.fail });
     const ids = await runWithAuditContext({ actor: sampleEvent.actor, context: sampleEvent.context }, async () => {
       await new Promise((resolve) => setTimeout(resolve, 5));
       return [

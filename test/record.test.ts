@@ -110,7 +110,7 @@ describe('createAuditLogger on the wire', () => {
   it('fills id and timestamp, keeps the canonical shape, sets the resource from OTEL_* variables, carries the active span', async () => {
     process.env['OTEL_SERVICE_NAME'] = 'from-env';
     process.env['OTEL_RESOURCE_ATTRIBUTES'] = 'deployment.environment.name=test,service.version=9.9.9';
-    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, serviceName: 'from-code', serviceVersion: '1.0.0', onError: assert.fail });
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, serviceName: 'from-code', serviceVersion: '1.0.0', onError: assert.fail });
     delete process.env['OTEL_SERVICE_NAME'];
     delete process.env['OTEL_RESOURCE_ATTRIBUTES'];
     // What a tracing SDK registers in an instrumented application.

@@ -324,3 +324,44 @@ export class Spool {
     }
   }
 }
+
+/** What a spool directory holds, read without changing it (for `otel-audit spool`). */
+export interface SpoolInspection {
+  readonly streamId: string | undefined;
+  readonly head: ChainHead | undefined;
+  readonly segments: readonly { name: string; bytes: number }[];
+  /** Records not yet acknowledged by the collector. */
+  readonly pending: number;
+  readonly corrupt: number;
+  readonly deadLetters: number;
+}
+
+export function inspectSpool(dir: string): SpoolInspection {
+  const ack = readJson<Position>(join(dir, 'ack.json')) ?? { seg: 0, offset: 0 };
+  let pending = 0;
+  let corrupt = 0;
+  let head: ChainHead | undefined;
+  const segments: { name: string; bytes: number }[] = [];
+  for (const name of fs.readdirSync(dir).filter((n) => SEGMENT.test(n)).sort()) {
+    const seg = Number(SEGMENT.exec(name)![1]);
+    const buf = fs.readFileSync(join(dir, name));
+    segments.push({ name, bytes: buf.length });
+    if (seg < ack.seg) continue;
+    const from = seg === ack.seg ? Math.min(ack.offset, buf.length) : 0;
+    const unacked = unframe(buf.subarray(from), buf.length - from);
+    pending += unacked.lines.length;
+    corrupt += unacked.corrupt + (from + unacked.end < buf.length ? 1 : 0);
+    const last = unframe(buf, buf.length).lines.at(-1);
+    if (last) head = headOf(last) ?? head;
+  }
+  const deadLetterFile = join(dir, 'dead-letters.ndjson');
+  const deadLetters = fs.existsSync(deadLetterFile) ? fs.readFileSync(deadLetterFile, 'utf8').split('\n').filter(Boolean).length : 0;
+  return {
+    streamId: readJson<{ streamId: string }>(join(dir, 'stream.json'))?.streamId,
+    head: head ?? readJson<ChainHead>(join(dir, 'head.json')),
+    segments,
+    pending,
+    corrupt,
+    deadLetters,
+  };
+}

@@ -28,7 +28,7 @@ describe('retries', () => {
     const listener = await startOtlpListener((n) =>
       n === 0 ? { status: 503, headers: { 'retry-after': '2' } } : n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 },
     );
-    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, retry: fastRetry, onError: assert.fail });
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, retry: fastRetry, onError: assert.fail });
     const ids = Array.from({ length: 20 }, (_, i) => audit.logEvent('document.create', { details: details(`d${i}`) }));
     await audit.shutdown({ timeoutMillis: 20_000 });
     await listener.close();
@@ -43,7 +43,7 @@ describe('retries', () => {
   it('keeps retrying while the collector is unreachable, and delivers when it comes up', async () => {
     const port = await unusedPort();
     const errors: AuditError[] = [];
-    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: `http://127.0.0.1:${port}/v1/logs`, timeoutMillis: 500, retry: fastRetry, onError: (e) => errors.push(e) });
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: `http://127.0.0.1:${port}/v1/logs`, timeoutMillis: 500, retry: fastRetry, onError: (e) => errors.push(e) });
     const ids = Array.from({ length: 5 }, (_, i) => audit.logEvent('document.create', { details: details(`u${i}`) }));
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.equal(audit.stats().exported, 0);
@@ -67,7 +67,7 @@ describe('permanent rejections', () => {
       const dir = mkdtempSync(join(tmpdir(), 'otel-audit-dead-'));
       const deadLetterFile = join(dir, 'dead.ndjson');
       const errors: AuditError[] = [];
-      const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, deadLetterFile, retry: fastRetry, onError: (e) => errors.push(e) });
+      const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, deadLetterFile, retry: fastRetry, onError: (e) => errors.push(e) });
       const ids = Array.from({ length: 50 }, (_, i) => {
         const id = audit.logEvent('document.create', { details: details(`p${i}`) });
         if (i === 7 || i === 31) poisoned.add(id);
@@ -95,7 +95,7 @@ describe('permanent rejections', () => {
   it('without a dead-letter file, the rejected record travels in the onError report', async () => {
     const listener = await startOtlpListener(() => ({ status: 400 }));
     const errors: AuditError[] = [];
-    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, onError: (e) => errors.push(e) });
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, onError: (e) => errors.push(e) });
     const id = audit.logEvent('document.create', { details: details('alone') });
     await audit.shutdown({ timeoutMillis: 10_000 });
     await listener.close();
@@ -109,6 +109,7 @@ describe('permanent rejections', () => {
     const errors: AuditError[] = [];
     const audit = createAuditLogger({
       catalog: gristCatalog,
+      checkpoints: false,
       endpoint: listener.url,
       timeoutMillis: 300,
       deadLetterFile: join(dir, 'dead.ndjson'),
@@ -128,7 +129,7 @@ describe('bounds and deadlines without a spool', () => {
   it('reports and counts every event beyond the in-memory bound', async () => {
     const port = await unusedPort();
     const errors: AuditError[] = [];
-    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: `http://127.0.0.1:${port}/v1/logs`, maxQueueRecords: 10, timeoutMillis: 200, retry: fastRetry, onError: (e) => errors.push(e) });
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: `http://127.0.0.1:${port}/v1/logs`, maxQueueRecords: 10, timeoutMillis: 200, retry: fastRetry, onError: (e) => errors.push(e) });
     for (let i = 0; i < 15; i++) audit.logEvent('document.create', { details: details(`b${i}`) });
     await assert.rejects(audit.logEventOrThrow('document.create', { details: details('over') }), (e: unknown) => e instanceof AuditDeliveryError && e.reason === 'queue_full');
     assert.equal(audit.stats().dropped, 6);
@@ -139,7 +140,7 @@ describe('bounds and deadlines without a spool', () => {
   it('flush rejects at its deadline with the number still pending; shutdown counts what it could not deliver', async () => {
     const port = await unusedPort();
     const errors: AuditError[] = [];
-    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: `http://127.0.0.1:${port}/v1/logs`, timeoutMillis: 200, retry: fastRetry, onError: (e) => errors.push(e) });
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: `http://127.0.0.1:${port}/v1/logs`, timeoutMillis: 200, retry: fastRetry, onError: (e) => errors.push(e) });
     for (let i = 0; i < 3; i++) audit.logEvent('document.create', { details: details(`f${i}`) });
     await assert.rejects(audit.flush({ timeoutMillis: 300 }), (e: unknown) => e instanceof FlushTimeoutError && e.pending === 3);
     await assert.rejects(audit.shutdown({ timeoutMillis: 300 }), FlushTimeoutError);

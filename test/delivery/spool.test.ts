@@ -30,7 +30,7 @@ describe('spool', () => {
   it('logEventOrThrow resolves once the event is fsynced in the spool, with the collector down', async () => {
     const dir = spoolDir();
     const port = await unusedPort();
-    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: `http://127.0.0.1:${port}/v1/logs`, spoolDir: dir, timeoutMillis: 200, retry: fastRetry, onError: assert.fail });
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: `http://127.0.0.1:${port}/v1/logs`, spoolDir: dir, timeoutMillis: 200, retry: fastRetry, onError: assert.fail });
     const id = await audit.logEventOrThrow('document.create', { details: details('durable') });
     const onDisk = segments(dir).map((name) => readFileSync(join(dir, name), 'utf8')).join('');
     assert.ok(onDisk.includes(id), 'the event is in a segment file');
@@ -42,14 +42,14 @@ describe('spool', () => {
   it('replays what a stopped process left, unchanged, and continues the chain without a gap', async () => {
     const dir = spoolDir();
     const port = await unusedPort();
-    const first = createAuditLogger({ catalog: gristCatalog, endpoint: `http://127.0.0.1:${port}/v1/logs`, spoolDir: dir, timeoutMillis: 200, retry: fastRetry, onError: () => undefined });
+    const first = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: `http://127.0.0.1:${port}/v1/logs`, spoolDir: dir, timeoutMillis: 200, retry: fastRetry, onError: () => undefined });
     const ids = [];
     for (let i = 0; i < 100; i++) ids.push(await first.logEventOrThrow('document.create', { details: details(`r${i}`) }));
     await first.shutdown({ timeoutMillis: 300 }).catch(() => undefined);
     assert.equal(first.stats().dropped, 0, 'a spool keeps what shutdown could not deliver');
 
     const listener = await startOtlpListener(undefined, port);
-    const second = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, spoolDir: dir, retry: fastRetry, onError: assert.fail });
+    const second = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, spoolDir: dir, retry: fastRetry, onError: assert.fail });
     assert.equal(second.stats().replayed, 100);
     const next = second.logEvent('document.create', { details: details('after-restart') });
     await second.shutdown({ timeoutMillis: 10_000 });
@@ -69,7 +69,7 @@ describe('spool', () => {
   it('skips a torn and a corrupted record at the tail with a clear report, and delivers every intact record', async () => {
     const dir = spoolDir();
     const port = await unusedPort();
-    const first = createAuditLogger({ catalog: gristCatalog, endpoint: `http://127.0.0.1:${port}/v1/logs`, spoolDir: dir, timeoutMillis: 200, retry: fastRetry, onError: () => undefined });
+    const first = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: `http://127.0.0.1:${port}/v1/logs`, spoolDir: dir, timeoutMillis: 200, retry: fastRetry, onError: () => undefined });
     const ids = [];
     for (let i = 0; i < 20; i++) ids.push(await first.logEventOrThrow('document.create', { details: details(`c${i}`) }));
     await first.shutdown({ timeoutMillis: 200 }).catch(() => undefined);
@@ -83,7 +83,7 @@ describe('spool', () => {
 
     const errors: AuditError[] = [];
     const listener = await startOtlpListener(undefined, port);
-    const second = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, spoolDir: dir, retry: fastRetry, onError: (e) => errors.push(e) });
+    const second = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, spoolDir: dir, retry: fastRetry, onError: (e) => errors.push(e) });
     await second.shutdown({ timeoutMillis: 10_000 });
     await listener.close();
     assert.deepEqual(listener.records.map(uid), ids.slice(0, 19));
@@ -99,7 +99,7 @@ describe('spool', () => {
     writeFileSync(join(base, 'a-file'), 'not a directory');
     const errors: AuditError[] = [];
     const listener = await startOtlpListener();
-    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, spoolDir: join(base, 'a-file', 'spool'), onError: (e) => errors.push(e) });
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, spoolDir: join(base, 'a-file', 'spool'), onError: (e) => errors.push(e) });
     const id = await audit.logEventOrThrow('document.create', { details: details('no-spool') });
     await audit.shutdown({ timeoutMillis: 10_000 });
     await listener.close();
@@ -118,7 +118,7 @@ describe('spool', () => {
       mkdirSync(dir);
       const port = await unusedPort();
       const errors: AuditError[] = [];
-      const audit = createAuditLogger({ catalog: gristCatalog, endpoint: `http://127.0.0.1:${port}/v1/logs`, spoolDir: dir, timeoutMillis: 200, retry: fastRetry, onError: (e) => errors.push(e) });
+      const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: `http://127.0.0.1:${port}/v1/logs`, spoolDir: dir, timeoutMillis: 200, retry: fastRetry, onError: (e) => errors.push(e) });
       const big = 'x'.repeat(1000);
       const ids = [];
       for (let i = 0; i < 600; i++) {

@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// otel-audit: the command-line tool. Thin: each command calls the library's rooms.
+import { EXIT, UsageError, parse, type Command } from './args.js';
+import { docsCommand, schemaCommand } from './docs.js';
+import { doctorCommand } from './doctor.js';
+import { emitCommand } from './emit.js';
+import { spoolCommand } from './spool.js';
+import { verifyCommand } from './verify.js';
+
+const commands: readonly Command[] = [verifyCommand, emitCommand, doctorCommand, spoolCommand, docsCommand, schemaCommand];
+
+const help = `otel-audit <command> [options]
+
+Commands:
+${commands.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`).join('\n')}
+
+Run otel-audit <command> --help for its options.
+Exit codes: 0 success, 1 findings (verify, doctor), 2 usage error, 3 failure (not delivered, unreadable).`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${help}\n`);
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`otel-audit: unknown command "${name}"\n\n${help}\n`);
+    return EXIT.usage;
+  }
+  try {
+    const { values, positionals } = parse(command, rest);
+    if (values['help']) {
+      process.stdout.write(`${command.usage}\n`);
+      return EXIT.ok;
+    }
+    return await command.run(values, positionals);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`otel-audit ${command.name}: ${error.message}\n\n${command.usage}\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`otel-audit ${command.name}: ${(error as Error).message}\n`);
+    return EXIT.failure;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
