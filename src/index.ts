@@ -19,3 +19,5 @@ export { UnsupportedProtocolError } from './delivery/exporter.js';
 export { runWithAuditContext, currentAuditContext } from './context/request-context.js';
 export type { RequestAuditContext } from './context/request-context.js';
 export { canonicalJson } from './integrity/canonical-json.js';
+export { auditContext, auditContextFromRequest, clientAddress, fastifyAuditContext, withAuditContext } from './context/http.js';
+export type { HttpContextOptions } from './context/http.js';
