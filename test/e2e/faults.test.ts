@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../../src/index.js';
 import { readTrail } from '../../src/integrity/trail.js';
-import { freePort, ROOT, startCollector, startHecReceiver, tempDir, waitFor, type RunningProcess } from './helpers/processes.js';
+import { freePort, ROOT, startCollector, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
 
 /** Ids of the audit events a destination received (checkpoints, which the logger adds, left out). */
 const receivedIds = (file: string): string[] =>

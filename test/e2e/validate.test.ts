@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
-import { COLLECTOR, ROOT } from './helpers/processes.js';
+import { COLLECTOR, ROOT } from '../../scripts/lib/processes.js';
 
 const configRoot = join(ROOT, 'collector-config');
 

@@ -1,5 +1,5 @@
-// Real processes for the end-to-end tests: the otelcol-audit Collector and rsyslogd, on free
-// loopback ports, each stopped by the test that started it.
+// Real processes for the end-to-end tests and the demo: the otelcol-audit Collector and rsyslogd,
+// on free loopback ports, each stopped by whoever started it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const COLLECTOR = join(ROOT, '.collector/otelcol-audit');
 export const CONFIG = (name: string): string => join(ROOT, 'collector-config', name);
 
@@ -37,6 +37,7 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
 }
 
 export interface RunningProcess {
+  readonly name: string;
   readonly child: ChildProcess;
   output(): string;
   /** SIGTERM (or the given signal), then wait for the exit. */
@@ -49,6 +50,7 @@ function track(child: ChildProcess, name: string): RunningProcess {
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
+    name,
     child,
     output: () => output,
     async stop(signal = 'SIGTERM') {
@@ -70,9 +72,9 @@ async function healthy(url: string): Promise<boolean> {
 }
 
 /** Starts the Collector with a config of collector-config/ and waits until its health check answers. */
-export async function startCollector(config: string, env: Record<string, string>, healthEndpoint: string): Promise<RunningProcess> {
+export async function startCollector(config: string, env: Record<string, string>, healthEndpoint: string, name = config): Promise<RunningProcess> {
   const child = spawn(COLLECTOR, ['--config', CONFIG(config)], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const running = track(child, config);
+  const running = track(child, name);
   await waitFor(`${config} to be healthy`, async () => {
     if (child.exitCode !== null) throw new Error(`${config} exited with ${child.exitCode}:\n${running.output()}`);
     return healthy(`http://${healthEndpoint}/`);
@@ -81,9 +83,9 @@ export async function startCollector(config: string, env: Record<string, string>
 }
 
 /** The Splunk stand-in: the Collector's HEC receiver, writing what it receives to `output`. */
-export async function startHecReceiver(port: number, output: string): Promise<RunningProcess> {
+export async function startHecReceiver(port: number, output: string, name = 'hec-receiver'): Promise<RunningProcess> {
   const health = `127.0.0.1:${await freePort()}`;
-  return startCollector('examples/hec-receiver/config.yaml', { HEC_RECEIVER_ENDPOINT: `127.0.0.1:${port}`, HEC_RECEIVER_OUTPUT: output, HEC_RECEIVER_HEALTH: health }, health);
+  return startCollector('examples/hec-receiver/config.yaml', { HEC_RECEIVER_ENDPOINT: `127.0.0.1:${port}`, HEC_RECEIVER_OUTPUT: output, HEC_RECEIVER_HEALTH: health }, health, name);
 }
 
 /**
