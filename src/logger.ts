@@ -1,5 +1,6 @@
 import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { MeterProvider } from '@opentelemetry/api';
 import type { Logger } from '@opentelemetry/api-logs';
 import { detectResources, envDetector, resourceFromAttributes, defaultResource } from '@opentelemetry/resources';
 import { LoggerProvider, type LogRecordExporter } from '@opentelemetry/sdk-logs';
@@ -9,6 +10,7 @@ import { eventSchemaFor, type Actor, type AuditContext, type AuditEvent } from '
 import { currentAuditContext } from './context/request-context.js';
 import { createOtlpExporter, type ExportOptions } from './delivery/exporter.js';
 import { AuditLogRecordProcessor, type DeliveryOptions } from './delivery/processor.js';
+import { publishStats } from './delivery/metrics.js';
 import { emptyStats, type DeliveryStats } from './delivery/stats.js';
 import { AuditError, AuditValidationError, AuditDeliveryError } from './errors.js';
 import { canonicalJson } from './integrity/canonical-json.js';
@@ -66,6 +68,12 @@ export interface AuditLoggerOptions<C extends Catalog> extends ExportOptions, De
    * @example { intervalMillis: 30000, signingKey: readFileSync('/run/secrets/audit-ed25519.pem', 'utf8') }
    */
   readonly checkpoints?: false | { readonly intervalMillis?: number; readonly signingKey?: KeyObject | string };
+  /**
+   * Publishes `stats()` as OpenTelemetry metrics (`otel_audit.exported`, `otel_audit.dropped`, ...)
+   * through the application's meter provider.
+   * @default undefined (counters readable with `stats()` only)
+   */
+  readonly meterProvider?: MeterProvider;
   /** An exporter to use instead of OTLP/HTTP (for example a gRPC one). @default OTLP/HTTP from the options above */
   readonly exporter?: LogRecordExporter;
 }
@@ -145,6 +153,7 @@ export function createAuditLogger<C extends Catalog>(options: AuditLoggerOptions
     delivery: options,
   });
   const provider = new LoggerProvider({ resource, processors: [processor] });
+  if (options.meterProvider) publishStats(options.meterProvider, () => ({ ...stats }), VERSION);
   const otelLogger: Logger = provider.getLogger('otel-audit', VERSION);
   const hmacKey = options.hmacKey === undefined ? undefined : Buffer.from(options.hmacKey);
   const chain = new HashChain(processor.spooledHead ?? { streamId: randomUUID(), seq: 0, hash: GENESIS_HASH }, hmacKey);

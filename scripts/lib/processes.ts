@@ -2,10 +2,13 @@
 // on free loopback ports, each stopped by whoever started it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
+
+export { freePort };
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const COLLECTOR = join(ROOT, '.collector/otelcol-audit');
@@ -15,17 +18,6 @@ if (!existsSync(COLLECTOR)) throw new Error(`${COLLECTOR} is missing: run npm ru
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `otel-audit-${prefix}-`));
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMillis = 30_000): Promise<void> {

@@ -2,26 +2,18 @@
 // splitting on permanent rejections, dead letters, bounds, flush and shutdown accounting.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { AuditDeliveryError, createAuditLogger, FlushTimeoutError, type AuditError } from '../../src/index.js';
+import { freePort } from '../../scripts/lib/ports.js';
 import { startOtlpListener } from '../helpers/otlp-listener.js';
 
 const details = (id: string) => ({ document: { id, name: `doc ${id}` } });
 const uids = (records: { attributes: Record<string, unknown> }[]) => records.map((r) => String(r.attributes['log.record.uid']));
 const fastRetry = { initialDelayMillis: 50, maxDelayMillis: 200 };
 
-async function unusedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('retries', () => {
   it('honours 503 and 429 with Retry-After, then delivers everything once', async () => {
@@ -41,7 +33,7 @@ describe('retries', () => {
   });
 
   it('keeps retrying while the collector is unreachable, and delivers when it comes up', async () => {
-    const port = await unusedPort();
+    const port = await freePort();
     const errors: AuditError[] = [];
     const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: `http://127.0.0.1:${port}/v1/logs`, timeoutMillis: 500, retry: fastRetry, onError: (e) => errors.push(e) });
     const ids = Array.from({ length: 5 }, (_, i) => audit.logEvent('document.create', { details: details(`u${i}`) }));
@@ -127,7 +119,7 @@ describe('permanent rejections', () => {
 
 describe('bounds and deadlines without a spool', () => {
   it('reports and counts every event beyond the in-memory bound', async () => {
-    const port = await unusedPort();
+    const port = await freePort();
     const errors: AuditError[] = [];
     const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: `http://127.0.0.1:${port}/v1/logs`, maxQueueRecords: 10, timeoutMillis: 200, retry: fastRetry, onError: (e) => errors.push(e) });
     for (let i = 0; i < 15; i++) audit.logEvent('document.create', { details: details(`b${i}`) });
@@ -138,7 +130,7 @@ describe('bounds and deadlines without a spool', () => {
   });
 
   it('flush rejects at its deadline with the number still pending; shutdown counts what it could not deliver', async () => {
-    const port = await unusedPort();
+    const port = await freePort();
     const errors: AuditError[] = [];
     const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: `http://127.0.0.1:${port}/v1/logs`, timeoutMillis: 200, retry: fastRetry, onError: (e) => errors.push(e) });
     for (let i = 0; i < 3; i++) audit.logEvent('document.create', { details: details(`f${i}`) });

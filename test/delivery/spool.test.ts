@@ -3,12 +3,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { AuditDeliveryError, createAuditLogger, type AuditError } from '../../src/index.js';
+import { freePort } from '../../scripts/lib/ports.js';
 import { startOtlpListener, type ReceivedRecord } from '../helpers/otlp-listener.js';
 
 const details = (id: string) => ({ document: { id, name: `doc ${id}` } });
@@ -17,19 +17,11 @@ const fastRetry = { initialDelayMillis: 50, maxDelayMillis: 200 };
 const spoolDir = () => mkdtempSync(join(tmpdir(), 'otel-audit-spool-'));
 const segments = (dir: string) => readdirSync(dir).filter((name) => name.endsWith('.seg'));
 
-async function unusedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('spool', () => {
   it('logEventOrThrow resolves once the event is fsynced in the spool, with the collector down', async () => {
     const dir = spoolDir();
-    const port = await unusedPort();
+    const port = await freePort();
     const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: `http://127.0.0.1:${port}/v1/logs`, spoolDir: dir, timeoutMillis: 200, retry: fastRetry, onError: assert.fail });
     const id = await audit.logEventOrThrow('document.create', { details: details('durable') });
     const onDisk = segments(dir).map((name) => readFileSync(join(dir, name), 'utf8')).join('');
@@ -41,7 +33,7 @@ describe('spool', () => {
 
   it('replays what a stopped process left, unchanged, and continues the chain without a gap', async () => {
     const dir = spoolDir();
-    const port = await unusedPort();
+    const port = await freePort();
     const first = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: `http://127.0.0.1:${port}/v1/logs`, spoolDir: dir, timeoutMillis: 200, retry: fastRetry, onError: () => undefined });
     const ids = [];
     for (let i = 0; i < 100; i++) ids.push(await first.logEventOrThrow('document.create', { details: details(`r${i}`) }));
@@ -68,7 +60,7 @@ describe('spool', () => {
 
   it('skips a torn and a corrupted record at the tail with a clear report, and delivers every intact record', async () => {
     const dir = spoolDir();
-    const port = await unusedPort();
+    const port = await freePort();
     const first = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: `http://127.0.0.1:${port}/v1/logs`, spoolDir: dir, timeoutMillis: 200, retry: fastRetry, onError: () => undefined });
     const ids = [];
     for (let i = 0; i < 20; i++) ids.push(await first.logEventOrThrow('document.create', { details: details(`c${i}`) }));
@@ -116,7 +108,7 @@ describe('spool', () => {
     it('is reported loudly; events go to memory meanwhile; nothing is lost; the process keeps running', async () => {
       const dir = join(mountPoint, 'spool');
       mkdirSync(dir);
-      const port = await unusedPort();
+      const port = await freePort();
       const errors: AuditError[] = [];
       const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: `http://127.0.0.1:${port}/v1/logs`, spoolDir: dir, timeoutMillis: 200, retry: fastRetry, onError: (e) => errors.push(e) });
       const big = 'x'.repeat(1000);
