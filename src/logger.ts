@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import type { ActionOf, Catalog, DetailsOf } from './catalog/define.js';
 import { eventSchemaFor, type Actor, type AuditContext, type AuditEvent } from './catalog/envelope.js';
 import { currentAuditContext } from './context/request-context.js';
+import { rememberSerializedBody } from './delivery/encoding.js';
 import { createOtlpExporter, type ExportOptions } from './delivery/exporter.js';
 import { AuditLogRecordProcessor, type DeliveryOptions } from './delivery/processor.js';
 import { publishStats } from './delivery/metrics.js';
@@ -216,7 +217,9 @@ export function createAuditLogger<C extends Catalog>(options: AuditLoggerOptions
     // The valid path sends the caller's objects as they are (already checked to be plain JSON);
     // an invalid event is copied into JSON-safe data first.
     const body = (issues ? toJsonSafe(event) : event) as AuditEvent;
-    const link = chain.next(canonicalJson(body));
+    const json = canonicalJson(body);
+    rememberSerializedBody(body, json);
+    const link = chain.next(json);
     otelLogger.emit(toLogRecord(body, { observedAt: now, link, issues }));
     stats.emitted++;
     return issues;

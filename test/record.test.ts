@@ -129,7 +129,6 @@ describe('createAuditLogger on the wire', () => {
     assert.match(body.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.ok(Date.parse(body.timestamp) >= before - 1 && Date.parse(body.timestamp) <= Date.now());
     assert.deepEqual(body, { ...sampleEvent, id, timestamp: body.timestamp });
-    assert.deepEqual(Object.keys(body), Object.keys(sampleEvent));
     assert.equal(received.traceId, '0af7651916cd43dd8448eb211c80319c');
     assert.equal(received.spanId, 'b7ad6b7169203331');
     assert.equal(received.resource['service.name'], 'from-env');

@@ -21,20 +21,32 @@ interface StoredLogRecord {
   c?: [string, string, number];
 }
 
+/** Bodies already serialized by the logger (their canonical JSON, made for the hash chain). */
+const serializedBodies = new WeakMap<object, string>();
+
+/** Lets `encodeRecord` reuse the JSON the logger already made of a body, instead of writing it twice. */
+export function rememberSerializedBody(body: object, json: string): void {
+  serializedBodies.set(body, json);
+}
+
 /** Serializes a record at emit time, so later changes to the caller's objects cannot alter it. */
 export function encodeRecord(record: ReadableLogRecord): string {
+  const body = record.body;
+  const known = typeof body === 'object' && body !== null ? serializedBodies.get(body) : undefined;
   const stored: StoredLogRecord = {
     t: record.hrTime,
     o: record.hrTimeObserved,
     n: record.severityNumber,
     s: record.severityText,
     e: record.eventName,
-    b: record.body,
     a: record.attributes,
   };
+  if (known === undefined) stored.b = body;
   const span = record.spanContext;
   if (span) stored.c = [span.traceId, span.spanId, span.traceFlags];
-  return JSON.stringify(stored);
+  const json = JSON.stringify(stored);
+  // Splices the body in as text: `{..."b":<json>}`.
+  return known === undefined ? json : `${json.slice(0, -1)},"b":${known}}`;
 }
 
 export function decodeRecord(line: string, resource: Resource, scope: InstrumentationScope): ReadableLogRecord {

@@ -17,6 +17,10 @@ describe('canonicalJson (RFC 8785)', () => {
     assert.equal(canonicalJson([333333333.33333329, 1e30, 4.5, 0.002, 1e-27, -0, 146]), '[333333333.3333333,1e+30,4.5,0.002,1e-27,0,146]');
   });
 
+  it('orders integer-like keys as strings too (JavaScript would put them first, numerically)', () => {
+    assert.equal(canonicalJson({ b: 1, '10': 2, a: { '9': [{ z: 1, '2': 0 }], '10': null }, '9': 3 }), '{"10":2,"9":3,"a":{"10":null,"9":[{"2":0,"z":1}]},"b":1}');
+  });
+
   it('nests, keeps array order, skips undefined members, and refuses what JSON cannot hold', () => {
     assert.equal(canonicalJson({ b: [3, { d: null, c: true }], a: undefined }), '{"b":[3,{"c":true,"d":null}]}');
     assert.throws(() => canonicalJson({ n: Number.NaN }));

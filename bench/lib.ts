@@ -1,0 +1,74 @@
+// Small measuring helpers: every benchmark runs its baseline and ours in the same process, in
+// alternating rounds, and reports medians.
+import { cpus } from 'node:os';
+import type { ExportResult } from '@opentelemetry/core';
+import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
+import { sampleEvent } from '../test/helpers/fixtures.js';
+
+export const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, ${process.platform}/${process.arch}`;
+
+export const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+export const percentile = (values: number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+};
+
+/** The realistic events: every catalog sample, with the sample actor and context. */
+export const actions = Object.keys(gristCatalog.actions) as (keyof typeof gristCatalog.actions)[];
+export const propsFor = (i: number) => {
+  const action = actions[i % actions.length]!;
+  return { action, props: { actor: sampleEvent.actor, context: sampleEvent.context, details: gristCatalog.actions[action].sample as never } };
+};
+
+/** An exporter that accepts everything at once: measures the emitting side only. */
+export class DiscardingExporter implements LogRecordExporter {
+  exported = 0;
+  export(records: ReadableLogRecord[], done: (result: ExportResult) => void): void {
+    this.exported += records.length;
+    done({ code: 0 });
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export interface Row {
+  readonly name: string;
+  readonly microsPerEvent: number;
+  readonly eventsPerSecond: number;
+}
+
+/**
+ * Runs each contender `perRound` times per round, rounds alternating between contenders, and
+ * returns the median cost per call. `between` runs after each round (outside the timing).
+ */
+export async function compare(contenders: { name: string; run: (i: number) => void; between?: () => Promise<void> }[], perRound: number, rounds = 7): Promise<Row[]> {
+  const samples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const contender of contenders) {
+      globalThis.gc?.();
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < perRound; i++) contender.run(i);
+      const elapsed = Number(process.hrtime.bigint() - start);
+      await contender.between?.();
+      if (round > 0) samples.get(contender.name)!.push(elapsed / perRound); // round 0 warms up
+    }
+  }
+  return contenders.map((c) => {
+    const ns = median(samples.get(c.name)!);
+    return { name: c.name, microsPerEvent: ns / 1000, eventsPerSecond: 1e9 / ns };
+  });
+}
+
+export const fmt = (n: number, digits = 2): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+export const table = (header: string[], rows: (string | number)[][]): string =>
+  [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');

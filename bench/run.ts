@@ -1,0 +1,16 @@
+// npm run bench: every benchmark, baseline and ours side by side, into bench/RESULTS.md.
+import { writeFileSync } from 'node:fs';
+import { hotPath } from './hot-path.js';
+import { machine } from './lib.js';
+
+const only = process.argv.slice(2);
+const sections: [string, () => Promise<string>][] = [['hot-path', hotPath]];
+const parts = [`# Benchmark results\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${machine}.\n`];
+for (const [name, run] of sections) {
+  if (only.length && !only.includes(name)) continue;
+  process.stdout.write(`running ${name}...\n`);
+  const section = await run();
+  process.stdout.write(`${section}\n`);
+  parts.push(section);
+}
+if (!only.length) writeFileSync(new URL('RESULTS.md', import.meta.url), parts.join('\n'));
