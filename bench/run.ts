@@ -1,10 +1,18 @@
 // npm run bench: every benchmark, baseline and ours side by side, into bench/RESULTS.md.
 import { writeFileSync } from 'node:fs';
+import { durability } from './durability.js';
+import { endToEnd } from './end-to-end.js';
 import { hotPath } from './hot-path.js';
 import { machine } from './lib.js';
+import { outage } from './outage.js';
 
 const only = process.argv.slice(2);
-const sections: [string, () => Promise<string>][] = [['hot-path', hotPath]];
+const sections: [string, () => Promise<string>][] = [
+  ['hot-path', hotPath],
+  ['end-to-end', endToEnd],
+  ['durability', durability],
+  ['outage', outage],
+];
 const parts = [`# Benchmark results\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${machine}.\n`];
 for (const [name, run] of sections) {
   if (only.length && !only.includes(name)) continue;

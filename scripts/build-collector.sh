@@ -22,7 +22,9 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 
-fingerprint() { cat "$manifest" "$lock/go.mod" "$lock/go.sum" "$0" 2>/dev/null | sha256sum | cut -d' ' -f1 || true; }
+self="$root/scripts/build-collector.sh"
+# What the binary is built from: the manifest, its lock and this script.
+fingerprint() { cat "$manifest" "$lock/go.mod" "$lock/go.sum" "$self" 2>/dev/null | sha256sum | cut -d' ' -f1 || true; }
 want=$(fingerprint)
 if ! $update_lock && [ -x "$bin" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
   echo "build-collector: $bin is up to date with the manifest"
