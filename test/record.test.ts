@@ -138,3 +138,30 @@ describe('createAuditLogger on the wire', () => {
     assert.equal(typeof received.resource['host.name'], 'string');
   });
 });
+
+describe('standard OTEL_EXPORTER_OTLP_* variables', () => {
+  it('endpoint, headers and protocol come from the environment when no option is given', async () => {
+    const listener = await startOtlpListener();
+    const saved = { ...process.env };
+    process.env['OTEL_EXPORTER_OTLP_LOGS_ENDPOINT'] = listener.url;
+    process.env['OTEL_EXPORTER_OTLP_LOGS_HEADERS'] = 'authorization=Bearer from-env,x-tenant=acme';
+    process.env['OTEL_EXPORTER_OTLP_PROTOCOL'] = 'http/json';
+    try {
+      const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, onError: assert.fail });
+      audit.logEvent('document.create', { details: { document: { id: 'env', name: 'from env' } } });
+      await audit.shutdown({ timeoutMillis: 10_000 });
+    } finally {
+      process.env = saved;
+      await listener.close();
+    }
+    const [request] = listener.requests;
+    assert.equal(request?.contentType, 'application/json');
+    assert.equal(request?.headers['authorization'], 'Bearer from-env');
+    assert.equal(request?.headers['x-tenant'], 'acme');
+    assert.equal(listener.records.length, 1);
+  });
+
+  it('an unsupported protocol is refused at creation, with a clear message', () => {
+    assert.throws(() => createAuditLogger({ catalog: gristCatalog, protocol: 'grpc' as never }), /OTLP protocol "grpc" is not supported/);
+  });
+});

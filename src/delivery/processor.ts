@@ -91,6 +91,7 @@ export class AuditLogRecordProcessor implements LogRecordProcessor {
   #wakeSender: (() => void) | undefined;
   #workSignalled = false;
   #recoveryTimer: NodeJS.Timeout | undefined;
+  #keepAlive: NodeJS.Timeout | undefined;
   #shutdown: Promise<void> | undefined;
   readonly #loop: Promise<void>;
 
@@ -191,6 +192,8 @@ export class AuditLogRecordProcessor implements LogRecordProcessor {
    * spool cannot be written), acknowledged by the collector.
    */
   whenAccepted(ordinal: number): Promise<void> {
+    // A caller is awaiting: keep the process alive (the retry timers are unref'd) until it has its answer.
+    this.#keepAlive ??= setInterval(() => undefined, 60_000);
     return new Promise((resolve, reject) => this.#waiters.set(ordinal, { resolve, reject }));
   }
 
@@ -198,6 +201,10 @@ export class AuditLogRecordProcessor implements LogRecordProcessor {
     const waiter = this.#waiters.get(ordinal);
     if (!waiter) return;
     this.#waiters.delete(ordinal);
+    if (this.#waiters.size === 0) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+    }
     if (error) waiter.reject(error);
     else waiter.resolve();
   }

@@ -28,6 +28,8 @@ export interface Answer {
 
 export interface ReceivedRequest {
   at: number;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
   contentType: string;
   status: number;
   records: number;
@@ -82,7 +84,7 @@ export async function startOtlpListener(answer: (n: number, records: ReceivedRec
     const decoded = contentType.includes('json') ? (JSON.parse(body.toString('utf8')) as Json) : decodeLogsRequest(body);
     const batch = flatten(decoded as { resourceLogs?: Json[] });
     const reply = answer(requests.length, batch);
-    requests.push({ at: Date.now(), contentType, status: reply.status, records: batch.length });
+    requests.push({ at: Date.now(), path: req.url ?? '', headers: req.headers, contentType, status: reply.status, records: batch.length });
     if (reply.status >= 200 && reply.status < 300) records.push(...batch);
     res.writeHead(reply.status, { 'content-type': contentType.includes('json') ? 'application/json' : 'application/x-protobuf', ...reply.headers });
     res.end(reply.body ?? (contentType.includes('json') ? '{}' : ''));

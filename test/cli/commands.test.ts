@@ -1,0 +1,133 @@
+// The otel-audit command, run as a process: emit, doctor, spool, docs, schema, help and exit codes.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
+import { createAuditLogger } from '../../src/index.js';
+import { freePort } from '../../scripts/lib/ports.js';
+import { startOtlpListener } from '../helpers/otlp-listener.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const run = promisify(execFile);
+
+async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { env: { ...process.env, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('otel-audit', () => {
+  it('prints help for itself and each command; a usage error exits 2 with the help', async () => {
+    const help = await cli(['--help']);
+    assert.equal(help.code, 0);
+    for (const command of ['verify', 'emit', 'doctor', 'spool', 'docs', 'schema']) {
+      assert.match(help.stdout, new RegExp(`\\n  ${command} `));
+      const own = await cli([command, '--help']);
+      assert.equal(own.code, 0);
+      assert.match(own.stdout, new RegExp(`^otel-audit ${command}`));
+    }
+    const unknown = await cli(['frobnicate']);
+    assert.equal(unknown.code, 2);
+    const badFlag = await cli(['emit', 'document.create', '--no-such-flag']);
+    assert.equal(badFlag.code, 2);
+    assert.match(badFlag.stderr, /no-such-flag/);
+  });
+
+  it('emit sends a catalog sample and waits for the acknowledgement; header and protocol flags apply', async () => {
+    const listener = await startOtlpListener((_, records) => (records.length ? { status: 200 } : { status: 400 }));
+    const sent = await cli(['emit', 'document.create', '--endpoint', listener.url, '--protocol', 'http/json', '--header', 'authorization=Bearer t0k']);
+    await listener.close();
+    assert.equal(sent.code, 0, sent.stderr);
+    assert.match(sent.stdout, /^acknowledged: document\.create [0-9a-f-]{36}/);
+    assert.deepEqual((listener.records[0]!.body as { details: unknown }).details, gristCatalog.actions['document.create'].sample);
+    assert.equal(listener.requests[0]!.headers['authorization'], 'Bearer t0k');
+    assert.equal(listener.requests[0]!.contentType, 'application/json');
+  });
+
+  it('emit refuses an unknown action or invalid details (2), and reports a dead endpoint (3)', async () => {
+    assert.equal((await cli(['emit', 'document.explode'])).code, 2);
+    const invalid = await cli(['emit', 'document.create', '--details', '{"document":{"id":1}}']);
+    assert.equal(invalid.code, 2);
+    assert.match(invalid.stderr, /details\.document\.id/);
+    const down = await cli(['emit', 'document.create', '--endpoint', `http://127.0.0.1:${await freePort()}/v1/logs`, '--timeout', '1500']);
+    assert.equal(down.code, 3);
+    assert.match(down.stderr, /not delivered/);
+  });
+
+  it('doctor walks reachability, TLS, auth and protocol, and the round trip; it names a refused token', async () => {
+    const listener = await startOtlpListener((n, records) => {
+      const request = listener.requests.at(-1);
+      void request;
+      return { status: 200, body: records.length ? undefined : '' };
+    });
+    const ok = await cli(['doctor', '--endpoint', listener.url]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /ok {3}reachable/);
+    assert.match(ok.stdout, /ok {3}protocol and auth: http\/protobuf accepted/);
+    assert.match(ok.stdout, /ok {3}round trip: test event config\.create/);
+    await listener.close();
+
+    const guarded = await startOtlpListener(() => ({ status: 401 }));
+    const refused = await cli(['doctor', '--endpoint', guarded.url, '--header', 'authorization=Bearer wrong']);
+    await guarded.close();
+    assert.equal(refused.code, 1);
+    assert.match(refused.stdout, /FAIL protocol and auth: HTTP 401: the collector wants authentication/);
+
+    const nobody = await cli(['doctor', '--endpoint', `http://127.0.0.1:${await freePort()}/v1/logs`]);
+    assert.equal(nobody.code, 1);
+    assert.match(nobody.stdout, /FAIL reachable/);
+  });
+
+  it('spool inspects what is pending, replays it, and exports dead letters', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-cli-spool-'));
+    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: `http://127.0.0.1:${await freePort()}/v1/logs`, spoolDir: dir, timeoutMillis: 200, checkpoints: false, onError: () => undefined });
+    for (let i = 0; i < 12; i++) await audit.logEventOrThrow('document.create', { details: { document: { id: `s${i}`, name: 'spooled' } } });
+    await audit.shutdown({ timeoutMillis: 200 }).catch(() => undefined);
+
+    const inspect = await cli(['spool', dir, '--json']);
+    assert.equal(inspect.code, 0);
+    const state = JSON.parse(inspect.stdout) as { pending: number; head: { seq: number } };
+    assert.equal(state.pending, 12);
+    assert.equal(state.head.seq, 12);
+
+    const listener = await startOtlpListener();
+    const replay = await cli(['spool', dir, '--replay', '--endpoint', listener.url]);
+    await listener.close();
+    assert.equal(replay.code, 0, replay.stderr);
+    assert.match(replay.stdout, /replayed 12 record\(s\); acknowledged 12/);
+    assert.equal(listener.records.length, 12);
+    assert.equal(JSON.parse((await cli(['spool', dir, '--json'])).stdout).pending, 0);
+    assert.equal((await cli(['spool', dir, '--dead-letters'])).code, 0);
+    assert.equal((await cli(['spool', join(dir, 'nope')])).code, 2);
+  });
+
+  it('docs and schema print the generated references', async () => {
+    const docs = await cli(['docs']);
+    assert.equal(docs.code, 0);
+    assert.equal(docs.stdout.match(/^## /gm)?.length, 40);
+    const schema = await cli(['schema']);
+    assert.equal(Object.keys(JSON.parse(schema.stdout).$defs).length, 40);
+  });
+});
+
+describe('npm run collector:build', () => {
+  it('fails with a clear message when Go is missing', async () => {
+    try {
+      await run('bash', [join(ROOT, 'scripts/build-collector.sh')], { env: { PATH: '/usr/bin:/bin' } });
+      assert.fail('the build should fail without Go');
+    } catch (error) {
+      const e = error as { code: number; stderr: string };
+      assert.equal(e.code, 1);
+      assert.match(e.stderr, /the Go toolchain is required to build otelcol-audit/);
+    }
+  });
+});
