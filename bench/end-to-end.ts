@@ -11,7 +11,7 @@ import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../src/index.js';
 import { readTrail } from '../src/integrity/trail.js';
 import { toLogRecord } from '../src/record.js';
-import { freePort, startCollector, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../scripts/lib/processes.js';
+import { localPipeline, tempDir, waitFor } from '../scripts/lib/processes.js';
 import { fmt, propsFor, table } from './lib.js';
 
 const OFFERED = 20_000;
@@ -24,26 +24,12 @@ interface Result {
 }
 
 export async function endToEnd(): Promise<string> {
-  const dir = tempDir('bench-e2e');
-  const ports = { hec: await freePort(), otlp: await freePort(), health: await freePort(), metrics: await freePort() };
-  const hecOutput = join(dir, 'hec.jsonl');
-  const running: RunningProcess[] = [await startHecReceiver(ports.hec, hecOutput)];
-  running.push(
-    await startCollector(
-      'local.yaml',
-      {
-        AUDIT_OTLP_HTTP_ENDPOINT: `127.0.0.1:${ports.otlp}`,
-        AUDIT_HEALTH_ENDPOINT: `127.0.0.1:${ports.health}`,
-        AUDIT_METRICS_PORT: String(ports.metrics),
-        AUDIT_STORAGE_DIR: join(dir, 'queue'),
-        AUDIT_ARCHIVE_PATH: join(dir, 'archive.jsonl'),
-        SPLUNK_HEC_ENDPOINT: `http://127.0.0.1:${ports.hec}/services/collector`,
-        SPLUNK_HEC_TOKEN: 'bench',
-      },
-      `127.0.0.1:${ports.health}`,
-    ),
-  );
-  const endpoint = `http://127.0.0.1:${ports.otlp}/v1/logs`;
+  const pipeline = await localPipeline(tempDir('bench-e2e'));
+  await pipeline.startHec();
+  await pipeline.startGateway();
+  const { endpoint } = pipeline;
+  const hecOutput = pipeline.files.hec;
+  const dir = tempDir('bench-e2e-spool');
   const received = () => new Set(existsSync(hecOutput) ? readTrail(hecOutput).map((r) => String((r.body as { id?: string }).id)) : []);
   /** Waits until `ids` stop arriving (all of them, or nothing new for 5 s); returns how many arrived and when the last did. */
   async function settle(ids: Set<string>, started: number): Promise<{ delivered: number; seconds: number }> {
@@ -119,7 +105,7 @@ export async function endToEnd(): Promise<string> {
     await Promise.all(Array.from({ length: 16 }, worker));
     results.push({ name: 'one HTTP POST per event (16 in flight)', offered: OFFERED, ...(await settle(ids, started)) });
   }
-  for (const p of running.reverse()) await p.stop();
+  await pipeline.stopAll();
 
   return [
     '## 2. End to end: through otelcol-audit into the Splunk HEC receiver',

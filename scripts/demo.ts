@@ -11,16 +11,17 @@ import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
 import { readTrail } from '../src/integrity/trail.js';
 import { verifyTrail } from '../src/integrity/verify.js';
 import { driveAllActions } from '../examples/docs-service/traffic.js';
-import { freePort, ROOT, startCollector, startHecReceiver, waitFor, type RunningProcess } from './lib/processes.js';
+import { freePort, localPipeline, ROOT, waitFor } from './lib/processes.js';
 
 const keepRunning = process.argv.includes('--keep-running');
 const out = join(ROOT, '.run/demo');
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
-const running: RunningProcess[] = [];
+const pipeline = await localPipeline(out);
+const { running } = pipeline;
 async function stopAll(): Promise<void> {
-  for (const p of running.reverse()) await p.stop();
+  await pipeline.stopAll();
   for (const p of running) writeFileSync(join(out, `${p.name}.log`), p.output());
 }
 
@@ -33,33 +34,17 @@ function progress(label: string, done: number, total: number): void {
 }
 
 async function main(): Promise<number> {
-  const ports = { hec: await freePort(), otlp: await freePort(), health: await freePort(), metrics: await freePort(), app: await freePort() };
-  const files = { hec: join(out, 'hec-received.jsonl'), archive: join(out, 'archive.jsonl') };
+  const files = pipeline.files;
+  const appPort = await freePort();
+  process.stdout.write(`starting the Splunk HEC stand-in on 127.0.0.1:${pipeline.ports.hec}\n`);
+  await pipeline.startHec();
+  process.stdout.write(`starting otelcol-audit (collector-config/local.yaml), OTLP on 127.0.0.1:${pipeline.ports.otlp}\n`);
+  await pipeline.startGateway();
 
-  process.stdout.write(`starting the Splunk HEC stand-in on 127.0.0.1:${ports.hec}\n`);
-  running.push(await startHecReceiver(ports.hec, files.hec, 'hec-receiver'));
-  process.stdout.write(`starting otelcol-audit (collector-config/local.yaml), OTLP on 127.0.0.1:${ports.otlp}\n`);
-  running.push(
-    await startCollector(
-      'local.yaml',
-      {
-        AUDIT_OTLP_HTTP_ENDPOINT: `127.0.0.1:${ports.otlp}`,
-        AUDIT_HEALTH_ENDPOINT: `127.0.0.1:${ports.health}`,
-        AUDIT_METRICS_PORT: String(ports.metrics),
-        AUDIT_STORAGE_DIR: join(out, 'collector-queue'),
-        AUDIT_ARCHIVE_PATH: files.archive,
-        SPLUNK_HEC_ENDPOINT: `http://127.0.0.1:${ports.hec}/services/collector`,
-        SPLUNK_HEC_TOKEN: 'demo-token',
-      },
-      `127.0.0.1:${ports.health}`,
-      'otelcol-audit',
-    ),
-  );
-
-  process.stdout.write(`starting the example document service on http://127.0.0.1:${ports.app}\n`);
+  process.stdout.write(`starting the example document service on http://127.0.0.1:${appPort}\n`);
   const app = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'examples/docs-service/server.ts')], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(ports.app), OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: `http://127.0.0.1:${ports.otlp}/v1/logs`, AUDIT_SPOOL_DIR: join(out, 'spool') },
+    env: { ...process.env, PORT: String(appPort), OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: pipeline.endpoint, AUDIT_SPOOL_DIR: join(out, 'spool') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let appOutput = '';
@@ -78,7 +63,7 @@ async function main(): Promise<number> {
   await waitFor('the example service', () => appOutput.includes('listening') || app.exitCode !== null);
   if (app.exitCode !== null) throw new Error(`the example service exited:\n${appOutput}`);
 
-  const events = await driveAllActions(`http://127.0.0.1:${ports.app}`, (done, total) => progress('requests', done, total));
+  const events = await driveAllActions(`http://127.0.0.1:${appPort}`, (done, total) => progress('requests', done, total));
   const ids = new Set(events.map((e) => e.id));
   const landed = (file: string) => new Set(existsSync(file) ? readTrail(file).map((r) => String((r.body as { id?: string }).id)) : []);
   const arrived = () => [...ids].filter((id) => landed(files.hec).has(id) && landed(files.archive).has(id)).length;
@@ -107,7 +92,7 @@ async function main(): Promise<number> {
   );
   if (keepRunning) {
     process.stdout.write(
-      `everything keeps running: the service at http://127.0.0.1:${ports.app} (POST /login {"email":"flapjack@example.com"}),\n` +
+      `everything keeps running: the service at http://127.0.0.1:${appPort} (POST /login {"email":"flapjack@example.com"}),\n` +
         `events land in ${files.hec} and ${files.archive}. Ctrl-C stops.\n`,
     );
     await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));

@@ -111,3 +111,41 @@ export async function startRsyslog(port: number, output: string): Promise<Runnin
   });
   return running;
 }
+
+/**
+ * collector-config/local.yaml in front of the HEC stand-in, on fresh ports, writing into `dir`:
+ * what the demo, the fault tests and the end-to-end benchmark run. Start the parts when wanted.
+ */
+export async function localPipeline(dir: string) {
+  const ports = { otlp: await freePort(), health: await freePort(), metrics: await freePort(), hec: await freePort() };
+  const files = { hec: join(dir, 'hec-received.jsonl'), archive: join(dir, 'archive.jsonl') };
+  const env = {
+    AUDIT_OTLP_HTTP_ENDPOINT: `127.0.0.1:${ports.otlp}`,
+    AUDIT_HEALTH_ENDPOINT: `127.0.0.1:${ports.health}`,
+    AUDIT_METRICS_PORT: String(ports.metrics),
+    AUDIT_STORAGE_DIR: join(dir, 'collector-queue'),
+    AUDIT_ARCHIVE_PATH: files.archive,
+    SPLUNK_HEC_ENDPOINT: `http://127.0.0.1:${ports.hec}/services/collector`,
+    SPLUNK_HEC_TOKEN: 'local-token',
+  };
+  const running: RunningProcess[] = [];
+  return {
+    ports,
+    files,
+    endpoint: `http://127.0.0.1:${ports.otlp}/v1/logs`,
+    running,
+    async startHec(): Promise<RunningProcess> {
+      const hec = await startHecReceiver(ports.hec, files.hec);
+      running.push(hec);
+      return hec;
+    },
+    async startGateway(): Promise<RunningProcess> {
+      const gateway = await startCollector('local.yaml', env, env.AUDIT_HEALTH_ENDPOINT, 'otelcol-audit');
+      running.push(gateway);
+      return gateway;
+    },
+    async stopAll(): Promise<void> {
+      for (const process of [...running].reverse()) await process.stop();
+    },
+  };
+}

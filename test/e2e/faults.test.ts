@@ -9,43 +9,16 @@ import { after, describe, it } from 'node:test';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../../src/index.js';
 import { readTrail } from '../../src/integrity/trail.js';
-import { freePort, ROOT, startCollector, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { localPipeline, ROOT, tempDir, waitFor } from '../../scripts/lib/processes.js';
 
 /** Ids of the audit events a destination received (checkpoints, which the logger adds, left out). */
 const receivedIds = (file: string): string[] =>
   existsSync(file) ? readTrail(file).filter((r) => r.attributes['audit.action'] !== 'audit.checkpoint').map((r) => String(r.attributes['log.record.uid'])) : [];
 
-/** The local.yaml gateway and its HEC receiver, on fresh ports and folders. */
+/** The local.yaml gateway and its HEC receiver, in a fresh folder. */
 async function pipeline(name: string) {
   const dir = tempDir(name);
-  const ports = { otlp: await freePort(), health: await freePort(), metrics: await freePort(), hec: await freePort() };
-  const hecOutput = join(dir, 'hec-received.jsonl');
-  const env = {
-    AUDIT_OTLP_HTTP_ENDPOINT: `127.0.0.1:${ports.otlp}`,
-    AUDIT_HEALTH_ENDPOINT: `127.0.0.1:${ports.health}`,
-    AUDIT_METRICS_PORT: String(ports.metrics),
-    AUDIT_STORAGE_DIR: join(dir, 'queue'),
-    AUDIT_ARCHIVE_PATH: join(dir, 'archive.jsonl'),
-    SPLUNK_HEC_ENDPOINT: `http://127.0.0.1:${ports.hec}/services/collector`,
-    SPLUNK_HEC_TOKEN: 'fault-token',
-  };
-  const running: RunningProcess[] = [];
-  return {
-    dir,
-    hecOutput,
-    endpoint: `http://127.0.0.1:${ports.otlp}/v1/logs`,
-    async startHec() {
-      running.push(await startHecReceiver(ports.hec, hecOutput));
-    },
-    async startGateway(): Promise<RunningProcess> {
-      const gateway = await startCollector('local.yaml', env, env.AUDIT_HEALTH_ENDPOINT);
-      running.push(gateway);
-      return gateway;
-    },
-    async stopAll() {
-      for (const process of running.reverse()) await process.stop();
-    },
-  };
+  return { dir, ...(await localPipeline(dir)) };
 }
 
 function emitter(env: Record<string, string>) {
@@ -102,9 +75,9 @@ describe('the Collector is SIGKILLed in the middle of a 20,000-event stream', ()
     gateway = await env.startGateway();
     await stream;
     await audit.flush({ timeoutMillis: 120_000 });
-    await waitFor('all 20,000 ids at the HEC receiver', () => new Set(receivedIds(env.hecOutput)).size >= total, 120_000);
+    await waitFor('all 20,000 ids at the HEC receiver', () => new Set(receivedIds(env.files.hec)).size >= total, 120_000);
     await audit.shutdown();
-    const received = receivedIds(env.hecOutput);
+    const received = receivedIds(env.files.hec);
     const unique = new Set(received);
     const missing = ids.filter((id) => !unique.has(id));
     const duplicates = received.length - unique.size;
@@ -137,8 +110,8 @@ describe('the application is SIGKILLed after 5,000 logEventOrThrow calls resolve
     assert.equal(audit.stats().replayed, 5000);
     await audit.flush({ timeoutMillis: 60_000 });
     await audit.shutdown();
-    await waitFor('all 5,000 at the HEC receiver', () => new Set(receivedIds(env.hecOutput)).size >= 5000, 60_000);
-    const received = new Set(receivedIds(env.hecOutput));
+    await waitFor('all 5,000 at the HEC receiver', () => new Set(receivedIds(env.files.hec)).size >= 5000, 60_000);
+    const received = new Set(receivedIds(env.files.hec));
     const missing = resolved.filter((id) => !received.has(id));
     console.log(`application SIGKILL: resolved ${resolved.length}, replayed ${audit.stats().replayed}, received ${received.size}, missing ${missing.length}`);
     assert.deepEqual(missing, []);
@@ -169,8 +142,8 @@ describe('a long outage at a steady rate', () => {
     await waitFor('the backlog to be flushed', () => app.lines.some((line) => line['flushed']) || app.child.exitCode !== null, 180_000);
     await app.exited;
     const ids = readFileSync(idsFile, 'utf8').trim().split('\n');
-    await waitFor('all 30,000 at the HEC receiver', () => new Set(receivedIds(env.hecOutput)).size >= ids.length, 120_000);
-    const received = new Set(receivedIds(env.hecOutput));
+    await waitFor('all 30,000 at the HEC receiver', () => new Set(receivedIds(env.files.hec)).size >= ids.length, 120_000);
+    const received = new Set(receivedIds(env.files.hec));
     const missing = ids.filter((id) => !received.has(id));
     console.log(`outage: sent ${ids.length}, spooled ${(spooled.spooledBytes / 1024 / 1024).toFixed(1)} MiB, peak RSS ${(peak / 1024 / 1024).toFixed(1)} MiB over ${samples.length} samples (${samples.map((s) => Math.round(s.rss / 1024 / 1024)).join(' ')}), received ${received.size}, missing ${missing.length}`);
     assert.deepEqual(missing, []);
