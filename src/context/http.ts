@@ -36,7 +36,7 @@ function clean(value: string | undefined, max: number): string | undefined {
 }
 
 /** An address as it appears in a header or on a socket, without port, brackets or IPv4 mapping. */
-export function normalizeAddress(raw: string | undefined): string | undefined {
+function normalizeAddress(raw: string | undefined): string | undefined {
   if (!raw) return undefined;
   let address = raw.trim().replace(/^"|"$/g, '');
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(address);

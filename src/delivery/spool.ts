@@ -61,6 +61,18 @@ function unframe(buf: Buffer, limit: number, maxLines = Infinity): { lines: stri
   return { lines, corrupt, end: start };
 }
 
+/**
+ * What one segment holds past `from` (the acknowledged prefix): records still to send, damaged
+ * ones (a torn tail counts as one), and the chain head of its last intact record.
+ */
+function scanSegment(buf: Buffer, from: number): { pending: number; corrupt: number; head: ChainHead | undefined } {
+  const unacked = unframe(buf.subarray(from), buf.length - from);
+  const torn = from + unacked.end < buf.length ? 1 : 0;
+  // The last intact record is in the unacknowledged part, unless that part is empty.
+  const last = unacked.lines.at(-1) ?? (from > 0 ? unframe(buf, from).lines.at(-1) : undefined);
+  return { pending: unacked.lines.length, corrupt: unacked.corrupt + torn, head: last ? headOf(last) : undefined };
+}
+
 function readJson<T>(path: string): T | undefined {
   try {
     return JSON.parse(fs.readFileSync(path, 'utf8')) as T;
@@ -133,14 +145,11 @@ export class Spool {
         continue;
       }
       const buf = fs.readFileSync(path);
-      const from = seg === ack.seg ? Math.min(ack.offset, buf.length) : 0;
-      const unacked = unframe(buf.subarray(from), buf.length - from);
-      replayed += unacked.lines.length;
+      const scan = scanSegment(buf, seg === ack.seg ? Math.min(ack.offset, buf.length) : 0);
+      replayed += scan.pending;
       // Damaged records are reported once, here; the reader skips them silently later.
-      const torn = from + unacked.end < buf.length ? 1 : 0;
-      if (unacked.corrupt + torn > 0) options.onCorrupt(unacked.corrupt + torn, path);
-      const last = unframe(buf, buf.length).lines.at(-1);
-      if (last) head = headOf(last) ?? head;
+      if (scan.corrupt > 0) options.onCorrupt(scan.corrupt, path);
+      head = scan.head ?? head;
       this.#closed.set(seg, buf.length);
     }
     const first = segments.find((seg) => seg >= ack.seg);
@@ -347,12 +356,10 @@ export function inspectSpool(dir: string): SpoolInspection {
     const buf = fs.readFileSync(join(dir, name));
     segments.push({ name, bytes: buf.length });
     if (seg < ack.seg) continue;
-    const from = seg === ack.seg ? Math.min(ack.offset, buf.length) : 0;
-    const unacked = unframe(buf.subarray(from), buf.length - from);
-    pending += unacked.lines.length;
-    corrupt += unacked.corrupt + (from + unacked.end < buf.length ? 1 : 0);
-    const last = unframe(buf, buf.length).lines.at(-1);
-    if (last) head = headOf(last) ?? head;
+    const scan = scanSegment(buf, seg === ack.seg ? Math.min(ack.offset, buf.length) : 0);
+    pending += scan.pending;
+    corrupt += scan.corrupt;
+    head = scan.head ?? head;
   }
   const deadLetterFile = join(dir, 'dead-letters.ndjson');
   const deadLetters = fs.existsSync(deadLetterFile) ? fs.readFileSync(deadLetterFile, 'utf8').split('\n').filter(Boolean).length : 0;

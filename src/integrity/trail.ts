@@ -16,7 +16,7 @@ export interface TrailRecord {
 type Json = Record<string, unknown>;
 
 /** Records of one OTLP/JSON `ExportLogsServiceRequest` (a Collector file exporter line). */
-export function recordsOfOtlpJson(request: Json, source: string): TrailRecord[] {
+function recordsOfOtlpJson(request: Json, source: string): TrailRecord[] {
   const out: TrailRecord[] = [];
   for (const rl of (request['resourceLogs'] as Json[] | undefined) ?? []) {
     const resource = fromKeyValues(((rl['resource'] as Json | undefined)?.['attributes'] as OtlpKeyValue[]) ?? []);
