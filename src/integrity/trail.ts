@@ -38,10 +38,14 @@ function recordsOfOtlpJson(request: Json, source: string): TrailRecord[] {
 
 const ZSTD_MAGIC = 0xfd2fb528;
 
-/** The Collector file exporter with compression: 4-byte big-endian length, then a zstd frame of OTLP/JSON. */
+/**
+ * The Collector file exporter with compression: 4-byte big-endian length, then a zstd frame of
+ * OTLP/JSON. A frame cut short at the end is still being written: it is left for a later read.
+ */
 function* lengthPrefixedFrames(buf: Buffer): Generator<Buffer> {
   for (let pos = 0; pos + 4 <= buf.length; ) {
     const length = buf.readUInt32BE(pos);
+    if (pos + 4 + length > buf.length) return;
     yield buf.subarray(pos + 4, pos + 4 + length);
     pos += 4 + length;
   }
@@ -92,7 +96,14 @@ export function readTrail(path: string): TrailRecord[] {
     if (line.trim() === '') return;
     const source = `${path}:${index + 1}`;
     if (line.startsWith('{')) {
-      const json = JSON.parse(line) as Json;
+      let json: Json;
+      try {
+        json = JSON.parse(line) as Json;
+      } catch (error) {
+        // A last line without its newline may be one the destination is still writing; anywhere else it is damage.
+        if (index === lines.length - 1) return;
+        throw new Error(`${source}: not JSON (${(error as Error).message})`, { cause: error });
+      }
       if (json['resourceLogs']) out.push(...recordsOfOtlpJson(json, source));
       else if (json['result']) out.push(recordOfSplunkResult(json['result'] as Json, source));
       else out.push(recordOfSplunkResult(json, source));
