@@ -36,7 +36,7 @@ export interface RunningProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-function track(child: ChildProcess, name: string): RunningProcess {
+export function track(child: ChildProcess, name: string): RunningProcess {
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
