@@ -11,6 +11,7 @@ import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../../src/index.js';
 import { readTrail, type TrailRecord } from '../../src/integrity/trail.js';
 import { sampleEvent } from '../helpers/fixtures.js';
+import { gatewayEnv, gatewayFiles, gatewayPorts } from '../../scripts/lib/gateway.js';
 import { freePort, ROOT, startCollector, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
 
 const actions = Object.keys(gristCatalog.actions) as (keyof typeof gristCatalog.actions)[];
@@ -25,33 +26,20 @@ const uid = (record: TrailRecord): string => String(record.attributes['log.recor
 /** Ports, folders and environment of one gateway with its three live destinations. */
 async function setUp(name: string) {
   const dir = tempDir(name);
-  const ports = { metrics: await freePort(), otlp: await freePort(), grpc: await freePort(), health: await freePort(), hec: await freePort(), syslog: await freePort(), closed: await freePort() };
-  const files = { hec: join(dir, 'hec-received.jsonl'), archive: join(dir, 'archive/audit.jsonl'), syslog: join(dir, 'syslog.log') };
+  const ports = { ...(await gatewayPorts()), closed: await freePort() };
+  const files = gatewayFiles(dir);
   // Bearer-token auth switched on, as production would: the library sends the token as a header.
+  // Loopback only, hence the explicit insecure flag (no TLS); test/e2e/gateway-security.test.ts
+  // covers TLS.
   const token = `e2e-${Date.now()}`;
   writeFileSync(join(dir, 'ingest-token'), token);
-  const env = {
-    AUDIT_OTLP_AUTH: '{authenticator: bearertokenauth}',
-    AUDIT_EXTENSIONS: '[health_check, file_storage, bearertokenauth]',
+  // Elastic and Kafka are not running here: their pipelines retry on their own queues, which is
+  // itself part of the isolation being tested.
+  const env = gatewayEnv(dir, { ...ports, elastic: ports.closed }, `127.0.0.1:${ports.closed}`, {
+    AUDIT_OTLP_BEARER_AUTH: 'true',
+    AUDIT_OTLP_TLS: 'false',
     AUDIT_INGEST_TOKEN_FILE: join(dir, 'ingest-token'),
-    AUDIT_STORAGE_DIR: join(dir, 'queue'),
-    AUDIT_ARCHIVE_PATH: files.archive,
-    AUDIT_OTLP_HTTP_ENDPOINT: `127.0.0.1:${ports.otlp}`,
-    AUDIT_OTLP_GRPC_ENDPOINT: `127.0.0.1:${ports.grpc}`,
-    AUDIT_HEALTH_ENDPOINT: `127.0.0.1:${ports.health}`,
-    AUDIT_METRICS_PORT: String(ports.metrics),
-    SPLUNK_HEC_ENDPOINT: `http://127.0.0.1:${ports.hec}/services/collector`,
-    SPLUNK_HEC_TOKEN: 'e2e-hec-token',
-    SPLUNK_INDEX: 'audit_e2e',
-    SPLUNK_SOURCETYPE: 'otel:audit',
-    SYSLOG_ENDPOINT: '127.0.0.1',
-    SYSLOG_PORT: String(ports.syslog),
-    SYSLOG_TLS_INSECURE: 'true',
-    // Elasticsearch and Kafka are not running here: their pipelines retry on their own queues,
-    // which is itself part of the isolation being tested.
-    ELASTICSEARCH_ENDPOINT: `http://127.0.0.1:${ports.closed}`,
-    KAFKA_BROKERS: `127.0.0.1:${ports.closed}`,
-  };
+  });
   const started: RunningProcess[] = [];
   return {
     dir,
@@ -59,7 +47,7 @@ async function setUp(name: string) {
     files,
     started,
     async gateway() {
-      started.push(await startCollector('gateway.yaml', env, env.AUDIT_HEALTH_ENDPOINT));
+      started.push(await startCollector('gateway.yaml', env, `127.0.0.1:${ports.health}`));
     },
     async hec() {
       const hec = await startHecReceiver(ports.hec, files.hec);

@@ -26,6 +26,7 @@ const deploymentEnv = {
   SECURITY_HEC_ENDPOINT: 'https://siem.example.com:8088/services/collector',
   SECURITY_HEC_TOKEN: 'validate-security-token',
   HEC_RECEIVER_OUTPUT: '/tmp/otel-audit-validate/hec.jsonl',
+  OTLP_RECEIVER_OUTPUT: '/tmp/otel-audit-validate/otlp.jsonl',
   REDACTION_KEY: 'validate-key',
   DATA_LAKE_PATH: '/tmp/otel-audit-validate/lake.jsonl',
 };
@@ -34,7 +35,7 @@ describe('shipped Collector configurations', () => {
   const all = configs(configRoot);
   it('include the gateway, the local demo config and the examples', () => {
     const names = all.map((path) => relative(configRoot, path));
-    for (const expected of ['gateway.yaml', 'local.yaml', 'examples/hec-receiver/config.yaml', 'examples/routing-by-action/config.yaml', 'examples/redaction-data-lake/config.yaml']) {
+    for (const expected of ['gateway.yaml', 'local.yaml', 'examples/hec-receiver/config.yaml', 'examples/otlp-receiver/config.yaml', 'examples/routing-by-action/config.yaml', 'examples/redaction-data-lake/config.yaml']) {
       assert.ok(names.includes(expected), `${expected} is shipped`);
     }
   });
@@ -49,13 +50,20 @@ describe('shipped Collector configurations', () => {
     execFileSync(COLLECTOR, ['validate', '--config', join(configRoot, 'gateway.yaml')], {
       env: {
         ...deploymentEnv,
-        AUDIT_OTLP_AUTH: '{authenticator: bearertokenauth}',
-        AUDIT_EXTENSIONS: '[health_check, file_storage, bearertokenauth]',
-        AUDIT_OTLP_TLS: '{cert_file: /etc/otel/tls.crt, key_file: /etc/otel/tls.key}',
+        AUDIT_OTLP_BEARER_AUTH: 'true',
+        AUDIT_OTLP_TLS_CERT_FILE: '/etc/otel/tls.crt',
+        AUDIT_OTLP_TLS_KEY_FILE: '/etc/otel/tls.key',
         SYSLOG_TLS_INSECURE: 'true',
       },
       stdio: 'pipe',
     });
+  });
+
+  it('gateway.yaml validates with TLS alone, and with bearer auth in clear text only under the insecure flag', () => {
+    const validate = (env: Record<string, string>) => execFileSync(COLLECTOR, ['validate', '--config', join(configRoot, 'gateway.yaml')], { env: { ...deploymentEnv, ...env }, stdio: 'pipe' });
+    validate({ AUDIT_OTLP_TLS: 'true', AUDIT_OTLP_TLS_CERT_FILE: '/etc/otel/tls.crt', AUDIT_OTLP_TLS_KEY_FILE: '/etc/otel/tls.key' });
+    validate({ AUDIT_OTLP_BEARER_AUTH: 'true', AUDIT_OTLP_TLS: 'false' });
+    assert.throws(() => validate({ AUDIT_OTLP_BEARER_AUTH: 'true' }), /TLS configuration must include both certificate and key/);
   });
 
   it('validate rejects a broken configuration (the check can fail)', () => {
