@@ -2,6 +2,7 @@
 // ports, output files, the gateway's environment, the Elastic stand-in, and what reached Kafka.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readTrail } from '../../src/integrity/trail.js';
 import { freePort, startCollector, type RunningProcess } from './processes.js';
 
 export interface GatewayPorts {
@@ -83,4 +84,17 @@ export function kafkaRecordUids(dataDir: string, topic: string): string[] {
     }
   }
   return uids;
+}
+
+/** The `log.record.uid` of every record a destination's file holds, one entry per stored copy. */
+export function fileRecordUids(path: string): string[] {
+  return existsSync(path) ? readTrail(path).map((record) => String(record.attributes['log.record.uid'] ?? (record.body as { id?: string }).id)) : [];
+}
+
+/** What a destination holds of the ids sent: how many arrived, which are missing, extra copies. */
+export function tally(sent: readonly string[], held: readonly string[]) {
+  const wanted = new Set(sent);
+  const copies = held.filter((uid) => wanted.has(uid));
+  const arrived = new Set(copies);
+  return { sent: sent.length, delivered: arrived.size, missing: sent.filter((id) => !arrived.has(id)), duplicates: copies.length - arrived.size };
 }

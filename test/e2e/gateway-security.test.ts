@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -27,6 +28,21 @@ async function post(url: string, headers: Record<string, string> = {}, ca?: Buff
     req.once('error', reject);
     req.end(otlpBody);
   });
+}
+
+/** The same POST over HTTP/2 (TLS, ALPN h2): header values arrive exactly as sent. */
+async function postHttp2(origin: string, headers: Record<string, string>, ca: Buffer): Promise<number> {
+  const session = connect(origin, { ca });
+  try {
+    return await new Promise((resolve, reject) => {
+      const stream = session.request({ ':method': 'POST', ':path': '/v1/logs', 'content-type': 'application/json', ...headers });
+      stream.once('response', (response) => resolve(Number(response[':status'])));
+      stream.once('error', reject);
+      stream.end(otlpBody);
+    });
+  } finally {
+    session.close();
+  }
 }
 
 /** A gateway.yaml environment on fresh ports; Elastic, Kafka and the rest need not run for these checks. */
@@ -76,7 +92,7 @@ describe('gateway.yaml security defaults', () => {
 
   it('with the explicit insecure flag (AUDIT_OTLP_TLS=false) it runs bearer auth in clear text: no token, wrong token refused', async () => {
     const dir = tempDir('security-insecure');
-    writeFileSync(join(dir, 'token'), 'insecure-flag-token\n', { mode: 0o600 });
+    writeFileSync(join(dir, 'token'), 'insecure-flag-token', { mode: 0o600 });
     const { ports, env } = await securityEnv(dir, { AUDIT_OTLP_BEARER_AUTH: 'true', AUDIT_OTLP_TLS: 'false', AUDIT_INGEST_TOKEN_FILE: join(dir, 'token') });
     running.push(await startCollector('gateway.yaml', env, `127.0.0.1:${ports.health}`, 'gateway-insecure'));
     const url = `http://127.0.0.1:${ports.otlp}/v1/logs`;
@@ -90,7 +106,7 @@ describe('gateway.yaml security defaults', () => {
     const cert = join(dir, 'tls.crt');
     const key = join(dir, 'tls.key');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'pipe' });
-    writeFileSync(join(dir, 'token'), 'tls-token\n', { mode: 0o600 });
+    writeFileSync(join(dir, 'token'), 'tls-token', { mode: 0o600 });
     // Only the switch, the token file and the certificate: TLS follows bearer auth by itself.
     const { ports, env } = await securityEnv(dir, { AUDIT_OTLP_BEARER_AUTH: 'true', AUDIT_INGEST_TOKEN_FILE: join(dir, 'token'), AUDIT_OTLP_TLS_CERT_FILE: cert, AUDIT_OTLP_TLS_KEY_FILE: key });
     running.push(await startCollector('gateway.yaml', env, `127.0.0.1:${ports.health}`, 'gateway-tls'));
@@ -98,6 +114,9 @@ describe('gateway.yaml security defaults', () => {
     const url = `https://127.0.0.1:${ports.otlp}/v1/logs`;
     assert.equal(await post(url, { authorization: 'Bearer tls-token' }, ca), 200);
     assert.equal(await post(url, {}, ca), 401);
+    // HTTP/2 keeps a header value as sent: an empty bearer token must not pass (README: token file format).
+    assert.equal(await postHttp2(`https://127.0.0.1:${ports.otlp}`, { authorization: 'Bearer ' }, ca), 401);
+    assert.equal(await postHttp2(`https://127.0.0.1:${ports.otlp}`, { authorization: 'Bearer tls-token' }, ca), 200);
     // A clear-text request never reaches the receiver: the TLS listener answers it with 400.
     await waitFor('a clear-text answer', async () => (await post(`http://127.0.0.1:${ports.otlp}/v1/logs`, { authorization: 'Bearer tls-token' })) === 400, 5000);
   });
