@@ -21,7 +21,7 @@ export type { RequestAuditContext } from './context/request-context.js';
 export { canonicalJson } from './integrity/canonical-json.js';
 export { auditContext, auditContextFromRequest, clientAddress, fastifyAuditContext, withAuditContext } from './context/http.js';
 export type { ForwardedHeader, HttpContextOptions } from './context/http.js';
-export { readTrail } from './integrity/trail.js';
+export { readTrail, streamTrail } from './integrity/trail.js';
 export type { TrailRecord } from './integrity/trail.js';
 export { verifyTrail } from './integrity/verify.js';
 export type { RecordRef, StreamReport, VerifyOptions, VerifyReport } from './integrity/verify.js';
