@@ -72,8 +72,9 @@ describe('syslog pipeline with hostile actions and details', () => {
       ...hostileNames.map((name) => audit.logEvent('document.create', { details: { document: { id: 'd1', name } } })),
     ];
     await audit.shutdown({ timeoutMillis: 30_000 });
-    assert.equal(audit.stats().exported, ids.length + 1, 'every event, and the final checkpoint');
-    await waitFor('every record in both syslog files', () => lines(files.sdMsg).length >= ids.length + 1 && lines(files.rfc5424).length >= ids.length + 1);
+    const { exported } = audit.stats();
+    assert.ok(exported > ids.length, 'every event, and the checkpoints');
+    await waitFor('every record in both syslog files', () => lines(files.sdMsg).length >= exported && lines(files.rfc5424).length >= exported);
   });
   after(async () => {
     for (const process of started.reverse()) await process.stop();
