@@ -20,8 +20,8 @@ export { runWithAuditContext, currentAuditContext } from './context/request-cont
 export type { RequestAuditContext } from './context/request-context.js';
 export { canonicalJson } from './integrity/canonical-json.js';
 export { auditContext, auditContextFromRequest, clientAddress, fastifyAuditContext, withAuditContext } from './context/http.js';
-export type { HttpContextOptions } from './context/http.js';
-export { readTrail } from './integrity/trail.js';
+export type { ForwardedHeader, HttpContextOptions } from './context/http.js';
+export { readTrail, streamTrail } from './integrity/trail.js';
 export type { TrailRecord } from './integrity/trail.js';
 export { verifyTrail } from './integrity/verify.js';
 export type { RecordRef, StreamReport, VerifyOptions, VerifyReport } from './integrity/verify.js';
