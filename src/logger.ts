@@ -17,7 +17,8 @@ import { createOtlpTransport, exporterTransport } from './delivery/transport.js'
 import { AuditError, AuditValidationError, AuditDeliveryError } from './errors.js';
 import { canonicalJson } from './integrity/canonical-json.js';
 import { GENESIS_HASH, HashChain, type ChainLink } from './integrity/chain.js';
-import { checkpointEvent } from './integrity/checkpoint.js';
+import { checkpointEvent, startCheckpointEvent } from './integrity/checkpoint.js';
+import { compileCanonicalWriter } from './integrity/canonical-writer.js';
 import { ATTR } from './attributes.js';
 import { DEFAULTS, resolveOptions, type AuditLoggerOptions } from './options.js';
 import { eventTimeOf, recordAttributes, text, type ValidationIssue } from './record.js';
@@ -117,8 +118,12 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     }
   };
   const stats = emptyStats();
-  const validators = new Map<string, z.ZodType>();
-  for (const [action, definition] of Object.entries(resolved.catalog.actions)) validators.set(action, eventSchemaFor(action, definition.details));
+  // Compiled once per action: the validator, and the canonical JSON writer with its keys pre-sorted.
+  const compiled = new Map<string, { validator: z.ZodType; canonical: (event: unknown) => string }>();
+  for (const [action, definition] of Object.entries(resolved.catalog.actions)) {
+    const validator = eventSchemaFor(action, definition.details);
+    compiled.set(action, { validator, canonical: compileCanonicalWriter(validator) });
+  }
   const dropInvalid = resolved.invalidEvents === 'drop';
   const origin: Origin = {
     resource: resourceAttributesOf(resolved.serviceName, resolved.serviceVersion, resolved.resourceAttributes),
@@ -155,11 +160,14 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     return delivery.accept(bytes, now, link?.seq ?? 0, link?.hash ?? '');
   }
 
-  function emitCheckpoint(final: boolean): void {
+  function emitCheckpoint(kind: 'start' | 'periodic' | 'final'): void {
     if (!checkpoints || delivery.closed) return;
     try {
       const now = internals.now();
-      const { event, signature } = checkpointEvent(chain.head, checkpoints.intervalMillis, final, now, checkpoints.signingKey);
+      const { event, signature } =
+        kind === 'start'
+          ? startCheckpointEvent(chain.head, checkpoints.intervalMillis, now, checkpoints.signingKey)
+          : checkpointEvent(chain.head, checkpoints.intervalMillis, kind === 'final', now, checkpoints.signingKey);
       const attributes = recordAttributes(event, {});
       attributes[ATTR.streamId] = chain.head.streamId;
       if (signature) attributes[ATTR.signature] = signature;
@@ -168,7 +176,9 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       report(new AuditError(`checkpoint failed: ${safeString(error)}`, { cause: error }));
     }
   }
-  const checkpointTimer = checkpoints ? setInterval(() => emitCheckpoint(false), checkpoints.intervalMillis) : undefined;
+  // The resume marker: where this run continues the stream, before any event (verify detects a copy cut after a restart).
+  emitCheckpoint('start');
+  const checkpointTimer = checkpoints ? setInterval(() => emitCheckpoint('periodic'), checkpoints.intervalMillis) : undefined;
   checkpointTimer?.unref();
 
   /**
@@ -192,7 +202,8 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       timestamp: new Date(now).toISOString(),
       details: given.details,
     };
-    const validator = validators.get(action);
+    const forAction = compiled.get(action);
+    const validator = forAction?.validator;
     const actionName = safeString(action);
     let issues: ValidationIssue[] | undefined;
     let event: AuditEvent | undefined;
@@ -228,7 +239,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       report(error);
       return 0;
     }
-    const json = canonicalJson(event);
+    const json = issues ? canonicalJson(event) : forAction!.canonical(event);
     const link = chain.next(json);
     const ordinal = send(event!, now, recordAttributes(event!, { link, issues }), link);
     stats.emitted++;
@@ -262,7 +273,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       if (!shuttingDown) {
         shuttingDown = true;
         clearInterval(checkpointTimer);
-        emitCheckpoint(true);
+        emitCheckpoint('final');
       }
       return delivery.shutdown(shutdownOptions?.timeoutMillis ?? DEFAULTS.shutdownTimeoutMillis);
     },

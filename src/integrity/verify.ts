@@ -367,9 +367,9 @@ export class TrailVerifier {
 
   report(): VerifyReport {
     const streams = [...this.#streams.keys()].sort().map((id) => this.#streamReport(this.#streams.get(id)!));
-    const ok =
-      this.#unchained === 0 &&
-      streams.every((s) => !s.gaps.length && !s.tampered.length && !s.reordered.length && !s.badCheckpoints.length && !s.silences.length);
+    // Arrival order is information: exports in flight side by side and the Collector's queue
+    // consumers store batches in any order, and the chain (seq, prev_hash) proves the order anyway.
+    const ok = this.#unchained === 0 && streams.every((s) => !s.gaps.length && !s.tampered.length && !s.badCheckpoints.length && !s.silences.length);
     return { ok, records: this.#records, outsideWindow: this.#outsideWindow, unchained: this.#unchained, streams };
   }
 
