@@ -217,8 +217,8 @@ export class Delivery {
     }
     this.#accepted++;
     this.#stats.pending++;
-    // With a spool, the sender wakes when the group is committed.
-    if (!this.#spool) this.#sender.wake();
+    // Coalesced per tick. Committed spool records wake it again; records the spool keeps in memory while its disk fails need this one.
+    this.#sender.wake();
     return record.ordinal;
   }
 

@@ -192,6 +192,9 @@ describe('a disk that fails (injected through the file-system adapter)', () => {
     faults.write = 'EIO';
     const delivered = await audit.logEventOrThrow('document.create', { details: details('from-memory') });
     assert.ok(listener.records.some((r) => uid(r) === delivered), 'acknowledged by the collector while the disk failed');
+    // Later events go straight to memory (the spool is known to be broken) and are sent all the same.
+    const later = await audit.logEventOrThrow('document.create', { details: details('later') });
+    assert.ok(listener.records.some((r) => uid(r) === later));
     await listener.close();
     const stranded = audit.logEvent('document.create', { details: details('stranded') });
     const result = await audit.shutdown({ timeoutMillis: 300 });
