@@ -55,7 +55,7 @@ describe('syslog pipeline with hostile actions and details', () => {
       // Only the syslog destination runs here; the others retry on their own queues.
       SPLUNK_HEC_ENDPOINT: `http://127.0.0.1:${ports.closed}/services/collector`,
       SPLUNK_HEC_TOKEN: 'unused',
-      ELASTICSEARCH_ENDPOINT: `http://127.0.0.1:${ports.closed}`,
+      ELASTIC_OTLP_ENDPOINT: `http://127.0.0.1:${ports.closed}`,
       KAFKA_BROKERS: `127.0.0.1:${ports.closed}`,
     };
     started.push(await startCollector('gateway.yaml', env, env.AUDIT_HEALTH_ENDPOINT));
