@@ -29,6 +29,9 @@ const LENGTH_DELIMITED = 2;
 const FIXED32 = 5;
 
 const tag = (field: number, wireType: number): number => (field << 3) | wireType;
+const TWO_32 = 2 ** 32;
+/** Strings shorter than this are tried as ASCII, byte by byte. */
+const ASCII_LOOP_MAX = 512;
 
 /** An attribute value as the logger writes it. */
 export type AttributeValue = string | number | boolean;
@@ -91,9 +94,15 @@ class ProtoWriter {
     this.buf[this.pos++] = Number(big);
   }
 
+  /** Milliseconds as fixed64 nanoseconds, exactly, without BigInt: ms < 2^42, split at 2^32. */
   fixed64Millis(millis: number): void {
     this.ensure(8);
-    this.buf.writeBigUInt64LE(BigInt(Math.trunc(millis)) * 1_000_000n, this.pos);
+    const ms = Math.trunc(millis);
+    const high = Math.floor(ms / TWO_32);
+    const low = (ms - high * TWO_32) * 1_000_000; // < 2^52: exact
+    const lowWord = low % TWO_32;
+    this.buf.writeUInt32LE(lowWord, this.pos);
+    this.buf.writeUInt32LE(high * 1_000_000 + (low - lowWord) / TWO_32, this.pos + 4);
     this.pos += 8;
   }
 
@@ -115,7 +124,17 @@ class ProtoWriter {
     // UTF-8 needs at most 3 bytes per UTF-16 code unit.
     this.ensure(value.length * 3 + 5);
     const start = this.begin();
-    this.pos += this.buf.write(value, this.pos, 'utf8');
+    // Most audit strings are short ASCII: a byte loop beats a native call per string.
+    const { buf } = this;
+    let pos = this.pos;
+    let i = 0;
+    const n = value.length;
+    if (n < ASCII_LOOP_MAX) for (; i < n; i++) {
+      const code = value.charCodeAt(i);
+      if (code >= 0x80) break;
+      buf[pos++] = code;
+    }
+    this.pos = i === n ? pos : this.pos + buf.write(value, this.pos, 'utf8');
     this.end(start);
   }
 
@@ -328,8 +347,11 @@ class ProtoReader {
   int64(): number {
     const start = this.pos;
     const value = this.varint();
-    // Ten bytes: a negative number in two's complement.
-    return this.pos - start === 10 ? Number(BigInt.asIntN(64, BigInt(value))) : value;
+    if (this.pos - start < 8) return value; // < 2^49: exact as a double
+    // Long varints (large or negative numbers, two's complement): exactly, with BigInt.
+    let big = 0n;
+    for (let i = this.pos - 1; i >= start; i--) big = (big << 7n) | BigInt(this.buf[i]! & 0x7f);
+    return Number(BigInt.asIntN(64, big));
   }
 
   sub(): ProtoReader {

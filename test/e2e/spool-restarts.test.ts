@@ -3,32 +3,18 @@
 // seq; four cluster workers on one spool directory, two SIGKILLed mid-stream and replaced, deliver
 // every event whose logEventOrThrow resolved, in four verifiable streams.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readTrail, type TrailRecord } from '../../src/integrity/trail.js';
 import { verifyTrail } from '../../src/integrity/verify.js';
-import { localPipeline, ROOT, tempDir, waitFor } from '../../scripts/lib/processes.js';
+import { localPipeline, tempDir, waitFor } from '../../scripts/lib/processes.js';
+import { spawnFixture } from '../helpers/json-lines-child.js';
 
 const isEvent = (r: TrailRecord) => r.attributes['audit.action'] !== 'audit.checkpoint';
 const uid = (r: TrailRecord) => String(r.attributes['log.record.uid']);
 
-function app(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/e2e/fixtures/spool-app.ts')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Record<string, number>[] = [];
-  let stderr = '';
-  let buffer = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    const parts = buffer.split('\n');
-    buffer = parts.pop()!;
-    for (const line of parts) if (line.startsWith('{')) lines.push(JSON.parse(line));
-  });
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, lines, exited, stderr: () => stderr };
-}
+const app = (env: Record<string, string>) => spawnFixture<Record<string, number>>('test/e2e/fixtures/spool-app.ts', env);
 
 const resolvedIds = (dir: string): string[] =>
   readdirSync(dir)
