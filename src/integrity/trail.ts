@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { decompress } from 'fzstd';
 import { fromAnyValue, fromKeyValues, type OtlpAnyValue, type OtlpKeyValue } from './otlp-json.js';
+import { fromSiemCopy, recordOfCefLine, recordOfSiemJson } from './trail-siem.js';
 
 /** One audit record as a destination kept it: the event (body) and the attributes that travelled with it. */
 export interface TrailRecord {
@@ -22,14 +23,14 @@ function recordsOfOtlpJson(request: Json, source: string): TrailRecord[] {
     const resource = fromKeyValues(((rl['resource'] as Json | undefined)?.['attributes'] as OtlpKeyValue[]) ?? []);
     for (const sl of (rl['scopeLogs'] as Json[] | undefined) ?? []) {
       for (const record of (sl['logRecords'] as Json[] | undefined) ?? []) {
-        out.push({
+        out.push(fromSiemCopy({
           body: fromAnyValue(record['body'] as OtlpAnyValue),
           attributes: fromKeyValues(record['attributes'] as OtlpKeyValue[]),
           resource,
           eventName: record['eventName'] as string | undefined,
           timeUnixNano: record['timeUnixNano'] as string | undefined,
           source,
-        });
+        }));
       }
     }
   }
@@ -57,7 +58,7 @@ function recordOfSplunkResult(result: Json, source: string): TrailRecord {
   const body = typeof raw === 'string' ? (JSON.parse(raw) as unknown) : raw;
   const attributes: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(fields)) if (!key.startsWith('_')) attributes[key] = value;
-  return { body, attributes, resource: {}, source };
+  return fromSiemCopy({ body, attributes, resource: {}, source });
 }
 
 const SYSLOG_SD = /\[audit@32473 ([^\]]*)\]/;
@@ -106,9 +107,9 @@ export function readTrail(path: string): TrailRecord[] {
       }
       if (json['resourceLogs']) out.push(...recordsOfOtlpJson(json, source));
       else if (json['result']) out.push(recordOfSplunkResult(json['result'] as Json, source));
-      else out.push(recordOfSplunkResult(json, source));
+      else out.push(recordOfSiemJson(json, source) ?? recordOfSplunkResult(json, source));
     } else {
-      const record = recordOfSyslogLine(line, source);
+      const record = recordOfCefLine(line, source) ?? recordOfSyslogLine(line, source);
       if (record) out.push(record);
     }
   });
