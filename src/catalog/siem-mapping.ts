@@ -133,7 +133,7 @@ export const GRIST_SIEM_OVERRIDES: Readonly<Record<string, Override>> = {
   'site.delete': { cefSeverity: 8, reason: 'Deletes a site with all its workspaces and documents: the highest severity of the catalog.' },
   'user.change_name': { ...account(99, 'Other', 'change', 'An account action (OCSF Account Change 3001); it has no activity for a name change, so Other.'), cim: { objectAttrs: 'name' } },
   'user.create_api_key': { ...account(99, 'Other', 'change', 'A new credential of the account: Account Change 3001, Other (OCSF has no API-key activity); CIM `created`.'), cefSeverity: 7 },
-  'user.delete': { ...account(6, 'Delete', 'deletion'), cefSeverity: 8 },
+  'user.delete': { ...account(6, 'Delete', 'deletion', 'A user account deleted: Account Change 3001, Delete.'), cefSeverity: 8 },
   'user.delete_api_key': { ...account(99, 'Other', 'change', 'A credential of the account removed: Account Change 3001, Other; CIM `deleted`.'), cefSeverity: 5 },
   'workspace.change_access': { reason: 'As document.change_access.' },
   'workspace.rename': { cim: { objectAttrs: 'name' } },
