@@ -260,7 +260,9 @@ function cim(mappings: readonly SiemMapping[]): string[] {
     ...actor.map((value) => set('user', value, present(value))),
     set('user', cache('object_id'), `${OBJECT_TYPE} == "user" and ${present(cache('object_id'))}`),
     set('user', `${OBJECT}["email"]`, `${OBJECT_TYPE} == "user" and IsMap(${OBJECT}) and IsString(${OBJECT}["email"])`),
-    // Checkpoints go to their own sourcetype, out of the Change data model's searches.
+    // Their own sourcetypes: the add-on's props (KV_MODE) and event types key on them, and
+    // checkpoints stay out of the Change data model's searches.
+    when(`set(${attr('com.splunk.sourcetype')}, "\${env:SPLUNK_CIM_SOURCETYPE:-otel:audit:cim}")`, `${ACTION} != ${str(CHECKPOINT_ACTION)}`),
     when(`set(${attr('com.splunk.sourcetype')}, "\${env:SPLUNK_CHECKPOINT_SOURCETYPE:-otel:audit:checkpoint}")`, isAction(CHECKPOINT_ACTION)),
     // The chain stays in the event body (search-time fields), not in the index.
     `set(${cache('integrity')}, log.attributes)`,
@@ -370,7 +372,8 @@ const HEADERS: Record<SiemFormat, string> = {
 # object_category, object_id, object_attrs, user, src_user, src, status, vendor_product, change_type,
 # command, dest, dvc) and nothing else: the HEC exporter has no field selection of its own, so this
 # fragment keeps only AUDIT_CIM_INDEXED_FIELDS (a comma-separated list of quoted names; default below).
-# Checkpoints go to the sourcetype SPLUNK_CHECKPOINT_SOURCETYPE (default otel:audit:checkpoint).
+# Events go to the sourcetype SPLUNK_CIM_SOURCETYPE (default otel:audit:cim), checkpoints to
+# SPLUNK_CHECKPOINT_SOURCETYPE (default otel:audit:checkpoint): the add-on keys on both.
 # Install the add-on in collector-config/splunk-addon/ (props, eventtypes, tags) on the search head.`,
   cef: `# ArcSight Common Event Format (CEF) over syslog: the syslog MSG becomes one CEF line.
 #   CEF:0|<vendor>|otel-audit|<version>|<action>|<description>|<severity>|<extensions>

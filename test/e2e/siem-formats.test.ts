@@ -449,7 +449,7 @@ describe('SIEM formats through the real Collector', () => {
         continue;
       }
       seen.add(body.action);
-      assert.equal(fields['com.splunk.sourcetype'], 'otel:audit');
+      assert.equal(fields['com.splunk.sourcetype'], 'otel:audit:cim');
       const mapping = mappingOf(body.action);
       assert.ok((CIM_CHANGE_ACTIONS as readonly unknown[]).includes(fields['action']), String(fields['action']));
       assert.equal(fields['action'], mapping.cim.action, body.action);
@@ -467,6 +467,22 @@ describe('SIEM formats through the real Collector', () => {
       assert.match(String(integrity['audit.hash']), /^[0-9a-f]{64}$/);
     }
     assert.deepEqual([...seen].sort(), [...actions, CUSTOM].sort());
+  });
+
+  it('the Splunk add-on has props for every sourcetype received, and its event types find the CIM events', () => {
+    const addon = (name: string) => readFileSync(join(ROOT, 'collector-config/splunk-addon/TA-otel-audit/default', name), 'utf8');
+    const stanzas = (text: string) => [...text.matchAll(/^\[([^\]]+)\]$/gm)].map((m) => m[1]!);
+    const props = new Set(stanzas(addon('props.conf')));
+    const received = [...hecReceived(setup.files.cim), ...hecReceived(setup.files.ocsf)].map((r) => String(r.fields['com.splunk.sourcetype'] ?? 'ocsf:audit'));
+    for (const sourcetype of new Set(received)) assert.ok(props.has(sourcetype), `props.conf has [${sourcetype}]`);
+    const searches = Object.fromEntries([...addon('eventtypes.conf').matchAll(/^\[([^\]]+)\]\nsearch = (.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+    for (const [eventtype, search] of Object.entries(searches)) {
+      const sourcetype = /sourcetype="([^"]+)"/.exec(search)![1]!;
+      assert.ok(received.includes(sourcetype), `${eventtype} searches a sourcetype the Collector sends`);
+    }
+    const tags = addon('tags.conf');
+    assert.match(tags, /\[eventtype=otel_audit_change\]\nchange = enabled/);
+    assert.doesNotMatch(tags, /otel_audit_checkpoint/);
   });
 
   it('CEF: every line parses back to the original values, hostile ones included', () => {
