@@ -271,7 +271,6 @@ function cim(mappings: readonly SiemMapping[]): string[] {
     // A lean set of indexed fields: the HEC exporter sends every attribute, resource attribute and
     // the severity as an indexed field, so keep only these.
     `keep_keys(log.attributes, [\${env:AUDIT_CIM_INDEXED_FIELDS:-${CIM_INDEXED_FIELDS.map(str).join(', ')}}])`,
-    'keep_keys(resource.attributes, ["com.splunk.index", "com.splunk.source", "com.splunk.sourcetype", "host.name"])',
     'set(log.severity_text, "")',
     'set(log.severity_number, 0)',
   ];
@@ -395,6 +394,7 @@ export function siemFragment(format: SiemFormat, catalog: Catalog): string {
   const mappings = siemMappingOf(catalog);
   const descriptions = Object.fromEntries(Object.entries(catalog.actions).map(([action, definition]) => [action, definition.description]));
   const statements = { ocsf: ocsf(mappings), ecs: ecs(mappings), cim: cim(mappings), cef: cef(mappings, descriptions) }[format];
+  const yamlItems = (items: string[]) => items.map((statement) => `          - ${yamlQuote(statement)}`);
   return [
     HEADERS[format],
     '#',
@@ -408,10 +408,16 @@ export function siemFragment(format: SiemFormat, catalog: Catalog): string {
     '    log_statements:',
     '      - context: log',
     '        statements:',
-    prelude(mappings)
-      .concat(statements)
-      .map((statement) => `          - ${yamlQuote(statement)}`)
-      .join('\n'),
+    ...yamlItems(prelude(mappings).concat(statements)),
+    ...(format === 'cim'
+      ? [
+          '      # After every record is mapped (the log statements read service.name and host.name): the',
+          "      # resource's attributes are HEC fields too; keep only the HEC metadata and the host.",
+          '      - context: resource',
+          '        statements:',
+          ...yamlItems(['keep_keys(resource.attributes, ["com.splunk.index", "com.splunk.source", "com.splunk.sourcetype", "host.name"])']),
+        ]
+      : []),
     '',
   ].join('\n');
 }

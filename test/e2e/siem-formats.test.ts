@@ -460,6 +460,8 @@ describe('SIEM formats through the real Collector', () => {
       assert.equal(fields['vendor_product'], 'otel-audit');
       assert.equal(fields['command'], body.action);
       assert.equal(fields['src'], body.context.ip_address);
+      assert.equal(fields['dest'], 'siem-e2e', `${body.action}: dest is the application`);
+      assert.equal(fields['dvc'], fields['host.name']);
       assert.ok(typeof fields['object_id'] === 'string' && typeof fields['object'] === 'string', `${body.action}: object and object_id`);
       if (body.actor.type === 'user') assert.equal(fields['src_user'], body.actor.user.email);
       // The event is the canonical event plus the chain, which stays out of the index.
