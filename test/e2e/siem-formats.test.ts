@@ -319,17 +319,41 @@ describe('SIEM formats through the real Collector', () => {
     await new Promise((resolve) => (elasticsearch ? elasticsearch.close(resolve) : resolve(undefined)));
   });
 
-  /** One real event of each format for the README (the sample document.create), in the temp dir. */
-  function writeExamples() {
+  /**
+   * One real event of each format (the sample document.create; for CEF the hostile event too), as
+   * the README shows them: written to siem-examples.md in the test's folder, to paste from.
+   */
+  function examples(): Record<'ocsf' | 'ecs' | 'cim' | 'cef', string> {
     const id = [...sent.values()].find((e) => e.action === 'document.create' && e.id !== hostileId)!.id;
-    const ocsf = ocsfEvents().find((e) => (e['metadata'] as Json)['uid'] === id);
-    const ecs = documents.find((d) => (d['event'] as Json)['id'] === id);
-    const cim = readFileSync(setup.files.cim, 'utf8');
-    const cef = cefLines().find((line) => line.includes(`externalId=${id}`));
+    const cim = hecReceived(setup.files.cim).find((r) => r.body['id'] === id)!;
+    const { 'com.splunk.sourcetype': sourcetype, 'com.splunk.index': index, 'com.splunk.source': source, 'host.name': host, ...fields } = cim.fields;
+    return {
+      ocsf: JSON.stringify(ocsfEvents().find((e) => (e['metadata'] as Json)['uid'] === id), null, 2),
+      ecs: JSON.stringify(documents.find((d) => (d['event'] as Json)['id'] === id), null, 2),
+      cim: JSON.stringify({ index, source, sourcetype, host, fields, event: cim.body }, null, 2),
+      cef: [id, hostileId].map((uid) => cefLines().find((line) => line.includes(`externalId=${uid}`))!).join('\n'),
+    };
+  }
+
+  function writeExamples() {
     const path = join(setup.dir, 'siem-examples.md');
-    writeFileSync(path, JSON.stringify({ ocsf, ecs, cimFile: cim.split('\n')[0], cef }, null, 2));
+    writeFileSync(path, Object.entries(examples()).map(([format, text]) => `<!-- siem-example:${format} -->\n\`\`\`${format === 'cef' ? 'text' : 'json'}\n${text}\n\`\`\`\n`).join('\n'));
     console.log(`SIEM examples of this run: ${path}`);
   }
+
+  it('the README shows one event of each format with the fields this run produced', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const shown = (format: string) => {
+      const block = new RegExp(`<!-- siem-example:${format} -->\\n\`\`\`\\w+\\n([\\s\\S]*?)\\n\`\`\``).exec(readme);
+      assert.ok(block, `README has the ${format} example`);
+      return block[1]!;
+    };
+    const paths = (json: string) => leaves(JSON.parse(json), '', new Set(['labels'])).map(([path]) => path).sort();
+    const produced = examples();
+    for (const format of ['ocsf', 'ecs', 'cim'] as const) assert.deepEqual(paths(shown(format)), paths(produced[format]), format);
+    const keys = (lines: string) => lines.split('\n').map((line) => Object.keys(parseCef(line).extensions));
+    assert.deepEqual(keys(shown('cef')), keys(produced.cef));
+  });
 
   it('OCSF: every event validates against its OCSF 1.6 class schema, with the class and activity of the table', () => {
     const ajv = new Ajv2020({ allErrors: true, allowUnionTypes: true, strict: false });
