@@ -552,11 +552,15 @@ describe('SIEM formats through the real Collector', () => {
     assert.equal((JSON.parse(hostile.extensions['OtelAuditEvent']!) as { details: { document: { name: string } } }).details.document.name, HOSTILE.documentName);
   });
 
-  it('otel-audit verify finds the OCSF, CIM and CEF copies complete and intact', () => {
+  it('otel-audit verify finds the OCSF, ECS, CIM and CEF copies complete and intact', () => {
     // An OCSF copy as a data lake keeps it: one OCSF event per line.
     const ocsfLines = join(setup.dir, 'ocsf-events.jsonl');
     writeFileSync(ocsfLines, ocsfEvents().map((e) => JSON.stringify(e)).join('\n') + '\n');
-    for (const [file, extra] of [[setup.files.ocsf, ['--ignore-order']], [ocsfLines, ['--ignore-order']], [setup.files.cim, ['--ignore-order']], [setup.files.cef, []]] as const) {
+    // An ECS copy as an Elasticsearch export keeps it: one document per line.
+    const ecsLines = join(setup.dir, 'ecs-documents.jsonl');
+    writeFileSync(ecsLines, documents.map((d) => JSON.stringify(d)).join('\n') + '\n');
+    const copies = [setup.files.ocsf, ocsfLines, ecsLines, setup.files.cim, setup.files.cef];
+    for (const [file, extra] of copies.map((file) => [file, file === setup.files.cef ? [] : ['--ignore-order']] as const)) {
       const out = execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'verify', file, ...extra, '--json'], { encoding: 'utf8' });
       const report = JSON.parse(out) as { ok: boolean; unchained: number; streams: { events: number; checkpoints: number }[] };
       assert.equal(report.ok, true, `${file}: ${out}`);
