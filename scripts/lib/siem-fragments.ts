@@ -362,6 +362,10 @@ const HEADERS: Record<SiemFormat, string> = {
 #   elasticsearch:
 #     mapping:
 #       mode: bodymap
+#     sending_queue:
+#       batch:
+#         sizer: items   # this exporter batches by bytes by default: a max_size meant as items
+#                        # would drop every document larger than that many bytes
 # event.kind/category/type come from ECS's allowed values (docs/siem-mapping.md), event.hash is the
 # chain hash, event.original the canonical event (JSON); audit.* holds what ECS has no field for.`,
   cim: `# Splunk Common Information Model (CIM), Change data model: index-time HEC fields.

@@ -488,6 +488,9 @@ describe('SIEM formats through the real Collector', () => {
       assert.equal(fields['dvc'], fields['host.name']);
       assert.ok(typeof fields['object_id'] === 'string' && typeof fields['object'] === 'string', `${body.action}: object and object_id`);
       if (body.actor.type === 'user') assert.equal(fields['src_user'], body.actor.user.email);
+      // For account changes CIM's `user` is the account changed, not who changed it.
+      const account = (body.details as { user?: { email?: string }; current?: { user?: { email?: string } } });
+      if (mapping.object === 'user') assert.equal(fields['user'], (account.user ?? account.current?.user)?.email, body.action);
       // The event is the canonical event plus the chain, which stays out of the index.
       assert.deepEqual(body, sent.get(body.id));
       assert.match(String(integrity['audit.hash']), /^[0-9a-f]{64}$/);
