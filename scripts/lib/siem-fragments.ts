@@ -352,8 +352,10 @@ const HEADERS: Record<SiemFormat, string> = {
 # Kafka with \`encoding: raw\`, a data lake (AWS Security Lake and others ingest OCSF), the file
 # exporter. Classes: API Activity (6003), Account Change (3001) for user accounts and API keys,
 # Entity Management (3004) for access rules; see docs/siem-mapping.md.
-# raw_data is the canonical event (JSON) and unmapped holds the chain (${INTEGRITY_ATTRIBUTES.join(', ')}):
-# \`otel-audit verify\` checks an OCSF copy like any other.
+# raw_data is the canonical event (JSON) and unmapped holds the chain, so \`otel-audit verify\`
+# checks an OCSF copy like any other:
+#   ${INTEGRITY_ATTRIBUTES.join(', ')}.
+# The site is the tenant: metadata.tenant_uid (and actor.user.org).
 # Exporter settings: none needed. For Splunk HEC, give the exporter its own sourcetype (e.g. ocsf:audit).`,
   ecs: `# Elastic Common Schema (ECS 9): the log body becomes one ECS document.
 #
@@ -383,10 +385,11 @@ const HEADERS: Record<SiemFormat, string> = {
 #
 # Fits the \`syslog\` exporter (ArcSight, QRadar, any CEF-reading SIEM). Escaping as CEF requires:
 # \`\\\` and \`|\` in the header; \`\\\`, \`=\`, CR and LF in extension values. Extensions: rt, act, cat, externalId,
-# suid, suser, src, requestClientApplication, dvchost, ${Object.entries(CEF_LABELS)
+# suid, suser, src, requestClientApplication, dvchost; custom strings with their csNLabel:
+#   ${Object.entries(CEF_LABELS)
     .map(([slot, label]) => `${slot}=${label}`)
-    .join(', ')} (each with its
-# csNLabel), ${CEF_EVENT_KEY} (the canonical event, JSON) and ${CEF_SIGNATURE_KEY} (checkpoints), so
+    .join(', ')};
+# ${CEF_EVENT_KEY} (the canonical event, JSON) and ${CEF_SIGNATURE_KEY} (checkpoints), so
 # \`otel-audit verify\` checks a CEF copy. Vendor: AUDIT_CEF_VENDOR (default otel-audit).
 # Exporter settings: none beyond the syslog exporter's own; it also sets msg_id, appname, hostname, priority.`,
 };
