@@ -87,13 +87,12 @@ function cefExtensions(text: string): Map<string, string> {
 const CEF_LABELLED: Record<string, string> = { auditHash: ATTR.hash, auditPrevHash: ATTR.prevHash, auditStreamId: ATTR.streamId, auditSeq: ATTR.seq };
 
 /**
- * A syslog line carrying CEF from formats/cef.yaml: the canonical event is the `OtelAuditEvent`
- * extension, the chain is in the labelled custom fields, the event id in `externalId`.
+ * The MSG of a syslog line carrying CEF from formats/cef.yaml: the canonical event is the
+ * `OtelAuditEvent` extension, the chain is in the labelled custom fields, the event id in `externalId`.
  */
-export function recordOfCefLine(line: string, source: string): TrailRecord | undefined {
-  const start = line.indexOf('CEF:');
-  if (start === -1 || line.lastIndexOf('{', start) !== -1) return undefined;
-  const parts = cefParts(line.slice(start));
+export function recordOfCefMessage(message: string, source: string): TrailRecord | undefined {
+  if (!message.startsWith('CEF:')) return undefined;
+  const parts = cefParts(message);
   if (!parts) return undefined;
   const extensions = cefExtensions(parts.extension);
   const event = extensions.get('OtelAuditEvent');
