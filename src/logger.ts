@@ -5,7 +5,7 @@ import type { Logger } from '@opentelemetry/api-logs';
 import { detectResources, envDetector, resourceFromAttributes, defaultResource } from '@opentelemetry/resources';
 import { LoggerProvider, type LogRecordExporter } from '@opentelemetry/sdk-logs';
 import type { z } from 'zod';
-import type { ActionOf, Catalog, DetailsOf } from './catalog/define.js';
+import type { ActionOf, Catalog, DetailsOf, KnownAction } from './catalog/define.js';
 import { eventSchemaFor, type Actor, type AuditContext, type AuditEvent } from './catalog/envelope.js';
 import { currentAuditContext } from './context/request-context.js';
 import { rememberSerializedBody } from './delivery/encoding.js';
@@ -86,13 +86,13 @@ export interface AuditLogger<C extends Catalog> {
    * Logs an event and returns its id. Never throws: problems go to `onError` and `stats()`.
    * @example audit.logEvent('document.create', { details: { document: { id, name } } })
    */
-  logEvent<A extends ActionOf<C>>(action: A, props: LogEventProps<C, A>): string;
+  logEvent<A extends string>(action: KnownAction<C, A>, props: LogEventProps<C, A & ActionOf<C>>): string;
   /**
    * Logs an event once it is valid, resolving with its id when it is durable: fsynced in the spool,
    * or acknowledged by the collector without one. Rejects with `AuditValidationError` (naming each
    * failing field) or `AuditDeliveryError`.
    */
-  logEventOrThrow<A extends ActionOf<C>>(action: A, props: LogEventProps<C, A>): Promise<string>;
+  logEventOrThrow<A extends string>(action: KnownAction<C, A>, props: LogEventProps<C, A & ActionOf<C>>): Promise<string>;
   /** Resolves when every earlier event is acknowledged; rejects with `FlushTimeoutError` (carrying `pending`) at the deadline. */
   flush(options?: { timeoutMillis?: number }): Promise<void>;
   /** Flushes until the deadline, then stops; a spool keeps what is left for the next start. Runs once. */

@@ -44,3 +44,33 @@ describe('types inferred from the catalog', () => {
     }
   });
 });
+
+describe('a misspelled action', () => {
+  it('fails to compile with a message naming the closest valid actions, not the catalog type', () => {
+    const file = join(root, 'test/types/.tmp-misspelled-action.ts');
+    writeFileSync(
+      file,
+      [
+        "import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';",
+        "import { createAuditLogger } from '../../src/index.js';",
+        'const audit = createAuditLogger({ catalog: gristCatalog });',
+        "audit.logEvent('document.creat', { details: { document: { id: 'd1', name: 'Plan' } } });",
+        "void audit.logEventOrThrow('document.c', { details: {} });",
+        "audit.logEvent('invoice.pay', { details: {} });",
+      ].join('\n'),
+    );
+    try {
+      const errors = compile(file).split('\n').filter((line) => line.includes('error TS'));
+      assert.equal(errors.length, 3, errors.join('\n'));
+      assert.match(errors[0]!, /\(4,16\): .*'"document\.creat is not an action of this catalog; valid actions: document\.create"'\.$/);
+      // Every action sharing the longest prefix, in the compiler's order.
+      const listed = /document\.c is not an action of this catalog; valid actions: ([^"]+)"'\.$/.exec(errors[1]!)?.[1]?.split(', ');
+      assert.deepEqual(listed?.sort(), ['document.change_access', 'document.clear_all_webhook_queues', 'document.clear_webhook_queue', 'document.create'], errors[1]);
+      // Nothing in common: the first eight, and how many more, within the compiler's message length.
+      assert.match(errors[2]!, /invoice\.pay is not an action of this catalog; valid actions: ([a-z_]+\.[a-z_]+, ){7}[a-z_]+\.[a-z_]+ and 32 more \(otel-audit docs lists them\)"'\.$/);
+      for (const error of errors) assert.doesNotMatch(error, /Zod|Catalog</);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+});
