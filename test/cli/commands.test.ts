@@ -29,7 +29,7 @@ describe('otel-audit', () => {
   it('prints help for itself and each command; a usage error exits 2 with the help', async () => {
     const help = await cli(['--help']);
     assert.equal(help.code, 0);
-    for (const command of ['verify', 'emit', 'doctor', 'spool', 'docs', 'schema']) {
+    for (const command of ['verify', 'emit', 'doctor', 'spool', 'docs', 'schema', 'collector']) {
       assert.match(help.stdout, new RegExp(`\\n  ${command} `));
       const own = await cli([command, '--help']);
       assert.equal(own.code, 0);
