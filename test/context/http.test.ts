@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
-import Fastify from 'fastify';
+import Fastify, { type FastifyRequest } from 'fastify';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { auditContext, auditContextFromRequest, clientAddress, createAuditLogger, fastifyAuditContext, withAuditContext, type HttpContextOptions } from '../../src/index.js';
 import { startOtlpListener } from '../helpers/otlp-listener.js';
@@ -140,9 +140,16 @@ describe('propagation through real servers', () => {
     }
   });
 
-  it('fastify onRequest hook and plain node:http handler carry the context too', async () => {
+  it('fastify onRequest hook and plain node:http handler carry the context too; fastify hooks get the FastifyRequest', async () => {
     const fastify = Fastify();
-    fastify.addHook('onRequest', fastifyAuditContext(options));
+    fastify.addHook(
+      'onRequest',
+      fastifyAuditContext({
+        trustedProxies: 1,
+        identify: (request: FastifyRequest) => options.identify!(request.raw),
+        site: (request: FastifyRequest) => ({ id: 7, domain: request.hostname }),
+      }),
+    );
     fastify.get('/doc', async () => {
       await new Promise((resolve) => setTimeout(resolve, 5));
       return audit.logEvent('document.create', { details });
@@ -159,6 +166,7 @@ describe('propagation through real servers', () => {
     const [carol, dave] = await bodiesOf([fastifyId, plainId]);
     assert.equal(carol!.actor.user?.name, 'carol');
     assert.equal(carol!.context['ip_address'], '198.51.100.3');
+    assert.deepEqual(carol!.context['site'], { id: 7, domain: '127.0.0.1' });
     assert.equal(dave!.actor.user?.name, 'dave');
     assert.equal(dave!.context['ip_address'], '198.51.100.4');
   });
