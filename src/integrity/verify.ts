@@ -38,6 +38,7 @@ export interface StreamReport {
   readonly reordered: readonly RecordRef[];
   readonly checkpoints: number;
   readonly badCheckpoints: readonly { id: string | undefined; source: string; reason: string }[];
+  /** Signed checkpoints whose signature was not checked (no public key given); unsigned ones are not counted. */
   readonly unverifiedCheckpoints: number;
   /** Periods without a checkpoint longer than the checkpoint interval (the stream's heartbeat stopped). */
   readonly silences: readonly { from: string; to: string; ms: number }[];
@@ -125,7 +126,7 @@ function verifyStream(streamId: string, chained: ChainedRecord[], checkpoints: T
         badCheckpoints.push({ id: idOf(checkpoint), source: checkpoint.source, reason: signature ? 'signature does not verify' : 'unsigned' });
         continue;
       }
-    } else unverifiedCheckpoints++;
+    } else if (signature) unverifiedCheckpoints++;
     if (body.details && body.timestamp) signed.push({ time: Date.parse(body.timestamp), details: body.details });
   }
   signed.sort((a, b) => a.time - b.time);
