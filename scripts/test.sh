@@ -13,9 +13,9 @@ if [ $# -gt 0 ]; then
 else
   mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 fi
-# In a terminal: a dot per test, the failures in full, then the counts. Elsewhere (CI, a pipe): the
-# runner's default TAP output, which ends with the counts.
-reporter=()
+# In a terminal: a dot per test, the failures in full, then the counts. Elsewhere (CI, a pipe): TAP,
+# which ends with the runner's counts (named, because Node 24's default there is `spec`).
+reporter=(--test-reporter=tap)
 [ -t 1 ] && reporter=(--test-reporter=./scripts/lib/terminal-reporter.mjs)
 # One file at a time: the end-to-end tests start Collectors and daemons of their own.
 exec "${NODE:-node}" --import tsx --test "${reporter[@]}" --test-concurrency=1 --test-timeout=600000 "${files[@]}"

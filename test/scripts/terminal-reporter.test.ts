@@ -24,8 +24,8 @@ describe('test output', () => {
     assert.doesNotMatch(stdout, /^ok 1 - passes/m);
   });
 
-  it('in CI (not a terminal): the runner default, ending with its counts', () => {
-    const { status, stdout } = runSample([]);
+  it('in CI (not a terminal): TAP, ending with the counts of the runner', () => {
+    const { status, stdout } = runSample(['--test-reporter=tap']);
     assert.equal(status, 1);
     assert.match(stdout, /^# tests 2\n# suites 0\n# pass 1\n# fail 1\n/m);
   });
