@@ -11,7 +11,7 @@ import { COLLECTOR, ROOT, tempDir } from '../../scripts/lib/processes.js';
 const run = promisify(execFile);
 const devDependencies = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies;
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const quickstart = /## Quickstart\n\n```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+const quickstart = /```ts\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('\n## Quickstart\n')))?.[1];
 
 /** A Node installation: the binary and the npm that came with it. */
 function nodeAt(node: string) {
