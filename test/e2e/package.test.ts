@@ -42,6 +42,8 @@ describe('npm pack, installed into a fresh project', () => {
   });
 
   it('ships a LICENSE, the sources its maps point to, and what the commands need', async () => {
+    const unpacked = tempDir('unpacked');
+    await run('tar', ['-xzf', tarball, '-C', unpacked]);
     const { stdout } = await run('tar', ['-tzf', tarball]);
     const files = new Set(stdout.split('\n').map((line) => line.replace(/^package\//, '')));
     for (const file of ['LICENSE', 'dist/src/cli/main.js', 'scripts/build-collector.sh', 'collector-config/manifest.yaml', 'collector-config/lock/go.sum', 'collector-config/gateway.yaml']) {
@@ -50,11 +52,12 @@ describe('npm pack, installed into a fresh project', () => {
     const maps = [...files].filter((file) => file.endsWith('.js.map'));
     assert.ok(maps.length > 20);
     assert.ok(![...files].some((file) => file.startsWith('test/') || file.startsWith('.collector/')));
-    assert.match(readFileSync(join(ROOT, 'LICENSE'), 'utf8'), /Apache License\s+Version 2\.0, January 2004[\s\S]*END OF TERMS AND CONDITIONS/);
-    assert.equal((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { license: string }).license, 'Apache-2.0');
-    // Every source a map names is in the package, at the path the map gives relative to itself.
+    assert.match(readFileSync(join(unpacked, 'package/LICENSE'), 'utf8'), /Apache License\s+Version 2\.0, January 2004[\s\S]*END OF TERMS AND CONDITIONS/);
+    assert.equal((JSON.parse(readFileSync(join(unpacked, 'package/package.json'), 'utf8')) as { license: string }).license, 'Apache-2.0');
+    // Every source a map names is in the package, at the path the map gives relative to itself
+    // (a stale dist/ file of a deleted source would fail here: the build starts from an empty dist/).
     for (const map of maps) {
-      const { sources } = JSON.parse(readFileSync(join(ROOT, map), 'utf8')) as { sources: string[] };
+      const { sources } = JSON.parse(readFileSync(join(unpacked, 'package', map), 'utf8')) as { sources: string[] };
       for (const source of sources) assert.ok(files.has(join(dirname(map), source)), `${map} -> ${source}`);
     }
   });
