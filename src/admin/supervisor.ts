@@ -1,0 +1,137 @@
+// Runs otelcol-audit as a child process and applies configs to it. A change reaches the running
+// Collector by SIGHUP: it re-reads its --config and restarts its pipelines in place (persistent
+// queues survive, they live in the storage directory). A config that fails at that restart makes
+// the Collector exit; the supervisor then starts it again on the last good config.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+
+/** The Collector logs this once its pipelines run (at start and after each reload). */
+const READY = 'Everything is ready. Begin running and processing data.';
+const KEEP_OUTPUT = 1 << 20;
+
+export interface SupervisorOptions {
+  readonly binary: string;
+  readonly configPath: string;
+  /** The Collector's environment (AUDIT_* settings); PATH is added. */
+  readonly env: Readonly<Record<string, string>>;
+  /** host:port of the health_check extension. */
+  readonly healthEndpoint: string;
+  /** How long a start or reload may take before it counts as failed. @default 60000 */
+  readonly readyTimeoutMillis?: number;
+}
+
+export class CollectorFailedError extends Error {
+  override readonly name = 'CollectorFailedError';
+}
+
+export class CollectorSupervisor {
+  private child: ChildProcess | undefined;
+  private output = '';
+  /** Output dropped from the front of `output` (the buffer is bounded). */
+  private trimmed = 0;
+  private readyCount = 0;
+  private stopping = false;
+
+  constructor(private readonly options: SupervisorOptions) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Everything the Collector logged, up to the last megabyte. */
+  log(): string {
+    return this.output;
+  }
+
+  /** The Collector's own verdict on a config file, before anything is applied. */
+  validate(configPath: string): { ok: boolean; message: string } {
+    const result = spawnSync(this.options.binary, ['validate', '--config', configPath], { env: this.env(), encoding: 'utf8', timeout: 60_000 });
+    const message = `${result.stderr ?? ''}${result.stdout ?? ''}`.trim();
+    return { ok: result.status === 0, message: result.status === 0 ? message : conciseError(message) || `validate exited with ${result.status}` };
+  }
+
+  async start(): Promise<void> {
+    this.stopping = false;
+    const child = spawn(this.options.binary, ['--config', this.options.configPath], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    const append = (chunk: Buffer) => {
+      const text = chunk.toString();
+      this.output += text;
+      this.readyCount += text.split(READY).length - 1;
+      if (this.output.length > KEEP_OUTPUT) {
+        const cut = this.output.length - KEEP_OUTPUT;
+        this.output = this.output.slice(cut);
+        this.trimmed += cut;
+      }
+    };
+    child.stdout?.on('data', append);
+    child.stderr?.on('data', append);
+    await this.waitReady(this.readyCount, this.position());
+  }
+
+  /** SIGHUP, then waits until the Collector runs the new config; throws with its error if it does not. */
+  async reload(): Promise<void> {
+    if (!this.running) return this.start();
+    const before = this.readyCount;
+    const from = this.position();
+    this.child!.kill('SIGHUP');
+    await this.waitReady(before, from);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    this.stopping = true;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    return { PATH: process.env['PATH'] ?? '', ...this.options.env };
+  }
+
+  private position(): number {
+    return this.trimmed + this.output.length;
+  }
+
+  private since(position: number): string {
+    return this.output.slice(Math.max(0, position - this.trimmed));
+  }
+
+  private async waitReady(readyBefore: number, from: number): Promise<void> {
+    const deadline = Date.now() + (this.options.readyTimeoutMillis ?? 60_000);
+    for (;;) {
+      if (this.readyCount > readyBefore && (await this.healthy())) return;
+      if (!this.running) {
+        if (this.stopping) throw new CollectorFailedError('the Collector was stopped');
+        throw new CollectorFailedError(conciseError(this.since(from)) || `the Collector exited with ${this.child?.exitCode ?? this.child?.signalCode}`);
+      }
+      if (Date.now() > deadline) throw new CollectorFailedError(`the Collector did not report ready within ${this.options.readyTimeoutMillis ?? 60_000} ms: ${conciseError(this.since(from))}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  private async healthy(): Promise<boolean> {
+    try {
+      return (await fetch(`http://${this.options.healthEndpoint}/`, { signal: AbortSignal.timeout(2000) })).ok;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** The lines that say why: the Collector's errors, without timestamps and stack noise. */
+function conciseError(output: string): string {
+  const lines = output.split('\n').filter((line) => /\berror\b|Error:|failed|invalid/i.test(line) && !/Everything is ready/.test(line));
+  return lines
+    .slice(-3)
+    .map((line) => line.replace(/^\S+\t(error|warn|info)\t\S+\t/, '').trim())
+    .join('\n')
+    .slice(0, 1000);
+}
