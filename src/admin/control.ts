@@ -120,7 +120,7 @@ export class AdminControl {
   /** A keyed-hash PII policy needs a key: one per destination, made once, kept as a secret. */
   private withPiiKeys(destinations: readonly StoredDestination[]): StoredDestination[] {
     return destinations.map((d) =>
-      d.pii === 'hash' && !d.secretFiles['piiKey'] ? { ...d, secretFiles: this.state.storeSecrets(d.id, { piiKey: randomBytes(32).toString('hex') }, d.secretFiles, true) } : d,
+      d.pii === 'hash' && !d.secretFiles['piiKey'] ? { ...d, secretFiles: this.state.storeSecrets(d.id, { piiKey: randomBytes(32).toString('hex') }, d.secretFiles) } : d,
     );
   }
 

@@ -39,13 +39,16 @@ export function parseExporterMetrics(text: string): Map<string, Record<string, n
   return out;
 }
 
-/** The newest error or warning logged by the exporter, from the Collector's console log. */
+/**
+ * The newest error the exporter logged, from the Collector's console log (a failed export that
+ * will be retried is logged at info level, with its error).
+ */
 export function lastErrorOf(log: string, exporter: string): { at: string; message: string } | undefined {
   const marker = `"otelcol.component.id": "${exporter}"`;
   const lines = log.split('\n');
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = lines[i]!;
-    if (!line.includes(marker) || !/\t(error|warn)\t/.test(line)) continue;
+    if (!line.includes(marker) || !(/\t(error|warn)\t/.test(line) || line.includes('"error": "'))) continue;
     const [at, , , message] = line.split('\t');
     const detail = /"error": "((?:[^"\\]|\\.)*)"/.exec(line)?.[1];
     return { at: at ?? '', message: `${message ?? ''}${detail ? `: ${detail.replace(/\\"/g, '"')}` : ''}`.slice(0, 500) };

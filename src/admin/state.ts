@@ -61,13 +61,13 @@ export class StateDirectory {
   }
 
   /** Stores new secret values in fresh files (older revisions keep theirs, so a rollback still has them). */
-  storeSecrets(destinationId: string, values: SecretValues, previous: Readonly<Record<string, string>> = {}, embedded = false): Record<string, string> {
+  storeSecrets(destinationId: string, values: SecretValues, previous: Readonly<Record<string, string>> = {}): Record<string, string> {
     const files = { ...previous };
     for (const [field, value] of Object.entries(values)) {
       const file = `${destinationId}.${field}.${randomBytes(8).toString('hex')}`;
-      // A whole value (`token: ${file:...}`) is read as YAML: a quoted scalar for a string, a map for
-      // headers. Embedded in a longer string, the file's bytes are inserted as they are.
-      this.writeAtomic(join(this.secretsDir, file), typeof value !== 'string' ? stringify(value) : embedded ? value : `${JSON.stringify(value)}\n`);
+      // The Collector's file provider keeps a string setting's bytes as they are (no newline
+      // added, no quoting); a map (headers) is read as YAML.
+      this.writeAtomic(join(this.secretsDir, file), typeof value === 'string' ? value : stringify(value));
       files[field] = file;
     }
     return files;

@@ -103,7 +103,7 @@ describe('admin API', () => {
     assert.ok(files.length > 0);
     for (const file of files) assert.equal(statSync(join(state.secretsDir, file)).mode & 0o777, 0o600, file);
     const tokenFile = files.find((f) => f.startsWith('secretive.token.'))!;
-    assert.equal(JSON.parse(readFileSync(join(state.secretsDir, tokenFile), 'utf8')), SECRET);
+    assert.equal(readFileSync(join(state.secretsDir, tokenFile), "utf8"), SECRET);
     assert.match(readFileSync(state.configPath, 'utf8'), new RegExp(`token: \\$\\{file:${join(state.secretsDir, tokenFile)}\\}`));
     // An update without the token keeps it.
     assert.equal((await client.change('PUT', '/api/destinations/secretive', { index: 'other' })).status, 200);

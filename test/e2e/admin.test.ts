@@ -1,0 +1,163 @@
+// The Admin Panel end to end: the real otelcol-audit under the panel's supervision, the Splunk HEC
+// stand-in (the Collector's HEC receiver), the real logger. A destination added through the API
+// receives events; a test event reaches it only; configs the Collector refuses (at validate, or
+// when it reloads) leave the previous revision running and say why; a destination paused under
+// traffic and resumed gets the gap replayed, and its copy passes verify with no gap.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
+import { createAuditLogger, readTrail, verifyTrail, type AuditLogger, type TrailRecord } from '../../src/index.js';
+import { freePort, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { sampleEvent } from '../helpers/fixtures.js';
+import { login, startTestAdmin, type Client } from '../admin/helpers.js';
+import { TEST_ATTRIBUTE } from '../../src/admin/render.js';
+
+const records = (file: string): TrailRecord[] => (existsSync(file) ? readTrail(file) : []);
+const ids = (file: string) => new Set(records(file).map((r) => String((r.body as { id?: string }).id)));
+const hecUrl = (port: number) => `http://127.0.0.1:${port}/services/collector`;
+
+describe('otel-audit admin with the real Collector', () => {
+  let admin: Awaited<ReturnType<typeof startTestAdmin>>;
+  let client: Client;
+  let audit: AuditLogger<typeof gristCatalog>;
+  const started: RunningProcess[] = [];
+  const hec = { one: { port: 0, file: '' }, two: { port: 0, file: '' } };
+  let dir: string;
+
+  const emit = (n: number, action: 'document.open' | 'user.change_name' = 'document.open') =>
+    Array.from({ length: n }, () => audit.logEvent(action, { actor: sampleEvent.actor, context: sampleEvent.context, details: gristCatalog.actions[action].sample as never }));
+
+  before(async () => {
+    dir = tempDir('admin-e2e');
+    // A format fragment the Collector refuses (a transform statement that does not parse).
+    const formats = join(dir, 'formats');
+    mkdirSync(formats);
+    writeFileSync(join(formats, 'broken.yaml'), 'processors:\n  transform/broken:\n    log_statements:\n      - context: log\n        statements: ["set(log.nonsense, 1"]\n');
+    admin = await startTestAdmin({ formatsDir: formats });
+    client = await login(admin.url, { token: admin.token });
+    for (const [name, target] of Object.entries(hec)) {
+      target.port = await freePort();
+      target.file = join(dir, `hec-${name}.jsonl`);
+      started.push(await startHecReceiver(target.port, target.file, `hec-${name}`));
+    }
+    audit = createAuditLogger({ catalog: gristCatalog, endpoint: admin.ingestEndpoint, serviceName: 'admin-e2e', spoolDir: join(dir, 'spool'), checkpoints: false, onError: (error) => assert.fail(error) });
+  });
+  after(async () => {
+    await audit?.shutdown({ timeoutMillis: 20_000 }).catch(() => undefined);
+    await admin?.close();
+    for (const process of started.reverse()) await process.stop();
+  });
+
+  test('a HEC destination added through the API receives the events, and is healthy', async () => {
+    const created = await client.change('POST', '/api/destinations', { id: 'splunk', name: 'Splunk', type: 'splunk_hec', url: hecUrl(hec.one.port), allowInsecure: true, token: 'hec-token' });
+    assert.equal(created.status, 201, created.text);
+    assert.equal((await client.change('POST', '/api/destinations', { id: 'users_only', name: 'Users only', type: 'splunk_hec', url: hecUrl(hec.two.port), allowInsecure: true, token: 'hec-token', filter: { include: ['user.*'] } })).status, 201);
+    const sent = [...emit(20), ...emit(5, 'user.change_name')];
+    await audit.flush({ timeoutMillis: 30_000 });
+    await waitFor('every event at the HEC destination', () => sent.every((id) => ids(hec.one.file).has(id)));
+    await waitFor('the filtered destination to get the user.* events', () => sent.slice(20).every((id) => ids(hec.two.file).has(id)));
+    assert.ok(sent.slice(0, 20).every((id) => !ids(hec.two.file).has(id)), 'document.open passed the user.* filter');
+    await waitFor('a healthy status', async () => {
+      const list = (await client.call('GET', '/api/destinations')).body['destinations'] as { id: string; health: { status: string; sent: number } }[];
+      const splunk = list.find((d) => d.id === 'splunk')!;
+      return splunk.health.status === 'healthy' && splunk.health.sent >= 20;
+    });
+  });
+
+  test('a test event, marked as one, reaches that destination only, confirmed by its sent counter', async () => {
+    const result = await client.change('POST', '/api/destinations/splunk/test');
+    assert.equal(result.status, 200, result.text);
+    assert.equal(result.body['delivered'], true);
+    const eventId = result.body['eventId'] as string;
+    await waitFor('the test event in the HEC file', () => ids(hec.one.file).has(eventId));
+    const received = records(hec.one.file).find((r) => (r.body as { id: string }).id === eventId)!;
+    assert.equal(String(received.attributes[TEST_ATTRIBUTE]), 'true');
+    assert.match(JSON.stringify(received.body), /TEST EVENT/);
+    assert.ok(!ids(hec.two.file).has(eventId), 'the test event reached another destination');
+    assert.ok(!ids(join(admin.dir, 'state/archive/audit.jsonl')).has(eventId), 'the test event reached the archive');
+  });
+
+  test('a format the Collector refuses: 422 with its reason, the previous revision keeps running', async () => {
+    const before = await client.revision();
+    const response = await client.change('PUT', '/api/destinations/splunk', { format: 'broken' });
+    assert.equal(response.status, 422, response.text);
+    assert.match(response.body['error'].message, /rejected the configuration .*transform\/broken/s);
+    assert.equal(await client.revision(), before);
+    const revisions = (await client.call('GET', '/api/revisions')).body['revisions'] as { status: string; error?: string }[];
+    assert.equal(revisions[0]!.status, 'rejected');
+    assert.match(revisions[0]!.error!, /otelcol-audit validate/);
+    const sent = emit(3);
+    await audit.flush({ timeoutMillis: 30_000 });
+    await waitFor('events still flowing', () => sent.every((id) => ids(hec.one.file).has(id)));
+  });
+
+  test('a revision that fails when the Collector reloads is undone by itself, and the reason shown', async () => {
+    const withTemp = (await client.change('POST', '/api/destinations', { id: 'temp', name: 'Temp', type: 'splunk_hec', url: hecUrl(hec.two.port), allowInsecure: true, token: 't' })).body['revision'] as number;
+    const tempPort = ((await client.call('GET', '/api/destinations/temp')).body['destination'] as { directPort: number }).directPort;
+    assert.equal((await client.change('DELETE', '/api/destinations/temp')).status, 200);
+    // Someone else takes the port the old revision's receiver needs: it validates, but cannot start.
+    const squatter: Server = createServer();
+    await new Promise<void>((resolve) => squatter.listen(tempPort, '127.0.0.1', () => resolve()));
+    try {
+      const good = await client.revision();
+      const collectorBefore = admin.control.supervisor.pid;
+      const response = await client.change('POST', `/api/revisions/${withTemp}/rollback`);
+      assert.equal(response.status, 422, response.text);
+      assert.match(response.body['error'].message, /restored: .*address already in use/s);
+      assert.equal(response.body['current'], good);
+      assert.notEqual(admin.control.supervisor.pid, collectorBefore, 'the Collector exited on the bad reload and was started again');
+      const revisions = (await client.call('GET', '/api/revisions')).body['revisions'] as { status: string; error?: string }[];
+      assert.equal(revisions[0]!.status, 'rejected');
+      const sent = emit(3);
+      await audit.flush({ timeoutMillis: 30_000 });
+      await waitFor('events flowing again on the restored revision', () => sent.every((id) => ids(hec.one.file).has(id)));
+    } finally {
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
+  });
+
+  test('paused under traffic, then resumed: the gap is replayed from the archive and the copy verifies with no gap', async () => {
+    let running = true;
+    const sent: string[] = [];
+    const traffic = (async () => {
+      while (running) {
+        sent.push(...emit(5));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    try {
+      await waitFor('traffic', () => sent.length >= 50);
+      assert.equal((await client.change('POST', '/api/destinations/splunk/pause')).status, 200);
+      const pausedAt = sent.length;
+      await waitFor('traffic while paused', () => sent.length >= pausedAt + 100);
+      const duringPause = sent.slice(pausedAt + 20, pausedAt + 100);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.ok(duringPause.every((id) => !ids(hec.one.file).has(id)), 'a paused destination received events');
+      const resumed = await client.change('POST', '/api/destinations/splunk/resume');
+      assert.equal(resumed.status, 200, resumed.text);
+      assert.ok(resumed.body['replayed'] >= 80, `replayed ${resumed.body['replayed']}`);
+      const after = sent.length;
+      await waitFor('traffic after resuming', () => sent.length >= after + 50);
+    } finally {
+      running = false;
+      await traffic;
+    }
+    await audit.flush({ timeoutMillis: 30_000 });
+    await waitFor('every event at the HEC destination', () => {
+      const have = ids(hec.one.file);
+      return sent.every((id) => have.has(id));
+    }, 60_000);
+    const copy = records(hec.one.file).filter((r) => String(r.attributes[TEST_ATTRIBUTE]) !== 'true');
+    const report = verifyTrail(copy, { ignoreOrder: true });
+    assert.equal(report.unchained, 0);
+    for (const stream of report.streams) {
+      assert.deepEqual(stream.gaps, [], `stream ${stream.streamId}`);
+      assert.deepEqual(stream.tampered, []);
+    }
+    const archive = verifyTrail(records(join(admin.dir, 'state/archive/audit.jsonl')).filter((r) => (r.resource as Record<string, unknown>)['service.name'] === 'admin-e2e'), { ignoreOrder: true });
+    assert.ok(archive.ok, JSON.stringify(archive.streams.map((s) => [s.gaps, s.duplicates.length])));
+  });
+});
