@@ -160,4 +160,29 @@ describe('otel-audit admin with the real Collector', () => {
     const archive = verifyTrail(records(join(admin.dir, 'state/archive/audit.jsonl')).filter((r) => (r.resource as Record<string, unknown>)['service.name'] === 'admin-e2e'), { ignoreOrder: true });
     assert.ok(archive.ok, JSON.stringify(archive.streams.map((s) => [s.gaps, s.duplicates.length])));
   });
+  test('an unreachable destination is saved, shown failing with its last error, and holds up no other', async () => {
+    const deadPort = await freePort();
+    const created = await client.change('POST', '/api/destinations', { id: 'down', name: 'Down', type: 'splunk_hec', url: hecUrl(deadPort), allowInsecure: true, token: 't' });
+    assert.equal(created.status, 201, created.text);
+    const sent = emit(5);
+    await audit.flush({ timeoutMillis: 30_000 });
+    await waitFor('the other destination to get them', () => sent.every((id) => ids(hec.one.file).has(id)));
+    let down: { health: { status: string; queued: number; lastError?: { message: string } } } | undefined;
+    await waitFor('a failing status with the error', async () => {
+      down = (await client.call('GET', '/api/destinations/down')).body['destination'];
+      return down!.health.status === 'failing' && down!.health.queued >= 5;
+    });
+    assert.match(down!.health.lastError!.message, /connection refused/);
+
+    // Deleted: its queued events stay in its persistent queue (the storage directory), undelivered,
+    // and the response says how many; a destination created again under the same id delivers them.
+    const deleted = await client.change('DELETE', '/api/destinations/down');
+    assert.equal(deleted.status, 200, deleted.text);
+    assert.ok(deleted.body['abandonedQueuedEvents'] >= 5, deleted.text);
+    const file = join(dir, 'hec-revived.jsonl');
+    started.push(await startHecReceiver(deadPort, file, 'hec-revived'));
+    assert.equal((await client.change('POST', '/api/destinations', { id: 'down', name: 'Down', type: 'splunk_hec', url: hecUrl(deadPort), allowInsecure: true, token: 't' })).status, 201);
+    await waitFor('the abandoned events delivered by the recreated destination', () => sent.every((id) => ids(file).has(id)));
+    assert.equal((await client.change('DELETE', '/api/destinations/down')).status, 200);
+  });
 });
