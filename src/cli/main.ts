@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // otel-audit: the command-line tool. Thin: each command calls the library's rooms.
 import { EXIT, UsageError, parse, type Command } from './args.js';
+import { adminCommand } from './admin.js';
 import { docsCommand, schemaCommand } from './docs.js';
 import { doctorCommand } from './doctor.js';
 import { emitCommand } from './emit.js';
+import { replayCommand } from './replay.js';
 import { spoolCommand } from './spool.js';
 import { verifyCommand } from './verify.js';
 
-const commands: readonly Command[] = [verifyCommand, emitCommand, doctorCommand, spoolCommand, docsCommand, schemaCommand];
+const commands: readonly Command[] = [verifyCommand, emitCommand, doctorCommand, spoolCommand, replayCommand, adminCommand, docsCommand, schemaCommand];
 
 const help = `otel-audit <command> [options]
 

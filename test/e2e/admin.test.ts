@@ -10,7 +10,9 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger, readTrail, verifyTrail, type AuditLogger, type TrailRecord } from '../../src/index.js';
-import { freePort, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { freePort, ROOT, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
 import { sampleEvent } from '../helpers/fixtures.js';
 import { login, startTestAdmin, type Client } from '../admin/helpers.js';
 import { TEST_ATTRIBUTE } from '../../src/admin/render.js';
@@ -18,6 +20,8 @@ import { TEST_ATTRIBUTE } from '../../src/admin/render.js';
 const records = (file: string): TrailRecord[] => (existsSync(file) ? readTrail(file) : []);
 const ids = (file: string) => new Set(records(file).map((r) => String((r.body as { id?: string }).id)));
 const hecUrl = (port: number) => `http://127.0.0.1:${port}/services/collector`;
+const run = promisify(execFile);
+const startedAt = Date.now();
 
 describe('otel-audit admin with the real Collector', () => {
   let admin: Awaited<ReturnType<typeof startTestAdmin>>;
@@ -184,5 +188,29 @@ describe('otel-audit admin with the real Collector', () => {
     assert.equal((await client.change('POST', '/api/destinations', { id: 'down', name: 'Down', type: 'splunk_hec', url: hecUrl(deadPort), allowInsecure: true, token: 't' })).status, 201);
     await waitFor('the abandoned events delivered by the recreated destination', () => sent.every((id) => ids(file).has(id)));
     assert.equal((await client.change('DELETE', '/api/destinations/down')).status, 200);
+  });
+  test('created with backfillSince, a destination gets the archived events since then; otel-audit replay sends a window again', async () => {
+    const port = await freePort();
+    const file = join(dir, 'hec-late.jsonl');
+    started.push(await startHecReceiver(port, file, 'hec-late'));
+    const archived = records(join(admin.dir, 'state/archive/audit.jsonl')).filter((r) => (r.resource as Record<string, unknown>)['service.name'] === 'admin-e2e');
+    const created = await client.change('POST', '/api/destinations', { id: 'late', name: 'Late', type: 'splunk_hec', url: hecUrl(port), allowInsecure: true, token: 't', backfillSince: new Date(startedAt).toISOString() });
+    assert.equal(created.status, 201, created.text);
+    assert.ok(created.body['replayed'] >= archived.length, created.text);
+    await waitFor('the backfill at the new destination', () => archived.every((r) => ids(file).has(String((r.body as { id: string }).id))));
+    const report = verifyTrail(records(file).filter((r) => (r.resource as Record<string, unknown>)['service.name'] === 'admin-e2e'), { ignoreOrder: true });
+    assert.ok(report.ok, JSON.stringify(report.streams));
+
+    const before = records(file).length;
+    const result = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'replay', '--since', new Date(startedAt).toISOString(), '--destination', 'late', '--state-dir', join(admin.dir, 'state'), '--otlp-endpoint', admin.ingestEndpoint.replace(/^http:\/\/|\/v1\/logs$/g, '')], { cwd: ROOT });
+    const replayed = Number(/(\d+) event\(s\) replayed to late/.exec(result.stdout)?.[1]);
+    assert.ok(replayed >= archived.length, result.stdout);
+    await waitFor('the replayed window at the destination', () => records(file).length >= before + replayed);
+    const again = verifyTrail(records(file), { ignoreOrder: true });
+    assert.ok(again.streams.every((s) => s.gaps.length === 0 && s.tampered.length === 0), 'a replay only adds identical duplicates');
+    await admin.audit.flush({ timeoutMillis: 20_000 });
+    await waitFor('the replay in the trail, by the user who ran it', () =>
+      records(join(admin.dir, 'state/archive/audit.jsonl')).some((r) => (r.body as { action: string; actor: { type: string } }).action === 'audit_destination.replay' && (r.body as { actor: { type: string } }).actor.type === 'user' && (r.resource as Record<string, unknown>)['service.name'] === 'otel-audit-admin' && (r.body as { details: { replayed_events: number } }).details.replayed_events === replayed),
+    );
   });
 });
