@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hashPassword } from '../admin/auth.js';
 import { startAdmin } from '../admin/app.js';
-import { EXIT, UsageError, type Command } from './args.js';
-
-const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+import { EXIT, stringOption as str, UsageError, type Command } from './args.js';
 
 export const adminCommand: Command = {
   name: 'admin',

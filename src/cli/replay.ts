@@ -5,9 +5,7 @@ import { adminCatalog } from '../admin/catalog.js';
 import { replayArchive } from '../admin/replay.js';
 import { StateDirectory } from '../admin/state.js';
 import { createAuditLogger } from '../logger.js';
-import { EXIT, UsageError, type Command } from './args.js';
-
-const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+import { EXIT, stringOption as str, UsageError, type Command } from './args.js';
 
 function time(option: string, value: string | undefined): number {
   const parsed = Date.parse(value ?? '');
