@@ -5,7 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { componentNames, formatNames, loadFormats, renderCollectorConfig, TEST_ATTRIBUTE } from './render.js';
+import { componentNames, elasticViaOtlp, formatNames, loadFormats, renderCollectorConfig, TEST_ATTRIBUTE } from './render.js';
 import { CollectorSupervisor } from './supervisor.js';
 import { HealthMonitor, type DestinationHealth } from './health.js';
 import { replayArchive, postRecords } from './replay.js';
@@ -47,11 +47,13 @@ export class AdminControl {
   readonly health: HealthMonitor;
   readonly archivePath: string;
   private readonly base: string;
+  private readonly elasticOtlp: boolean;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: ControlOptions) {
     this.state = new StateDirectory(options.stateDir);
     this.base = readFileSync(options.baseConfig, 'utf8');
+    this.elasticOtlp = elasticViaOtlp(this.base);
     const env = options.collectorEnv;
     for (const key of ['AUDIT_ARCHIVE_PATH', 'AUDIT_STORAGE_DIR', 'AUDIT_HEALTH_ENDPOINT', 'AUDIT_METRICS_PORT', 'AUDIT_OTLP_HTTP_ENDPOINT']) {
       if (!env[key]) throw new Error(`collectorEnv.${key} is required`);
@@ -94,7 +96,12 @@ export class AdminControl {
   }
 
   destinationHealth(destination: StoredDestination): DestinationHealth {
-    return this.health.health(componentNames(destination).exporter, destination, this.supervisor.log());
+    return this.health.health(this.exporterOf(destination), destination, this.supervisor.log());
+  }
+
+  /** The name of a destination's exporter in the running Collector (its metrics are labelled with it). */
+  exporterOf(destination: StoredDestination): string {
+    return componentNames(destination, this.elasticOtlp).exporter;
   }
 
   /**
@@ -158,7 +165,7 @@ export class AdminControl {
 
   /** Sends one test event to a destination only; resolves with whether its exporter's sent counter moved. */
   async sendTest(destination: StoredDestination, author: string, timeoutMillis = 20_000): Promise<{ delivered: boolean; eventId: string }> {
-    const exporter = componentNames(destination).exporter;
+    const exporter = this.exporterOf(destination);
     const before = await this.health.sentNow(exporter).catch(() => 0);
     const eventId = randomUUID();
     const timestamp = new Date().toISOString();

@@ -7,7 +7,6 @@ import type { AuditLogger } from '../logger.js';
 import type { adminCatalog } from './catalog.js';
 import { ApplyRejectedError, StaleRevisionError, type AdminControl } from './control.js';
 import { FieldError, parseDestination, type Destination } from './destinations.js';
-import { componentNames } from './render.js';
 import { Authenticator, type Session } from './auth.js';
 import type { StoredDestination } from './state.js';
 import { lineDiff } from './diff.js';
@@ -199,7 +198,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
     const destination = find(id!);
     // Its queue is left behind: count what it still held, and say so.
     const metrics = await control.health.sample().catch(() => new Map<string, Record<string, number>>());
-    const abandoned = metrics.get(componentNames(destination).exporter)?.['queue_size'] ?? 0;
+    const abandoned = metrics.get(control.exporterOf(destination))?.['queue_size'] ?? 0;
     const list = control.destinations().filter((d) => d.id !== id);
     const revision = await applyChange(request, 'audit_destination.delete', destination, list, `delete ${id}`, { abandoned_queued_events: abandoned });
     return { body: { revision: revision.revision, applyMillis: revision.applyMillis, abandonedQueuedEvents: abandoned } };
