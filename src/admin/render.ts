@@ -88,7 +88,7 @@ export function renderCollectorConfig(input: RenderInput): string {
       chain.push(names.filter);
     }
     if (destination.pii !== 'none') {
-      processors[names.pii] = piiProcessor(destination.pii, secret('piiKey'));
+      processors[names.pii] = destination.pii === 'hash' ? hashPii(secret('piiKey')) : dropPii();
       chain.push(names.pii);
     }
     if (destination.format !== CANONICAL_FORMAT) {
@@ -193,14 +193,21 @@ const PII_PATHS = [
   'log.body["context"]["ip_address"]',
 ];
 
-function piiProcessor(policy: 'hash' | 'drop', keyRef: string): Node {
-  const statements =
-    policy === 'hash'
-      ? PII_PATHS.map((path) => `set(${path}, SHA256(Concat(["${keyRef}", ${path}], ""))) where ${path} != nil`)
-      : PII_PATHS.map((path) => {
-          const at = path.lastIndexOf('[');
-          return `delete_key(${path.slice(0, at)}, ${path.slice(at + 1, -1)}) where ${path} != nil`;
-        });
+/** SHA-256 of the destination's key and the value: the same address always gives the same hash. */
+function hashPii(keyRef: string): Node {
+  return transform(PII_PATHS.map((path) => `set(${path}, SHA256(Concat(["${keyRef}", ${path}], ""))) where ${path} != nil`));
+}
+
+function dropPii(): Node {
+  return transform(
+    PII_PATHS.map((path) => {
+      const at = path.lastIndexOf('[');
+      return `delete_key(${path.slice(0, at)}, ${path.slice(at + 1, -1)}) where ${path} != nil`;
+    }),
+  );
+}
+
+function transform(statements: string[]): Node {
   // ignore: a record the statements cannot rewrite still goes out (rewritten as far as possible)
   // instead of refusing the request, which would stall this destination.
   return { error_mode: 'ignore', log_statements: [{ context: 'log', statements }] };

@@ -213,4 +213,30 @@ describe('otel-audit admin with the real Collector', () => {
       records(join(admin.dir, 'state/archive/audit.jsonl')).some((r) => (r.body as { action: string; actor: { type: string } }).action === 'audit_destination.replay' && (r.body as { actor: { type: string } }).actor.type === 'user' && (r.resource as Record<string, unknown>)['service.name'] === 'otel-audit-admin' && (r.body as { details: { replayed_events: number } }).details.replayed_events === replayed),
     );
   });
+  test('PII policies: a keyed hash, or nothing, of emails and IP addresses at that destination; the archive keeps them', async () => {
+    const port = await freePort();
+    const file = join(dir, 'hec-pii.jsonl');
+    started.push(await startHecReceiver(port, file, 'hec-pii'));
+    for (const [id, pii] of [['pii_hash', 'hash'], ['pii_drop', 'drop']]) {
+      const created = await client.change('POST', '/api/destinations', { id, name: id, type: 'splunk_hec', url: hecUrl(port), allowInsecure: true, token: 't', index: id, pii });
+      assert.equal(created.status, 201, created.text);
+    }
+    const [id] = emit(1);
+    await audit.flush({ timeoutMillis: 30_000 });
+    const copies = () => records(file).filter((r) => (r.body as { id: string }).id === id);
+    await waitFor('both copies', () => copies().length === 2);
+    const at = (index: string) => copies().find((r) => r.resource['com.splunk.index'] === index)!;
+    const email = sampleEvent.actor.type === 'user' ? sampleEvent.actor.user.email : '';
+    const ip = sampleEvent.context.ip_address!;
+    const hashed = at('pii_hash').body as typeof sampleEvent;
+    assert.match(hashed.actor.type === 'user' ? hashed.actor.user.email : '', /^[0-9a-f]{64}$/);
+    assert.match(hashed.context.ip_address!, /^[0-9a-f]{64}$/);
+    assert.ok(!JSON.stringify(at('pii_hash')).includes(email) && !JSON.stringify(at('pii_hash')).includes(ip), 'an email or IP left in the hashed copy');
+    const dropped = at('pii_drop');
+    assert.ok(!JSON.stringify(dropped).includes(email) && !JSON.stringify(dropped).includes(ip), 'an email or IP left in the dropped copy');
+    assert.equal((dropped.body as { context: Record<string, unknown> }).context['ip_address'], undefined);
+    const archived = records(join(admin.dir, 'state/archive/audit.jsonl')).find((r) => (r.body as { id: string }).id === id)!;
+    assert.deepEqual((archived.body as typeof sampleEvent).actor, sampleEvent.actor);
+    for (const d of ['pii_hash', 'pii_drop']) assert.equal((await client.change('DELETE', `/api/destinations/${d}`)).status, 200);
+  });
 });
