@@ -113,9 +113,11 @@ function statusOf(list: readonly ExporterSample[], state: { enabled: boolean; pa
   if (!last) return 'unknown';
   const minuteAgo = list.find((s) => s.at >= last.at - RECENT) ?? last;
   const failedRecently = last.failed + last.enqueueFailed > minuteAgo.failed + minuteAgo.enqueueFailed;
+  // A failed export that will be retried is not counted as failed: it shows as an error in the log
+  // while events wait in the queue.
   const erroredRecently = lastError !== undefined && Date.parse(lastError.at) > last.at - RECENT;
-  if (failedRecently || (erroredRecently && last.sent === minuteAgo.sent && last.queued > 0)) return 'failing';
-  if (last.queued > 0 && erroredRecently) return 'failing';
-  if (last.queued > 0 && minuteAgo.queued > 0 && minuteAgo !== last) return 'delayed';
+  if (failedRecently || (erroredRecently && last.queued > 0)) return 'failing';
+  const previous = list.at(-2);
+  if (previous && last.queued > 0 && previous.queued > 0 && (last.sent === previous.sent || last.queued > previous.queued)) return 'delayed';
   return 'healthy';
 }
