@@ -2,7 +2,7 @@
 // unchanged (same id, seq and hash), posted to that destination's own loopback OTLP receiver,
 // which feeds its pipeline and no other. Its copy then passes `otel-audit verify`; records at the
 // edges of the window may arrive twice, as identical duplicates.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { readTrail, type TrailRecord } from '../integrity/trail.js';
 import type { OtlpAnyValue, OtlpKeyValue } from '../integrity/otlp-json.js';
@@ -27,9 +27,13 @@ function eventTime(record: TrailRecord): number {
   return record.timeUnixNano ? Number(BigInt(record.timeUnixNano) / 1_000_000n) : Number.NaN;
 }
 
+/** A rotated file last written this long before `since` cannot hold an event of the window (clock skew allowed for). */
+const SKEW_MILLIS = 10 * 60_000;
+
 /** Archived records whose event time is in [since, until]. */
 export function archivedRecords(archivePath: string, since: number, until: number): TrailRecord[] {
   return archiveFiles(archivePath)
+    .filter((file) => file === archivePath || statSync(file).mtimeMs >= since - SKEW_MILLIS)
     .flatMap((file) => readTrail(file))
     .filter((record) => {
       const time = eventTime(record);

@@ -4,7 +4,7 @@
 // ADMIN_SCREENSHOT=docs/admin-panel.png also saves the screenshot the README shows.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
@@ -25,7 +25,11 @@ describe('the Admin Panel page in headless Chromium', () => {
 
   before(async () => {
     const dir = tempDir('admin-page');
-    admin = await startTestAdmin();
+    // A format fragment the Collector refuses, to see the page say why.
+    const formats = join(dir, 'formats');
+    mkdirSync(formats);
+    writeFileSync(join(formats, 'broken.yaml'), 'processors:\n  transform/broken:\n    log_statements:\n      - context: log\n        statements: ["set(log.nonsense, 1"]\n');
+    admin = await startTestAdmin({ formatsDir: formats });
     hecPort = await freePort();
     hecFile = join(dir, 'hec.jsonl');
     hec = await startHecReceiver(hecPort, hecFile);
@@ -55,12 +59,27 @@ describe('the Admin Panel page in headless Chromium', () => {
     await page.waitForSelector('#app:not([hidden])');
     assert.equal(await page.textContent('#who'), 'admin');
 
+    // Field-named errors and the Collector's own refusal reach the page.
     await page.selectOption('#f-type', 'splunk_hec');
+    await page.fill('#f-id', 'insecure');
+    await page.fill('#f-name', 'Insecure');
+    await page.fill('#f-url', `http://127.0.0.1:${hecPort}/services/collector`);
+    await page.fill('#f-token', HEC_TOKEN);
+    await page.click('#add-button');
+    await page.waitForSelector('#banner.bad:has-text("destination.url: must be https unless allowInsecure")');
+    await page.check('#f-insecure');
+    await page.selectOption('#f-format', 'broken');
+    await page.click('#add-button');
+    await page.waitForSelector('#banner.bad:has-text("rejected the configuration")');
+    await page.waitForSelector('#revisions td.error:has-text("rejected: otelcol-audit validate")');
+    assert.equal(await page.locator('#dest-insecure').count(), 0);
+
     await page.fill('#f-id', 'splunk');
     await page.fill('#f-name', 'Splunk (stand-in)');
     await page.fill('#f-url', `http://127.0.0.1:${hecPort}/services/collector`);
     await page.fill('#f-token', HEC_TOKEN);
     await page.check('#f-insecure');
+    await page.selectOption('#f-format', 'canonical');
     await page.fill('#f-include', 'document.*, user.*');
     await page.click('#add-button');
     await page.waitForSelector('#banner.good');

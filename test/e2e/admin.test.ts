@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger, readTrail, verifyTrail, type AuditLogger, type TrailRecord } from '../../src/index.js';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { freePort, ROOT, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
 import { sampleEvent } from '../helpers/fixtures.js';
@@ -238,5 +238,29 @@ describe('otel-audit admin with the real Collector', () => {
     const archived = records(join(admin.dir, 'state/archive/audit.jsonl')).find((r) => (r.body as { id: string }).id === id)!;
     assert.deepEqual((archived.body as typeof sampleEvent).actor, sampleEvent.actor);
     for (const d of ['pii_hash', 'pii_drop']) assert.equal((await client.change('DELETE', `/api/destinations/${d}`)).status, 200);
+  });
+});
+
+describe('otel-audit admin (the command)', () => {
+  test('prints its loopback URL and a one-time token that logs in; stops with its Collector on SIGTERM', async () => {
+    const dir = tempDir('admin-cli');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'admin', '--state-dir', join(dir, 'state'), '--port', '0', '--otlp-endpoint', `127.0.0.1:${await freePort()}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor('the URL and token', () => /one-time login token/.test(output) || child.exitCode !== null);
+      const url = /otel-audit admin: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output)?.[1];
+      const token = /one-time login token[^:]*: (\S+)/.exec(output)?.[1];
+      assert.ok(url && token, output);
+      const session = await login(url, { token });
+      assert.equal((await session.call('GET', '/api/destinations')).status, 200);
+    } finally {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      assert.equal(await exited, 0, output);
+      clearTimeout(timer);
+    }
   });
 });
