@@ -2,13 +2,13 @@
 // boundaries, the config diff, and the OTLP/JSON a replay sends.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Authenticator, hashPassword, SESSION_COOKIE } from '../../src/admin/auth.js';
 import { lineDiff } from '../../src/admin/diff.js';
 import { HealthMonitor, lastErrorOf, parseExporterMetrics } from '../../src/admin/health.js';
-import { otlpRequest } from '../../src/admin/replay.js';
+import { archiveFiles, archivedRecords, otlpRequest } from '../../src/admin/replay.js';
 import { StateDirectory } from '../../src/admin/state.js';
 import { fromAnyValue, type OtlpAnyValue } from '../../src/integrity/otlp-json.js';
 import { createServer } from 'node:http';
@@ -143,5 +143,23 @@ describe('replay request', () => {
     assert.equal(sent.eventName, 'document.open');
     assert.equal(sent.timeUnixNano, record.timeUnixNano);
     assert.deepEqual(request.resourceLogs[0]!.resource.attributes, [{ key: 'service.name', value: { stringValue: 'app' } }]);
+  });
+});
+
+describe('archive files for a replay', () => {
+  test('the current file and its rotated backups, oldest first; backups last written long before the window are not read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-archive-'));
+    const line = (id: string, timestamp: string) => `${JSON.stringify(otlpRequest([{ body: { id, timestamp }, attributes: {}, resource: {}, source: '' }]))}\n`;
+    const now = Date.now();
+    const at = (ms: number) => new Date(ms).toISOString();
+    writeFileSync(join(dir, 'audit-2026-01-01T00-00-00.000.jsonl'), line('old', at(now - 90_000)));
+    utimesSync(join(dir, 'audit-2026-01-01T00-00-00.000.jsonl'), (now - 3_600_000) / 1000, (now - 3_600_000) / 1000);
+    writeFileSync(join(dir, 'audit-2026-01-02T00-00-00.000.jsonl'), line('recent-backup', at(now - 60_000)));
+    writeFileSync(join(dir, 'audit.jsonl'), line('current', at(now)));
+    writeFileSync(join(dir, 'other.jsonl'), line('not-archive', at(now)));
+    assert.deepEqual(archiveFiles(join(dir, 'audit.jsonl')).map((f) => f.slice(dir.length + 1)), ['audit-2026-01-01T00-00-00.000.jsonl', 'audit-2026-01-02T00-00-00.000.jsonl', 'audit.jsonl']);
+    const ids = (since: number) => archivedRecords(join(dir, 'audit.jsonl'), since, now + 1).map((r) => (r.body as { id: string }).id);
+    assert.deepEqual(ids(now - 120_000), ['recent-backup', 'current']);
+    assert.deepEqual(ids(now - 7_200_000), ['old', 'recent-backup', 'current']);
   });
 });
