@@ -145,7 +145,8 @@ function renderExporter(destination: Destination, baseExporters: Node, { durable
     }
     case 'otlp_http':
       return {
-        endpoint: destination.endpoint,
+        // The whole logs URL, used as it is (`endpoint` would get /v1/logs appended).
+        logs_endpoint: destination.endpoint,
         ...(destination.secrets['headers'] ? { headers: secret('headers') } : {}),
         ...(destination.verifyTls ? {} : { tls: { insecure_skip_verify: true } }),
         sending_queue: clone(durableQueue),

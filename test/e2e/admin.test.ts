@@ -12,7 +12,7 @@ import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger, readTrail, verifyTrail, type AuditLogger, type TrailRecord } from '../../src/index.js';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { freePort, ROOT, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { freePort, localPipeline, ROOT, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
 import { sampleEvent } from '../helpers/fixtures.js';
 import { login, startTestAdmin, type Client } from '../admin/helpers.js';
 import { TEST_ATTRIBUTE } from '../../src/admin/render.js';
@@ -256,6 +256,23 @@ describe('otel-audit admin with the real Collector', () => {
       assert.deepEqual(stream.tampered, []);
     }
     assert.equal((await client.change('DELETE', '/api/destinations/syslog')).status, 200);
+  });
+  test('an OTLP/HTTP destination (another otelcol-audit standing in for a SIEM) gets every event, headers from the secret file', async () => {
+    const siem = await localPipeline(join(dir, 'otlp-siem'));
+    try {
+      await siem.startGateway();
+      const created = await client.change('POST', '/api/destinations', { id: 'otlp', name: 'OTLP SIEM', type: 'otlp_http', endpoint: siem.endpoint, allowInsecure: true, headers: { 'X-Tenant': 'audit-e2e' } });
+      assert.equal(created.status, 201, created.text);
+      assert.ok(!created.text.includes('audit-e2e'), 'a header value was returned');
+      const sent = emit(10);
+      await audit.flush({ timeoutMillis: 30_000 });
+      await waitFor('the events at the OTLP destination', () => sent.every((id) => ids(siem.files.archive).has(id)));
+      const report = verifyTrail(records(siem.files.archive).filter((r) => r.resource['service.name'] === 'admin-e2e'), { ignoreOrder: true });
+      assert.deepEqual(report.streams.map((s) => s.tampered), [[]]);
+      assert.equal((await client.change('DELETE', '/api/destinations/otlp')).status, 200);
+    } finally {
+      await siem.stopAll();
+    }
   });
 });
 
