@@ -30,10 +30,10 @@ export const adminCatalog = defineCatalog({
   },
   'audit_destination.pause': { description: 'Delivery to an audit-log streaming destination was paused.', scopes: ['installation'], details: change, sample },
   'audit_destination.resume': {
-    description: 'Delivery to a paused audit-log streaming destination was resumed; the gap is replayed from the archive.',
+    description: 'Delivery to a paused audit-log streaming destination was resumed; the gap is replayed from the archive (an audit_destination.replay event follows).',
     scopes: ['installation'],
-    details: change.extend({ replayed_events: z.number() }),
-    sample: { ...sample, replayed_events: 120 },
+    details: change,
+    sample,
   },
   'audit_destination.test': {
     description: 'A test event was sent to an audit-log streaming destination.',

@@ -170,6 +170,8 @@ export function parseDestination(input: unknown, context: ParseContext): { desti
   const read = new Reader(body, path, previous as unknown as Input | undefined);
   if (previous && body['id'] !== undefined && body['id'] !== previous.id) read.fail('id', 'cannot be changed');
   if (previous && body['type'] !== undefined && body['type'] !== previous.type) read.fail('type', 'cannot be changed (create a new destination)');
+  // Pausing records where the gap starts, resuming replays it: only the pause and resume actions do that.
+  if (previous && body['paused'] !== undefined && body['paused'] !== previous.paused) read.fail('paused', 'use the pause and resume actions');
   const type = read.oneOf('type', DESTINATION_TYPES, undefined as unknown as DestinationType);
   const id = read.string('id', undefined, ID);
   if (id === 'archive') read.fail('id', 'is reserved for the file archive');
@@ -255,8 +257,8 @@ function parseSecrets(type: DestinationType, body: Input, path: string, previous
   return secrets;
 }
 
-/** Accepted in every request; `secrets`, `directPort` and `pausedAt` are what the API returns (ignored on input). */
-const COMMON_FIELDS = new Set(['id', 'name', 'type', 'enabled', 'paused', 'filter', 'pii', 'format', 'secrets', 'directPort', 'pausedAt', 'status']);
+/** Accepted in every request; `secrets`, `directPort`, `pausedAt` and `health` are what the API returns (ignored on input). */
+const COMMON_FIELDS = new Set(['id', 'name', 'type', 'enabled', 'paused', 'filter', 'pii', 'format', 'secrets', 'directPort', 'pausedAt', 'health']);
 const TYPE_FIELDS: Readonly<Record<DestinationType, readonly string[]>> = {
   splunk_hec: ['url', 'index', 'sourcetype', 'source', 'verifyTls', 'allowInsecure'],
   syslog: ['host', 'port', 'tls'],

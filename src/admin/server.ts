@@ -3,6 +3,7 @@
 // it was based on (`If-Match: <revision>`); errors name the field.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
+import type { DetailsOf } from '../catalog/define.js';
 import type { AuditLogger } from '../logger.js';
 import type { adminCatalog } from './catalog.js';
 import { ApplyRejectedError, StaleRevisionError, type AdminControl } from './control.js';
@@ -27,6 +28,11 @@ export interface AdminServerOptions {
 
 const MAX_BODY = 64 * 1024;
 
+type ChangeAction = 'audit_destination.create' | 'audit_destination.update' | 'audit_destination.delete' | 'audit_destination.pause' | 'audit_destination.resume';
+type ChangeDetails<A extends ChangeAction> = DetailsOf<typeof adminCatalog, A>;
+/** What an action records beyond the destination and the outcome (the fields changed, the events abandoned). */
+type ChangeExtra<A extends ChangeAction> = Omit<ChangeDetails<A>, 'destination' | 'revision' | 'outcome' | 'error'>;
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -39,9 +45,6 @@ class HttpError extends Error {
 }
 
 interface Request {
-  readonly method: string;
-  readonly path: string;
-  readonly query: URLSearchParams;
   readonly raw: IncomingMessage;
   readonly session: Session | undefined;
   body(): Promise<Record<string, unknown>>;
@@ -95,36 +98,27 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
 
   const ref = (d: Destination) => ({ id: d.id, name: d.name, type: d.type });
 
-  /** Applies, logs the change (applied or rejected) as an audit event, and answers. */
-  const applyChange = async <A extends 'audit_destination.create' | 'audit_destination.update' | 'audit_destination.delete' | 'audit_destination.pause' | 'audit_destination.resume'>(
-    request: Request,
-    action: A,
-    destination: Destination,
-    list: readonly StoredDestination[],
-    change: string,
-    extra: Record<string, unknown>,
-  ) => {
+  /** Applies, and logs the change (applied, or rejected with the reason) as an audit event. */
+  const applyChange = async <A extends ChangeAction>(request: Request, action: A, destination: Destination, list: readonly StoredDestination[], change: string, extra: ChangeExtra<A>) => {
     const who = actorOf(request);
+    const log = (outcome: Pick<ChangeDetails<A>, 'revision' | 'outcome' | 'error'>) =>
+      audit.logEvent(action, { ...who, details: { destination: ref(destination), ...outcome, ...extra } as ChangeDetails<A> });
     try {
       const revision = await control.apply(who.actor.user.id, expectedRevision(request), change, list);
-      audit.logEvent(action, { ...who, details: { destination: ref(destination), revision: revision.revision, outcome: 'applied', ...extra } } as never);
+      log({ revision: revision.revision, outcome: 'applied' });
       return revision;
     } catch (error) {
-      if (error instanceof ApplyRejectedError) {
-        audit.logEvent(action, { ...who, details: { destination: ref(destination), outcome: 'rejected', error: error.message.slice(0, 1000), ...extra } } as never);
-      }
+      if (error instanceof ApplyRejectedError) log({ outcome: 'rejected', error: error.message.slice(0, 1000) });
       throw error;
     }
   };
 
-  const parse = (input: unknown, previous?: StoredDestination) => {
+  const parse = async (input: unknown, previous?: StoredDestination) => {
     const others = control.destinations().filter((d) => d.id !== previous?.id);
-    return (async () => {
-      const { destination, secrets } = parseDestination(input, { path: 'destination', ...(previous ? { previous } : {}), formats: control.formats(), directPort: await freePort() });
-      if (!previous && others.some((d) => d.id === destination.id)) throw new FieldError('destination.id', `${destination.id} already exists`);
-      if (others.some((d) => d.name === destination.name)) throw new FieldError('destination.name', `another destination is named ${destination.name}`);
-      return { destination, secrets };
-    })();
+    const { destination, secrets } = parseDestination(input, { path: 'destination', ...(previous ? { previous } : {}), formats: control.formats(), directPort: await freePort() });
+    if (!previous && others.some((d) => d.id === destination.id)) throw new FieldError('destination.id', `${destination.id} already exists`);
+    if (others.some((d) => d.name === destination.name)) throw new FieldError('destination.name', `another destination is named ${destination.name}`);
+    return { destination, secrets };
   };
 
   const routes: Route[] = [];
@@ -177,7 +171,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
     const since = backfillSince === undefined ? undefined : Date.parse(String(backfillSince));
     if (since !== undefined && Number.isNaN(since)) throw new FieldError('backfillSince', 'must be a date and time (ISO 8601)');
     const { destination, secrets } = await parse(input);
-    const stored: StoredDestination = { ...destination, secretFiles: control.state.storeSecrets(destination.id, secrets) };
+    // Created paused: what it misses starts now (replayed on resume).
+    const stored: StoredDestination = { ...destination, ...(destination.paused ? { pausedAt: new Date().toISOString() } : {}), secretFiles: control.state.storeSecrets(destination.id, secrets) };
     const revision = await applyChange(request, 'audit_destination.create', destination, [...control.destinations(), stored], `create ${destination.id}`, {});
     const replayed = since !== undefined ? await replay(request, stored, since, Date.now()) : undefined;
     return { status: 201, body: { revision: revision.revision, applyMillis: revision.applyMillis, destination: publicView(stored), ...(replayed !== undefined ? { replayed } : {}) } };
@@ -221,7 +216,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
     // The gap: from the pause (a little before, duplicates at the edge are harmless) to the moment
     // the pipeline took live events again.
     const since = Date.parse(pausedAt ?? new Date().toISOString()) - 5000;
-    const revision = await applyChange(request, 'audit_destination.resume', destination, list, `resume ${id}`, { replayed_events: 0 });
+    const revision = await applyChange(request, 'audit_destination.resume', destination, list, `resume ${id}`, {});
     const replayed = await control.replay(resumed, since, Date.now() + 1000);
     audit.logEvent('audit_destination.replay', { ...actorOf(request), details: { destination: ref(resumed), since: new Date(since).toISOString(), until: new Date().toISOString(), replayed_events: replayed } });
     return { body: { revision: revision.revision, destination: publicView(resumed), replayed } };
@@ -307,9 +302,6 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
       }
       let bodyRead: Promise<Record<string, unknown>> | undefined;
       const request: Request = {
-        method,
-        path: url.pathname,
-        query: url.searchParams,
         raw,
         session,
         body: () => (bodyRead ??= readJson(raw)),

@@ -80,7 +80,8 @@ describe('admin API', () => {
       assert.match(revisionView.body['diff'], new RegExp(`\\+ .*/${id}`));
       for (const secret of Object.keys(read.body['destination'].secrets)) assert.equal(read.body['destination'].secrets[secret], true);
 
-      const updated = await client.change('PUT', `/api/destinations/${id}`, { name: `Renamed ${type}` });
+      // What GET returned can be sent back as it is (health, secrets and directPort are ignored).
+      const updated = await client.change('PUT', `/api/destinations/${id}`, { ...read.body['destination'], name: `Renamed ${type}` });
       assert.equal(updated.status, 200, updated.text);
       assert.equal((await client.call('GET', `/api/destinations/${id}`)).body['destination'].name, `Renamed ${type}`);
       const config = readFileSync(admin.control.state.configPath, 'utf8');
@@ -131,6 +132,11 @@ describe('admin API', () => {
       assert.match(response.body['error'].message, new RegExp(`^${field.replace(/[[\].]/g, '\\$&')}: `));
       assert.match(response.body['error'].message, message);
     }
+    assert.equal((await client.change('POST', '/api/destinations', { id: 'p', name: 'P', ...samples['kafka'] })).status, 201);
+    const pausedByPut = await client.change('PUT', '/api/destinations/p', { paused: true });
+    assert.equal(pausedByPut.status, 400);
+    assert.equal(pausedByPut.body['error'].field, 'destination.paused');
+    assert.equal((await client.change('DELETE', '/api/destinations/p')).status, 200);
     const notJson = await client.call('POST', '/api/destinations', undefined, { 'x-csrf-token': client.csrf, 'if-match': String(await client.revision()) });
     assert.equal(notJson.status, 400);
   });
