@@ -49,6 +49,7 @@ export class AdminControl {
   private readonly base: string;
   private readonly elasticOtlp: boolean;
   private queue: Promise<unknown> = Promise.resolve();
+  private stopped = false;
 
   constructor(private readonly options: ControlOptions) {
     this.state = new StateDirectory(options.stateDir);
@@ -59,7 +60,18 @@ export class AdminControl {
       if (!env[key]) throw new Error(`collectorEnv.${key} is required`);
     }
     this.archivePath = env['AUDIT_ARCHIVE_PATH']!;
-    this.supervisor = new CollectorSupervisor({ binary: options.collectorBinary, configPath: this.state.configPath, env, healthEndpoint: env['AUDIT_HEALTH_ENDPOINT']! });
+    this.supervisor = new CollectorSupervisor({
+      binary: options.collectorBinary,
+      configPath: this.state.configPath,
+      env,
+      healthEndpoint: env['AUDIT_HEALTH_ENDPOINT']!,
+      pidFile: this.state.path('collector.pid'),
+      // A second later, in turn with applies (an apply whose reload failed restores and restarts it
+      // itself); a start that fails exits again and comes back here.
+      onUnexpectedExit: () => {
+        if (!this.stopped) setTimeout(() => void this.serialized(() => this.restartIfDown()).catch(() => undefined), 1000).unref();
+      },
+    });
     this.health = new HealthMonitor(`http://${env['AUDIT_METRICS_HOST'] ?? '127.0.0.1'}:${env['AUDIT_METRICS_PORT']}/metrics`, options.sampleIntervalMillis ?? 5000);
   }
 
@@ -81,6 +93,7 @@ export class AdminControl {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.health.stop();
     await this.supervisor.stop();
   }
@@ -109,9 +122,21 @@ export class AdminControl {
    * revision; rejects with StaleRevisionError, or ApplyRejectedError once the previous revision runs again.
    */
   apply(author: string, expected: number, change: string, destinations: readonly StoredDestination[]): Promise<Revision> {
-    const run = this.queue.then(() => this.applyNow(author, expected, change, destinations));
+    return this.serialized(() => this.applyNow(author, expected, change, destinations));
+  }
+
+  /** One change to the Collector at a time. */
+  private serialized<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** The Collector died on its own: start it again on the last good config. */
+  private async restartIfDown(): Promise<void> {
+    if (this.supervisor.running || this.stopped) return;
+    this.state.writeAtomic(this.state.configPath, this.current().config);
+    await this.supervisor.start();
   }
 
   private render(destinations: readonly StoredDestination[]): string {

@@ -3,6 +3,7 @@
 // queues survive, they live in the storage directory). A config that fails at that restart makes
 // the Collector exit; the supervisor then starts it again on the last good config.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** The Collector logs this once its pipelines run (at start and after each reload). */
 const READY = 'Everything is ready. Begin running and processing data.';
@@ -17,6 +18,13 @@ export interface SupervisorOptions {
   readonly healthEndpoint: string;
   /** How long a start or reload may take before it counts as failed. @default 60000 */
   readonly readyTimeoutMillis?: number;
+  /**
+   * Where the Collector's process id is kept: a Collector left running by an earlier panel that
+   * died (children outlive their parent) is stopped before a new one starts on the same config.
+   */
+  readonly pidFile: string;
+  /** Called when the Collector exits without being asked to (a crash, or a reload that failed). */
+  readonly onUnexpectedExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
 export class CollectorFailedError extends Error {
@@ -55,8 +63,13 @@ export class CollectorSupervisor {
 
   async start(): Promise<void> {
     this.stopping = false;
+    await this.stopLeftover();
     const child = spawn(this.options.binary, ['--config', this.options.configPath], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    writeFileSync(this.options.pidFile, `${child.pid}\n`, { mode: 0o600 });
+    child.once('exit', (code, signal) => {
+      if (!this.stopping) this.options.onUnexpectedExit?.(code, signal);
+    });
     const append = (chunk: Buffer) => {
       const text = chunk.toString();
       this.output += text;
@@ -90,6 +103,19 @@ export class CollectorSupervisor {
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     await exited;
     clearTimeout(timer);
+  }
+
+  /** Stops the Collector an earlier panel started on this config, if it still runs (identified by its command line). */
+  private async stopLeftover(): Promise<void> {
+    if (!existsSync(this.options.pidFile)) return;
+    const pid = Number(readFileSync(this.options.pidFile, 'utf8').trim());
+    const commandLine = `/proc/${pid}/cmdline`;
+    const ours = () => existsSync(commandLine) && readFileSync(commandLine, 'utf8').split('\0').includes(this.options.configPath);
+    if (!Number.isInteger(pid) || pid <= 1 || pid === this.child?.pid || !ours()) return;
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + 15_000;
+    while (ours() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    if (ours()) process.kill(pid, 'SIGKILL');
   }
 
   private env(): NodeJS.ProcessEnv {

@@ -5,7 +5,7 @@
 // traffic and resumed gets the gap replayed, and its copy passes verify with no gap.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
@@ -274,28 +274,72 @@ describe('otel-audit admin with the real Collector', () => {
       await siem.stopAll();
     }
   });
+  test('a Collector that dies is started again by the panel on the last good revision; nothing is lost', async () => {
+    const before = admin.control.supervisor.pid!;
+    process.kill(before, 'SIGKILL');
+    const sent = emit(10);
+    await waitFor('the Collector started again', () => admin.control.supervisor.running && admin.control.supervisor.pid !== before);
+    await audit.flush({ timeoutMillis: 60_000 });
+    await waitFor('the events sent meanwhile at the HEC destination', () => sent.every((id) => ids(hec.one.file).has(id)));
+  });
 });
 
 describe('otel-audit admin (the command)', () => {
-  test('prints its loopback URL and a one-time token that logs in; stops with its Collector on SIGTERM', async () => {
-    const dir = tempDir('admin-cli');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'admin', '--state-dir', join(dir, 'state'), '--port', '0', '--otlp-endpoint', `127.0.0.1:${await freePort()}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const startCli = (stateDir: string, otlp: number) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'admin', '--state-dir', stateDir, '--port', '0', '--otlp-endpoint', `127.0.0.1:${otlp}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    return {
+      child,
+      output: () => output,
+      exited,
+      ready: () => waitFor('the URL and token', () => /one-time login token/.test(output) || child.exitCode !== null),
+      async stop(): Promise<number | null> {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        const code = await exited;
+        clearTimeout(timer);
+        return code;
+      },
+    };
+  };
+  const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+
+  test('prints its loopback URL and a one-time token that logs in; stops with its Collector on SIGTERM', async () => {
+    const stateDir = join(tempDir('admin-cli'), 'state');
+    const cli = startCli(stateDir, await freePort());
     try {
-      await waitFor('the URL and token', () => /one-time login token/.test(output) || child.exitCode !== null);
-      const url = /otel-audit admin: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output)?.[1];
-      const token = /one-time login token[^:]*: (\S+)/.exec(output)?.[1];
-      assert.ok(url && token, output);
+      await cli.ready();
+      const url = /otel-audit admin: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(cli.output())?.[1];
+      const token = /one-time login token[^:]*: (\S+)/.exec(cli.output())?.[1];
+      assert.ok(url && token, cli.output());
       const session = await login(url, { token });
       assert.equal((await session.call('GET', '/api/destinations')).status, 200);
     } finally {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      assert.equal(await exited, 0, output);
-      clearTimeout(timer);
+      assert.equal(await cli.stop(), 0, cli.output());
+    }
+    assert.ok(!alive(Number(readFileSync(join(stateDir, 'collector.pid'), 'utf8'))), 'its Collector still runs');
+  });
+
+  test('a Collector left behind by a panel that was killed is stopped when the next panel starts on that state directory', async () => {
+    const stateDir = join(tempDir('admin-cli'), 'state');
+    const otlp = await freePort();
+    const first = startCli(stateDir, otlp);
+    await first.ready();
+    const orphan = Number(readFileSync(join(stateDir, 'collector.pid'), 'utf8'));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    assert.ok(alive(orphan), 'the Collector outlives a killed panel');
+    const second = startCli(stateDir, otlp);
+    try {
+      await second.ready();
+      assert.match(second.output(), /one-time login token/, second.output());
+      assert.ok(!alive(orphan), 'the leftover Collector still runs');
+    } finally {
+      if (alive(orphan)) process.kill(orphan, 'SIGKILL');
+      assert.equal(await second.stop(), 0, second.output());
     }
   });
 });
