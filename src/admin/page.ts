@@ -47,7 +47,7 @@ export const PAGE_HTML = `<!doctype html>
       <tbody id="destinations"></tbody></table>
     </section>
     <section>
-      <h2>Add a destination</h2>
+      <h2 id="form-title">Add a destination</h2>
       <form id="add-form" class="grid" autocomplete="off">
         <label for="f-type">Type</label>
         <select id="f-type" name="type">
@@ -73,8 +73,8 @@ export const PAGE_HTML = `<!doctype html>
         <label for="f-exclude">Except actions</label><input id="f-exclude" name="exclude" placeholder="document.open">
         <label for="f-pii">Emails and IPs</label><select id="f-pii" name="pii"><option value="none">send as they are</option><option value="hash">keyed hash</option><option value="drop">drop</option></select>
         <label for="f-format">Format</label><select id="f-format" name="format"></select>
-        <label for="f-backfill">Deliver events since</label><input id="f-backfill" name="backfillSince" type="datetime-local">
-        <span></span><button id="add-button" type="submit">Add and apply</button>
+        <label class="add-only" for="f-backfill">Deliver events since</label><input class="add-only" id="f-backfill" name="backfillSince" type="datetime-local">
+        <span></span><span><button id="add-button" type="submit">Add and apply</button> <button id="cancel-edit" type="button" hidden>Cancel</button></span>
       </form>
     </section>
     <section>
@@ -139,7 +139,7 @@ function row(d, archive) {
   const actions = el('td');
   if (!archive) {
     const button = (label, action) => el('button', { textContent: label, onclick: () => act(action, d) });
-    actions.append(button('Test', 'test'), ' ', d.paused ? button('Resume', 'resume') : button('Pause', 'pause'), ' ', button('Delete', 'delete'));
+    actions.append(button('Test', 'test'), ' ', el('button', { textContent: 'Edit', onclick: () => edit(d) }), ' ', d.paused ? button('Resume', 'resume') : button('Pause', 'pause'), ' ', button('Delete', 'delete'));
   }
   const tr = el('tr', { id: 'dest-' + d.id });
   tr.dataset.status = h.status;
@@ -177,6 +177,42 @@ async function act(action, target) {
   await refresh().catch(() => undefined);
 }
 
+// Editing: the form shows the destination's settings; a secret that is set is never sent to the page,
+// its field stays empty with a masked placeholder, and left empty it keeps its value.
+let editing = null;
+const SECRETS = ['token', 'headers', 'apiKey'];
+function edit(d) {
+  const form = $('add-form');
+  form.reset();
+  editing = d.id;
+  $('form-title').textContent = 'Edit ' + d.name;
+  $('add-button').textContent = 'Save and apply';
+  $('cancel-edit').hidden = false;
+  $('f-type').value = d.type; $('f-type').disabled = true; showFields();
+  $('f-id').value = d.id; $('f-id').readOnly = true;
+  for (const input of form.querySelectorAll('[name]')) {
+    const value = d[input.name];
+    if (SECRETS.includes(input.name)) { input.dataset.placeholder ??= input.placeholder; input.placeholder = d.secrets[input.name] ? '•••••••• (set; leave empty to keep)' : input.dataset.placeholder; continue; }
+    if (value === undefined || input.name === 'type' || input.name === 'id') continue;
+    if (input.type === 'checkbox') input.checked = value; else input.value = Array.isArray(value) ? value.join(', ') : value;
+  }
+  $('f-include').value = d.filter.include.join(', '); $('f-exclude').value = d.filter.exclude.join(', ');
+  for (const e of document.querySelectorAll('.add-only')) e.hidden = true;
+  form.scrollIntoView();
+}
+function stopEditing() {
+  editing = null;
+  $('add-form').reset();
+  $('form-title').textContent = 'Add a destination';
+  $('add-button').textContent = 'Add and apply';
+  $('cancel-edit').hidden = true;
+  $('f-type').disabled = false; $('f-id').readOnly = false;
+  for (const input of document.querySelectorAll('[data-placeholder]')) input.placeholder = input.dataset.placeholder;
+  showFields();
+  for (const e of document.querySelectorAll('.add-only')) e.hidden = false;
+}
+$('cancel-edit').addEventListener('click', stopEditing);
+
 $('f-type').addEventListener('change', showFields);
 function showFields() {
   const type = $('f-type').value;
@@ -198,7 +234,7 @@ $('login-form').addEventListener('submit', async (event) => {
 $('add-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   const form = new FormData(event.target);
-  const type = form.get('type');
+  const type = $('f-type').value;
   const body = { type, id: form.get('id'), name: form.get('name'), pii: form.get('pii'), format: form.get('format') };
   const list = (v) => String(v || '').split(',').map((s) => s.trim()).filter(Boolean);
   body.filter = { include: list(form.get('include')), exclude: list(form.get('exclude')) };
@@ -209,10 +245,16 @@ $('add-form').addEventListener('submit', async (event) => {
   }
   try {
     if (body.headers) body.headers = JSON.parse(body.headers);
-    if (form.get('backfillSince')) body.backfillSince = new Date(String(form.get('backfillSince'))).toISOString();
-    const result = await api('POST', '/api/destinations', body);
-    event.target.reset(); showFields();
-    banner('Added ' + body.name + ' (revision ' + result.revision + ', applied in ' + result.applyMillis + ' ms)', true);
+    if (editing) {
+      const result = await api('PUT', '/api/destinations/' + editing, body);
+      stopEditing();
+      banner('Saved ' + body.name + ' (revision ' + result.revision + ', applied in ' + result.applyMillis + ' ms)', true);
+    } else {
+      if (form.get('backfillSince')) body.backfillSince = new Date(String(form.get('backfillSince'))).toISOString();
+      const result = await api('POST', '/api/destinations', body);
+      event.target.reset(); showFields();
+      banner('Added ' + body.name + ' (revision ' + result.revision + ', applied in ' + result.applyMillis + ' ms)', true);
+    }
   } catch (error) { banner(error.message, false); }
   await refresh().catch(() => undefined);
 });

@@ -152,12 +152,17 @@ export class CollectorSupervisor {
   }
 }
 
-/** The lines that say why: the Collector's errors, without timestamps and stack noise. */
+/** The lines that say why: the Collector's errors, once each, without timestamps and prefixes. */
 function conciseError(output: string): string {
-  const lines = output.split('\n').filter((line) => /\berror\b|Error:|failed|invalid/i.test(line) && !/Everything is ready/.test(line));
-  return lines
-    .slice(-3)
-    .map((line) => line.replace(/^\S+\t(error|warn|info)\t\S+\t/, '').trim())
-    .join('\n')
-    .slice(0, 1000);
+  const reasons = output
+    .split('\n')
+    .filter((line) => /\berror\b|Error:|failed|invalid/i.test(line) && !/Everything is ready/.test(line))
+    .map((line) =>
+      line
+        .replace(/^\S+\t(error|warn|info)\t\S+\t/, '')
+        .replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '')
+        .replace(/^(collector server run finished with error: |Error: )/, '')
+        .trim(),
+    );
+  return [...new Set(reasons)].slice(-3).join('\n').slice(0, 1000);
 }

@@ -90,10 +90,20 @@ describe('the Admin Panel page in headless Chromium', () => {
     const id = audit.logEvent('document.open', { actor: sampleEvent.actor, context: sampleEvent.context, details: gristCatalog.actions['document.open'].sample });
     await audit.shutdown({ timeoutMillis: 20_000 });
 
+    // Edit: the token is not shown, only masked; left empty, it is kept.
+    await page.click('#dest-splunk button:text("Edit")');
+    assert.equal(await page.inputValue('#f-token'), '');
+    assert.match((await page.getAttribute('#f-token', 'placeholder')) ?? '', /•+ \(set; leave empty to keep\)/);
+    assert.equal(await page.inputValue('#f-url'), `http://127.0.0.1:${hecPort}/services/collector`);
+    await page.fill('#f-index', 'edited');
+    await page.click('#add-button');
+    await page.waitForSelector('#banner.good:has-text("Saved Splunk (stand-in)")');
+
     await page.click('#dest-splunk button:text("Test")');
     await page.waitForSelector('#banner.good:has-text("Test event delivered")', { timeout: 30_000 });
     await page.waitForSelector('#dest-splunk[data-status="healthy"]', { timeout: 30_000 });
     await waitFor('the event at the stand-in', () => existsSync(hecFile) && readTrail(hecFile).some((r) => (r.body as { id: string }).id === id));
+    assert.ok(readTrail(hecFile).some((r) => r.resource['com.splunk.index'] === 'edited' && String(r.attributes['otel_audit.test']) === 'true'), 'the test event went out with the edited index and the kept token');
 
     assert.ok(!(await page.content()).includes(HEC_TOKEN), 'the token reached the page');
     assert.equal(await page.getAttribute('#f-token', 'type'), 'password');
