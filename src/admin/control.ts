@@ -163,8 +163,19 @@ export class AdminControl {
     const destinations = this.withPiiKeys(requested);
     const number = Math.max(...this.state.revisions().map((r) => r.revision)) + 1;
     const config = this.render(destinations);
-    const record = (status: Revision['status'], error?: string): Revision => {
-      const revision: Revision = { revision: number, author, at: new Date().toISOString(), change, destinations, config, status, ...(error ? { error } : {}), applyMillis: Math.round(performance.now() - started) };
+    const record = (status: Revision['status'], error?: string, appliedBy?: Revision['appliedBy']): Revision => {
+      const revision: Revision = {
+        revision: number,
+        author,
+        at: new Date().toISOString(),
+        change,
+        destinations,
+        config,
+        status,
+        ...(error ? { error } : {}),
+        applyMillis: Math.round(performance.now() - started),
+        ...(appliedBy ? { appliedBy } : {}),
+      };
       this.state.saveRevision(revision);
       return revision;
     };
@@ -176,8 +187,9 @@ export class AdminControl {
       throw new ApplyRejectedError(`the Collector rejected the configuration (revision ${previous.revision} stays): ${verdict.message}`, number);
     }
     this.state.writeAtomic(this.state.configPath, config);
+    let appliedBy: Revision['appliedBy'];
     try {
-      await this.supervisor.reload();
+      appliedBy = await this.supervisor.reload();
     } catch (error) {
       const reason = (error as Error).message;
       record('rejected', reason);
@@ -185,7 +197,7 @@ export class AdminControl {
       await this.supervisor.reload();
       throw new ApplyRejectedError(`the Collector failed with the new configuration and revision ${previous.revision} was restored: ${reason}`, number);
     }
-    return record('applied');
+    return record('applied', undefined, appliedBy);
   }
 
   /** Sends one test event to a destination only; resolves with whether its exporter's sent counter moved. */

@@ -160,7 +160,7 @@ async function refresh() {
     const show = el('button', { textContent: 'Diff', onclick: async () => { $('diff').textContent = (await api('GET', '/api/revisions/' + r.revision)).diff; } });
     const back = el('button', { textContent: 'Roll back to this', onclick: () => act('rollback', r) });
     tr.append(el('td', { textContent: r.revision }), el('td', { textContent: r.at }), el('td', { textContent: r.author }), el('td', { textContent: r.change }),
-      el('td', { className: r.status === 'applied' ? '' : 'error', textContent: r.status + (r.error ? ': ' + r.error : '') + (r.applyMillis ? ' (' + r.applyMillis + ' ms)' : '') }),
+      el('td', { className: r.status === 'applied' ? '' : 'error', textContent: r.status + (r.error ? ': ' + r.error : '') + (r.applyMillis ? ' (' + r.applyMillis + ' ms' + (r.appliedBy === 'restart' ? ', by a restart' : '') + ')' : '') }),
       el('td', {}, show, ' ', r.status === 'applied' && r.revision !== revs.current ? back : ''));
     return tr;
   }));

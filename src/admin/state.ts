@@ -23,6 +23,8 @@ export interface Revision {
   readonly error?: string;
   /** From the request to the Collector running it (or to the rollback): validate, write, reload, ready. */
   readonly applyMillis?: number;
+  /** reload: SIGHUP; restart: the reload was stuck (or the Collector was down) and it was started again. */
+  readonly appliedBy?: 'reload' | 'restart';
 }
 
 export class StateDirectory {

@@ -16,8 +16,14 @@ export interface SupervisorOptions {
   readonly env: Readonly<Record<string, string>>;
   /** host:port of the health_check extension. */
   readonly healthEndpoint: string;
-  /** How long a start or reload may take before it counts as failed. @default 60000 */
+  /** How long a start may take before it counts as failed. @default 60000 */
   readonly readyTimeoutMillis?: number;
+  /**
+   * How long a reload may take before the Collector is restarted instead: an exporter that does
+   * not stop (this release's Kafka exporter with every broker unreachable) holds up the shutdown
+   * of the old pipelines, and with it the receivers. A reload takes 0.1-1.1 s here. @default 5000
+   */
+  readonly reloadTimeoutMillis?: number;
   /**
    * Where the Collector's process id is kept: a Collector left running by an earlier panel that
    * died (children outlive their parent) is stopped before a new one starts on the same config.
@@ -30,6 +36,8 @@ export interface SupervisorOptions {
 export class CollectorFailedError extends Error {
   override readonly name = 'CollectorFailedError';
 }
+
+class CollectorTimeoutError extends CollectorFailedError {}
 
 export class CollectorSupervisor {
   private child: ChildProcess | undefined;
@@ -82,24 +90,40 @@ export class CollectorSupervisor {
     };
     child.stdout?.on('data', append);
     child.stderr?.on('data', append);
-    await this.waitReady(this.readyCount, this.position());
+    await this.waitReady(this.readyCount, this.position(), this.options.readyTimeoutMillis ?? 60_000);
   }
 
-  /** SIGHUP, then waits until the Collector runs the new config; throws with its error if it does not. */
-  async reload(): Promise<void> {
-    if (!this.running) return this.start();
+  /**
+   * SIGHUP, then waits until the Collector runs the new config; throws with its error if it does
+   * not. Resolves with how the config was applied: reloaded, or (stuck, or not running) restarted.
+   */
+  async reload(): Promise<'reload' | 'restart'> {
+    if (!this.running) {
+      await this.start();
+      return 'restart';
+    }
     const before = this.readyCount;
     const from = this.position();
     this.child!.kill('SIGHUP');
-    await this.waitReady(before, from);
+    try {
+      await this.waitReady(before, from, this.options.reloadTimeoutMillis ?? 5000);
+      return 'reload';
+    } catch (error) {
+      if (!(error instanceof CollectorTimeoutError) || !this.running) throw error;
+      // Stuck: kill it and start it on the new config. Nothing is lost: the persistent queues are
+      // fsynced on disk, and a request the receivers had not acknowledged is retried by its client.
+      await this.stop('SIGKILL');
+      await this.start();
+      return 'restart';
+    }
   }
 
-  async stop(): Promise<void> {
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.child;
     if (!child || !this.running) return;
     this.stopping = true;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
+    child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     await exited;
     clearTimeout(timer);
@@ -130,15 +154,15 @@ export class CollectorSupervisor {
     return this.output.slice(Math.max(0, position - this.trimmed));
   }
 
-  private async waitReady(readyBefore: number, from: number): Promise<void> {
-    const deadline = Date.now() + (this.options.readyTimeoutMillis ?? 60_000);
+  private async waitReady(readyBefore: number, from: number, timeoutMillis: number): Promise<void> {
+    const deadline = Date.now() + timeoutMillis;
     for (;;) {
       if (this.readyCount > readyBefore && (await this.healthy())) return;
       if (!this.running) {
         if (this.stopping) throw new CollectorFailedError('the Collector was stopped');
         throw new CollectorFailedError(conciseError(this.since(from)) || `the Collector exited with ${this.child?.exitCode ?? this.child?.signalCode}`);
       }
-      if (Date.now() > deadline) throw new CollectorFailedError(`the Collector did not report ready within ${this.options.readyTimeoutMillis ?? 60_000} ms: ${conciseError(this.since(from))}`);
+      if (Date.now() > deadline) throw new CollectorTimeoutError(`the Collector did not report ready within ${timeoutMillis} ms: ${conciseError(this.since(from))}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }

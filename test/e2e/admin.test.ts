@@ -282,6 +282,24 @@ describe('otel-audit admin with the real Collector', () => {
     await audit.flush({ timeoutMillis: 60_000 });
     await waitFor('the events sent meanwhile at the HEC destination', () => sent.every((id) => ids(hec.one.file).has(id)));
   });
+  test('a reload held up by an exporter that does not stop (Kafka, every broker down) ends in a restart: the change applies, nothing is lost', async () => {
+    assert.equal((await client.change('POST', '/api/destinations', { id: 'kafka_down', name: 'Kafka (down)', type: 'kafka', brokers: [`127.0.0.1:${await freePort()}`] })).status, 201);
+    const before = emit(5);
+    await audit.flush({ timeoutMillis: 30_000 });
+    await waitFor('the Kafka exporter holding events', async () => ((await client.call('GET', '/api/destinations/kafka_down')).body['destination'] as { health: { queued: number } }).health.queued > 0);
+    const collector = admin.control.supervisor.pid;
+    const renamed = await client.change('PUT', '/api/destinations/kafka_down', { name: 'Kafka (still down)' });
+    assert.equal(renamed.status, 200, renamed.text);
+    const revision = (await client.call('GET', `/api/revisions/${renamed.body['revision']}`)).body;
+    assert.equal(revision['appliedBy'], 'restart');
+    assert.notEqual(admin.control.supervisor.pid, collector);
+    const after = emit(5);
+    await audit.flush({ timeoutMillis: 30_000 });
+    await waitFor('every event at the HEC destination', () => [...before, ...after].every((id) => ids(hec.one.file).has(id)));
+    const deleted = await client.change('DELETE', '/api/destinations/kafka_down');
+    assert.equal(deleted.status, 200, deleted.text);
+    assert.ok(deleted.body['abandonedQueuedEvents'] >= 5, deleted.text);
+  });
 });
 
 describe('otel-audit admin (the command)', () => {
