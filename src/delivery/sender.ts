@@ -124,21 +124,19 @@ export class Sender {
       const result = await this.#o.transport.send(records);
       // Stopped while the request was out: whatever the answer, the queue is closed; the records stay in it.
       if (this.#stop.signal.aborted) return false;
-      if (result.ok) {
+      if (result.ok && result.rejected === 0) {
         this.#recovered();
         this.#o.stats.exported += records.length;
-        if (result.rejected > 0) {
-          this.#o.report(
-            new AuditDeliveryError('collector_refused', `the collector accepted the request but reported ${result.rejected} record(s) rejected: ${result.message || 'no reason given'}`, result.rejected),
-          );
-        }
         return true;
       }
-      const { status, error } = result;
-      if (status !== undefined && RECORD_REJECTIONS.has(status)) {
+      // A partial success names no record: split like a 400 (the accepted ones arrive again, as identical copies).
+      const partial = result.ok;
+      const status = result.ok ? undefined : result.status;
+      const error = result.ok ? new Error(`partial success, ${result.rejected} rejected: ${result.message || 'no reason given'}`) : result.error;
+      if (partial || (status !== undefined && RECORD_REJECTIONS.has(status))) {
         this.#recovered();
         if (records.length === 1) {
-          if (await this.#o.deadLetter(records, 'dead_letter', `HTTP ${status}: ${error.message}`, status)) return true;
+          if (await this.#o.deadLetter(records, 'dead_letter', `${status ? `HTTP ${status}: ` : ''}${error.message}`, status)) return true;
           // The dead-letter file could not be written: keep the record and try the whole way again later.
           await sleep(backoffDelay(attempt, this.#o.retry), this.#stop.signal);
           continue;
