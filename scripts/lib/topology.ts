@@ -165,8 +165,6 @@ export async function startTopology(dir: string, options: TopologyOptions = {}) 
     startHec,
     stopHec: (signal?: NodeJS.Signals) => stopped(hec, signal),
     startGateway,
-    /** Each gateway's Prometheus endpoint (the Collector's own metrics). */
-    gatewayMetrics: gatewayEnvs.map((env) => `http://127.0.0.1:${env['AUDIT_METRICS_PORT']}/metrics`),
     stopGateway: (i: number, signal?: NodeJS.Signals) => stopped(gateways[i], signal),
     startConsumer,
     stopConsumer: (i: number, signal?: NodeJS.Signals) => stopped(consumers[i], signal),

@@ -187,10 +187,12 @@ describe('topology: the Kafka broker SIGKILLed and restarted mid-stream', () => 
       'broker-restart',
       {},
       async ({ topology, loggers }) => {
+        const killedAt = Date.now();
         await topology.kafka.stop('SIGKILL');
         const retriedAtKill = sumOf(loggers, 'retried');
         await topology.kafka.start();
         retriedWhileDown = sumOf(loggers, 'retried') - retriedAtKill;
+        console.log(`topology broker-restart: the broker was down (killed, restarted, ready) for ${((Date.now() - killedAt) / 1000).toFixed(1)} s`);
         return Date.now();
       },
       cleanup,
