@@ -9,14 +9,38 @@
 //           acknowledged all of them (a gateway acknowledges once Kafka has the events);
 //   drain:  only then do the consumers start, on that backlog; timed from the first event at a
 //           destination until every event is there (the HEC stand-in; the archive).
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../src/index.js';
-import { tempDir, waitFor } from './lib/processes.js';
+import { tempDir, waitFor, type RunningProcess } from './lib/processes.js';
 import { countDelivery, startTopology, watchCopies } from './lib/topology.js';
 
 const TOTAL = Number(process.argv[2] ?? 40_000);
 const APPLICATIONS = 4;
+
+/** CPU seconds (user + system) each running part has used so far, by name, from /proc. */
+function cpuSeconds(processes: readonly RunningProcess[]): Map<string, number> {
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  const used = new Map<string, number>();
+  for (const { name, child } of processes) {
+    try {
+      // Fields after the command name, which is in parentheses and may hold spaces.
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      used.set(name, (Number(fields[11]) + Number(fields[12])) / ticksPerSecond);
+    } catch {
+      used.set(name, 0); // exited
+    }
+  }
+  return used;
+}
+
+/** CPU seconds a tier used between two readings (its processes' names start with `prefix`). */
+function tierSeconds(before: Map<string, number>, after: Map<string, number>, prefix: string): number {
+  let total = 0;
+  for (const [name, seconds] of after) if (name.startsWith(prefix)) total += seconds - (before.get(name) ?? 0);
+  return total;
+}
 
 const perSecond = (events: number, millis: number): string => `${Math.round(events / (millis / 1000)).toLocaleString('en')}/s`;
 
@@ -28,6 +52,8 @@ async function measure(nodes: number): Promise<string> {
       createAuditLogger({ catalog: gristCatalog, endpoint: topology.endpoint, serviceName: `application-${i + 1}`, maxQueueRecords: TOTAL, checkpoints: false }),
     );
     const ids: string[] = [];
+    const atStart = cpuSeconds(topology.processes());
+    const applicationsAtStart = process.cpuUsage();
     const ingestStart = Date.now();
     // In slices, so that the loggers' senders run while the applications log.
     while (ids.length < TOTAL) {
@@ -39,9 +65,12 @@ async function measure(nodes: number): Promise<string> {
     const loggedMillis = Date.now() - ingestStart;
     await Promise.all(loggers.map((logger) => logger.flush({ timeoutMillis: 300_000 })));
     const acknowledgedMillis = Date.now() - ingestStart;
+    const atAcknowledged = cpuSeconds(topology.processes());
+    const applicationsUsed = process.cpuUsage(applicationsAtStart);
     await Promise.all(loggers.map((logger) => logger.shutdown()));
 
     for (let i = 0; i < nodes; i++) await topology.startConsumer(i);
+    const atConsumersUp = cpuSeconds(topology.processes());
     // Timed from the first event at each destination (the consumers' start and first group join
     // left out; a rebalance when the second consumer joins is included), polled once a second.
     const hec = watchCopies(topology.hecFiles, 1000);
@@ -55,9 +84,14 @@ async function measure(nodes: number): Promise<string> {
       return perSecond(TOTAL - atFirst, Date.now() - first);
     };
     const [toHec, toArchive] = await Promise.all([drained('at the HEC stand-in', hec), drained('in the archive', archive)]);
+    const atEnd = cpuSeconds(topology.processes());
+    // Events per CPU second of each tier: what one fully used core of it would carry.
+    const perCore = (seconds: number) => `${Math.round(TOTAL / seconds).toLocaleString('en')}/s (${seconds.toFixed(1)} s)`;
     return (
-      `| ${nodes} | ${nodes} | ${load} | ${perSecond(TOTAL, loggedMillis)} | ${perSecond(TOTAL, acknowledgedMillis)} | ` +
-      `${toHec} | ${toArchive} | ${countDelivery(hec(), ids).duplicates} |`
+      `| ${nodes} | ${nodes} | ${load} | ${perCore((applicationsUsed.user + applicationsUsed.system) / 1e6)} | ${perSecond(TOTAL, loggedMillis)} | ${perSecond(TOTAL, acknowledgedMillis)} | ` +
+      `${toHec} | ${toArchive} | ${countDelivery(hec(), ids).duplicates} | ` +
+      `${perCore(tierSeconds(atStart, atAcknowledged, 'gateway'))} | ${perCore(tierSeconds(atStart, atAcknowledged, 'kafka') + tierSeconds(atConsumersUp, atEnd, 'kafka'))} | ` +
+      `${perCore(tierSeconds(atConsumersUp, atEnd, 'consumer'))} | ${perCore(tierSeconds(atConsumersUp, atEnd, 'hec'))} |`
     );
   } finally {
     await topology.stopAll();
@@ -69,8 +103,8 @@ for (const nodes of [1, 2]) rows.push(await measure(nodes));
 process.stdout.write(
   [
     `${TOTAL.toLocaleString('en')} events from ${APPLICATIONS} applications, ${new Date().toISOString()}, ${cpus().length} cores (shared: load average at the start of each row)`,
-    '| gateways | consumers | load | logged | acknowledged (in Kafka) | drained to HEC | drained to archive | HEC duplicates |',
-    '|---|---|---|---|---|---|---|---|',
+    '| gateways | consumers | load | per application core (the four loggers of this process) | logged | acknowledged (in Kafka) | drained to HEC | drained to archive | HEC duplicates | per gateway core (CPU used) | per Kafka core | per consumer core (both groups) | per HEC stand-in core |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
   ].join('\n'),

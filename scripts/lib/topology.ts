@@ -170,6 +170,8 @@ export async function startTopology(dir: string, options: TopologyOptions = {}) 
     stopConsumer: (i: number, signal?: NodeJS.Signals) => stopped(consumers[i], signal),
     /** What consumer i logged (its last run). */
     consumerOutput: (i: number) => consumers[i]?.output() ?? '',
+    /** Every process still running (Kafka's JVM included). */
+    processes: (): RunningProcess[] => [...running, kafka.process()],
     /** Output of every process still running, for a failure message. */
     output: () => [...running].map((p) => `--- ${p.name} ---\n${p.output().slice(-4000)}`).join('\n'),
     async stopAll(): Promise<void> {
