@@ -5,11 +5,10 @@
 // on the same ports and data.
 import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { ATTR, canonicalJson, readTrail, type AuditLogger, type Catalog, type TrailRecord } from '../../src/index.js';
 import { startKafka, type KafkaBroker } from './kafka.js';
-import { CONFIG, freePort, startCollector, startHecReceiver, track, waitFor, type RunningProcess } from './processes.js';
+import { CONFIG, freePort, listening, startCollector, startHecReceiver, track, waitFor, type RunningProcess } from './processes.js';
 
 const TOPOLOGY = 'topologies/gateway-pool-kafka';
 /** The HAProxy config names two gateway slots; with one gateway both point at it. */
@@ -32,15 +31,6 @@ export interface TopologyOptions {
 }
 
 export type Topology = Awaited<ReturnType<typeof startTopology>>;
-
-async function listening(port: number): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
-    const socket = new Socket();
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-    socket.connect(port, '127.0.0.1');
-  });
-}
 
 /**
  * Runs `start`, again (at most three times in all) when one of the free ports it picked was taken
