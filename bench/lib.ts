@@ -1,5 +1,7 @@
 // Small measuring helpers: every benchmark runs its baseline and ours in the same process, in
 // alternating rounds, and reports medians.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { ExportResult } from '@opentelemetry/core';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
@@ -72,3 +74,40 @@ export async function compare(contenders: { name: string; run: (i: number) => vo
 export const fmt = (n: number, digits = 2): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 export const table = (header: string[], rows: (string | number)[][]): string =>
   [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux). */
+export function processCpuMillis(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100;
+
+/** This process's CPU time so far, in ms. */
+export const ownCpuMillis = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+/** Starts bench/null-sink.ts; resolves with its logs URL and a stop function. */
+export async function startNullSink(): Promise<{ url: string; pid: number; stop(): void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('null-sink.ts', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve) => child.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
+  return { url: `http://127.0.0.1:${port}/v1/logs`, pid: child.pid!, stop: () => void child.kill() };
+}
+
+/** The sum of a counter in a Prometheus text exposition, over the series whose labels contain `labels`. */
+export async function prometheusCounter(url: string, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(url)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || !line.includes(labels)) continue;
+    if (line[name.length] !== '{' && line[name.length] !== ' ') continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+export const spread = (values: number[]): string => `${fmt(Math.min(...values), 0)}–${fmt(Math.max(...values), 0)}`;

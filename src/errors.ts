@@ -19,24 +19,37 @@ export class AuditValidationError extends AuditError {
 }
 
 /**
- * Why delivery could not go the normal way. Every reason is also counted in `stats()`.
- * - `queue_full`: the in-memory queue was at its bound; the event was dropped.
- * - `dead_letter`: the collector rejected a record permanently; it went to the dead-letter file.
+ * Why delivery could not go the normal way, or what it wants an operator to know. Each is counted in `stats()`.
+ * - `queue_full`: the in-memory queue was at its bound; the event was dropped (`dropped`).
+ * - `dead_letter`: the collector rejected a record (HTTP 400/413); it went to the dead-letter file (`deadLettered`).
  * - `retry_exhausted`: a configured retry limit ran out; the records went to the dead-letter file.
- * - `spool_unavailable`: the spool directory could not be opened or written (disk full, not
- *   writable); events go to the in-memory queue until it works again.
- * - `spool_corrupt`: a damaged record (torn write, bad checksum) was found in the spool and skipped.
- * - `invalid_dropped`: an invalid event was dropped because `invalidEvents: 'drop'`.
- * - `shutdown_pending`: shutdown's deadline passed with events not delivered and no spool to keep them.
+ * - `collector_refused`: the collector refused an export for a reason of configuration (HTTP 401,
+ *   403, 404, 415, ...): the events are kept and retried, never dead-lettered (`refused`); or it
+ *   reported records rejected in a partial success.
+ * - `collector_unreachable`: no export has succeeded for `outage.reportAfterMillis`; repeated every
+ *   `outage.repeatEveryMillis` while it lasts (`oldestPendingAgeMillis` tells how far behind).
+ * - `collector_recovered`: the collector accepts exports again after a reported outage.
+ * - `spool_unavailable`: the spool directory could not be opened, written or read (disk full, not
+ *   writable, EIO); events wait in memory, in order, and go back to the spool when it works again.
+ * - `spool_corrupt`: a damaged record (torn write, bad checksum) was found in the spool and skipped (`corrupted`).
+ * - `invalid_dropped`: an invalid event was dropped because `invalidEvents: 'drop'` (`dropped`).
+ * - `unserializable`: the validated event is not JSON data (a `Date`, a `bigint`, a cycle...): dropped (`dropped`).
+ * - `shutdown_pending`: shutdown ended with events neither delivered nor kept on disk (`dropped`).
+ * - `logger_shut_down`: an event was logged after `shutdown()` completed (`dropped`).
  */
 export type DeliveryFailureReason =
   | 'queue_full'
   | 'dead_letter'
   | 'retry_exhausted'
+  | 'collector_refused'
+  | 'collector_unreachable'
+  | 'collector_recovered'
   | 'spool_unavailable'
   | 'spool_corrupt'
   | 'invalid_dropped'
-  | 'shutdown_pending';
+  | 'unserializable'
+  | 'shutdown_pending'
+  | 'logger_shut_down';
 
 export class AuditDeliveryError extends AuditError {
   override readonly name = 'AuditDeliveryError';
@@ -47,7 +60,7 @@ export class AuditDeliveryError extends AuditError {
     readonly count: number,
     options?: {
       cause?: unknown;
-      /** The affected log records as stored (JSON), when no dead-letter file keeps them. */
+      /** The affected records (JSON: event and attributes), when no file keeps them. */
       records?: readonly string[];
     },
   ) {

@@ -1,26 +1,32 @@
-import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { MeterProvider } from '@opentelemetry/api';
-import type { Logger } from '@opentelemetry/api-logs';
+import { trace, context as otelContext, isSpanContextValid } from '@opentelemetry/api';
+import { SeverityNumber } from '@opentelemetry/api-logs';
 import { detectResources, envDetector, resourceFromAttributes, defaultResource } from '@opentelemetry/resources';
-import { LoggerProvider, type LogRecordExporter } from '@opentelemetry/sdk-logs';
 import type { z } from 'zod';
 import type { ActionOf, Catalog, DetailsOf } from './catalog/define.js';
 import { eventSchemaFor, type Actor, type AuditContext, type AuditEvent } from './catalog/envelope.js';
+import { isJsonValue } from './catalog/json-value.js';
 import { currentAuditContext } from './context/request-context.js';
-import { rememberSerializedBody } from './delivery/encoding.js';
-import { createOtlpExporter, type ExportOptions } from './delivery/exporter.js';
-import { AuditLogRecordProcessor, type DeliveryOptions } from './delivery/processor.js';
+import { Delivery, type ShutdownResult } from './delivery/delivery.js';
+import { nodeFileSystem, type FileSystem } from './delivery/file-system.js';
 import { publishStats } from './delivery/metrics.js';
+import { encodeLogRecord, type AttributeValue, type Origin } from './delivery/record-format.js';
 import { emptyStats, type DeliveryStats } from './delivery/stats.js';
+import { createOtlpTransport, exporterTransport } from './delivery/transport.js';
 import { AuditError, AuditValidationError, AuditDeliveryError } from './errors.js';
 import { canonicalJson } from './integrity/canonical-json.js';
-import { GENESIS_HASH, HashChain } from './integrity/chain.js';
-import { checkpointEvent } from './integrity/checkpoint.js';
+import { GENESIS_HASH, HashChain, type ChainLink } from './integrity/chain.js';
+import { checkpointEvent, startCheckpointEvent } from './integrity/checkpoint.js';
+import { compileCanonicalWriter } from './integrity/canonical-writer.js';
 import { ATTR } from './attributes.js';
-import { toLogRecord, type ValidationIssue } from './record.js';
+import { DEFAULTS, resolveOptions, type AuditLoggerOptions } from './options.js';
+import { eventTimeOf, recordAttributes, text, type ValidationIssue } from './record.js';
 import { safeString, toJsonSafe } from './sanitize.js';
 import { VERSION } from './version.js';
+
+export type { AuditLoggerOptions, DeliveryOptions } from './options.js';
+export type { ShutdownResult } from './delivery/delivery.js';
 
 /** What `logEvent` takes besides the action. */
 export interface LogEventProps<C extends Catalog, A extends ActionOf<C>> {
@@ -29,54 +35,6 @@ export interface LogEventProps<C extends Catalog, A extends ActionOf<C>> {
   /** Merged over the request's context, field by field: explicit values win. @default the request's context, else `{}` */
   readonly context?: AuditContext;
   readonly details: DetailsOf<C, A>;
-}
-
-/** Options of `createAuditLogger`. Export fields fall back to the standard `OTEL_*` variables. */
-export interface AuditLoggerOptions<C extends Catalog> extends ExportOptions, DeliveryOptions {
-  /** The actions this logger accepts. @example gristCatalog */
-  readonly catalog: C;
-  /** `service.name` of the resource; `OTEL_SERVICE_NAME` overrides it. @default 'unknown_service:node' */
-  readonly serviceName?: string;
-  /** `service.version` of the resource. @default undefined */
-  readonly serviceVersion?: string;
-  /** More resource attributes; `OTEL_RESOURCE_ATTRIBUTES` overrides them. @example { 'deployment.environment.name': 'prod' } */
-  readonly resourceAttributes?: Readonly<Record<string, string | number | boolean>>;
-  /**
-   * What happens to an event that fails validation: `deliver` sends it flagged `audit.invalid`
-   * with its issues (a buggy audit record is still evidence); `drop` counts and reports it only.
-   * Either way `onError` gets an `AuditValidationError`.
-   * @default 'deliver'
-   */
-  readonly invalidEvents?: 'deliver' | 'drop';
-  /**
-   * Told of every problem: invalid events, drops, dead letters, spool trouble. Never called
-   * synchronously with an exception thrown back: errors thrown here are ignored.
-   * @default a process warning (`process.emitWarning`)
-   */
-  readonly onError?: (error: AuditError) => void;
-  /**
-   * Key of the hash chain's HMAC-SHA-256. Without it the chain is plain SHA-256, which proves
-   * order and completeness but not who wrote it.
-   * @default undefined
-   */
-  readonly hmacKey?: string | Buffer;
-  /**
-   * Checkpoints: every interval, and at shutdown, an `audit.checkpoint` event states the stream's
-   * last sequence number and hash, signed with an Ed25519 private key when one is given. It is
-   * also the stream's heartbeat: `otel-audit verify` reports silence longer than the interval.
-   * `false` turns them off.
-   * @default { intervalMillis: 60000 } (unsigned)
-   * @example { intervalMillis: 30000, signingKey: readFileSync('/run/secrets/audit-ed25519.pem', 'utf8') }
-   */
-  readonly checkpoints?: false | { readonly intervalMillis?: number; readonly signingKey?: KeyObject | string };
-  /**
-   * Publishes `stats()` as OpenTelemetry metrics (`otel_audit.exported`, `otel_audit.dropped`, ...)
-   * through the application's meter provider.
-   * @default undefined (counters readable with `stats()` only)
-   */
-  readonly meterProvider?: MeterProvider;
-  /** An exporter to use instead of OTLP/HTTP (for example a gRPC one). @default OTLP/HTTP from the options above */
-  readonly exporter?: LogRecordExporter;
 }
 
 /** The logger. Immutable; create one per process and share it. */
@@ -88,15 +46,22 @@ export interface AuditLogger<C extends Catalog> {
    */
   logEvent<A extends ActionOf<C>>(action: A, props: LogEventProps<C, A>): string;
   /**
-   * Logs an event once it is valid, resolving with its id when it is durable: fsynced in the spool,
-   * or acknowledged by the collector without one. Rejects with `AuditValidationError` (naming each
-   * failing field) or `AuditDeliveryError`.
+   * Logs an event once it is valid, resolving with its id when it is durable: fdatasynced in the
+   * spool, or acknowledged by the collector without one. Rejects with `AuditValidationError`
+   * (naming each failing field) or `AuditDeliveryError`.
    */
   logEventOrThrow<A extends ActionOf<C>>(action: A, props: LogEventProps<C, A>): Promise<string>;
-  /** Resolves when every earlier event is acknowledged; rejects with `FlushTimeoutError` (carrying `pending`) at the deadline. */
+  /**
+   * Resolves when every earlier event is acknowledged; rejects with `FlushTimeoutError` (carrying
+   * `pending`) at the deadline. After `shutdown`, settles at once.
+   */
   flush(options?: { timeoutMillis?: number }): Promise<void>;
-  /** Flushes until the deadline, then stops; a spool keeps what is left for the next start. Runs once. */
-  shutdown(options?: { timeoutMillis?: number }): Promise<void>;
+  /**
+   * Delivers until the deadline (events logged meanwhile are kept as usual: an HTTP server may
+   * still be draining), then stops. With a spool, what is left stays on disk for the next start;
+   * without one, it is counted as dropped and reported. Runs once; never rejects.
+   */
+  shutdown(options?: { timeoutMillis?: number }): Promise<ShutdownResult>;
   /** A snapshot of the delivery counters. */
   stats(): DeliveryStats;
 }
@@ -109,28 +74,42 @@ function issuesOf(error: z.ZodError): ValidationIssue[] {
   return error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
 }
 
-function resourceFor<C extends Catalog>(options: AuditLoggerOptions<C>) {
-  const own: Record<string, string | number | boolean> = {
-    'service.instance.id': randomUUID(),
-    'host.name': hostname(),
-    ...options.resourceAttributes,
-  };
-  if (options.serviceName !== undefined) own['service.name'] = options.serviceName;
-  if (options.serviceVersion !== undefined) own['service.version'] = options.serviceVersion;
+function resourceAttributesOf(serviceName: string | undefined, serviceVersion: string | undefined, extra: Readonly<Record<string, AttributeValue>>): Record<string, AttributeValue> {
+  const own: Record<string, AttributeValue> = { 'service.instance.id': randomUUID(), 'host.name': hostname(), ...extra };
+  if (serviceName !== undefined) own['service.name'] = serviceName;
+  if (serviceVersion !== undefined) own['service.version'] = serviceVersion;
   // Later merges win: SDK defaults < the application's options < OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME.
-  return defaultResource().merge(resourceFromAttributes(own)).merge(detectResources({ detectors: [envDetector] }));
+  const resource = defaultResource().merge(resourceFromAttributes(own)).merge(detectResources({ detectors: [envDetector] }));
+  const attributes: Record<string, AttributeValue> = {};
+  for (const [key, value] of Object.entries(resource.attributes)) {
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') attributes[key] = value;
+  }
+  return attributes;
+}
+
+/** Seams for tests and `otel-audit spool`: the file system under the spool, the clock, one given slot. Not part of the public API. */
+export interface LoggerInternals {
+  readonly fs: FileSystem;
+  readonly now: () => number;
+  /** Open exactly this spool slot (it must be free) instead of claiming the lowest free one. */
+  readonly slot?: string;
 }
 
 /**
- * Creates an audit logger: schemas compiled, spool opened and the chain head recovered here,
- * once, so that `logEvent` does no I/O and no set-up work.
+ * Creates an audit logger: options validated, schemas compiled, spool opened and the chain head
+ * recovered here, once, so that `logEvent` does no I/O and no set-up work.
  *
  * @example
  * const audit = createAuditLogger({ catalog: gristCatalog, serviceName: 'docs-api', spoolDir: '/var/lib/docs-api/audit' });
  * audit.logEvent('document.create', { details: { document: { id: 'd1', name: 'Plan' } } });
  */
 export function createAuditLogger<C extends Catalog>(options: AuditLoggerOptions<C>): AuditLogger<C> {
-  const userReport = options.onError ?? defaultReport;
+  return createAuditLoggerWith(options, { fs: nodeFileSystem, now: Date.now });
+}
+
+export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOptions<C>, internals: LoggerInternals): AuditLogger<C> {
+  const resolved = resolveOptions(options);
+  const userReport = resolved.onError ?? defaultReport;
   const report = (error: AuditError): void => {
     try {
       userReport(error);
@@ -139,50 +118,83 @@ export function createAuditLogger<C extends Catalog>(options: AuditLoggerOptions
     }
   };
   const stats = emptyStats();
-  const validators = new Map<string, z.ZodType>();
-  for (const [action, definition] of Object.entries(options.catalog.actions)) {
-    validators.set(action, eventSchemaFor(action, definition.details));
+  // Compiled once per action: the validator, and the canonical JSON writer with its keys pre-sorted.
+  const compiled = new Map<string, { validator: z.ZodType; canonical: (event: unknown) => string }>();
+  for (const [action, definition] of Object.entries(resolved.catalog.actions)) {
+    const validator = eventSchemaFor(action, definition.details);
+    compiled.set(action, { validator, canonical: compileCanonicalWriter(validator) });
   }
-  const dropInvalid = options.invalidEvents === 'drop';
-  const resource = resourceFor(options);
-  const processor = new AuditLogRecordProcessor({
-    exporter: options.exporter ?? createOtlpExporter(options),
-    resource,
+  const dropInvalid = resolved.invalidEvents === 'drop';
+  const origin: Origin = {
+    resource: resourceAttributesOf(resolved.serviceName, resolved.serviceVersion, resolved.resourceAttributes),
     scope: { name: 'otel-audit', version: VERSION },
+  };
+  const delivery = new Delivery({
+    settings: resolved.delivery,
+    transport: resolved.exporter ? exporterTransport(resolved.exporter, origin) : createOtlpTransport(resolved.export, origin),
     stats,
     report,
-    delivery: options,
+    fs: internals.fs,
+    now: internals.now,
+    slot: internals.slot,
   });
-  const provider = new LoggerProvider({ resource, processors: [processor] });
-  if (options.meterProvider) publishStats(options.meterProvider, () => ({ ...stats }), VERSION);
-  const otelLogger: Logger = provider.getLogger('otel-audit', VERSION);
-  const hmacKey = options.hmacKey === undefined ? undefined : Buffer.from(options.hmacKey);
-  const chain = new HashChain(processor.spooledHead ?? { streamId: randomUUID(), seq: 0, hash: GENESIS_HASH }, hmacKey);
-  const checkpointOptions = options.checkpoints === false ? undefined : (options.checkpoints ?? {});
-  const checkpointInterval = checkpointOptions?.intervalMillis ?? 60_000;
-  const signingKey =
-    typeof checkpointOptions?.signingKey === 'string' ? createPrivateKey(checkpointOptions.signingKey) : checkpointOptions?.signingKey;
+  const snapshot = (): DeliveryStats => ({ ...stats, oldestPendingAgeMillis: delivery.oldestPendingAgeMillis() });
+  if (resolved.meterProvider) publishStats(resolved.meterProvider, snapshot, VERSION);
+  const chain = new HashChain(delivery.spooledHead ?? { streamId: randomUUID(), seq: 0, hash: GENESIS_HASH }, resolved.hmacKey);
+  const checkpoints = resolved.checkpoints;
 
-  function emitCheckpoint(final: boolean): void {
+  /** Encodes and queues one record; returns its ordinal (0: not kept, reported). */
+  function send(event: AuditEvent, now: number, attributes: Record<string, AttributeValue>, link: ChainLink | undefined): number {
+    const span = trace.getSpanContext(otelContext.active());
+    const withSpan = span && isSpanContextValid(span);
+    const bytes = encodeLogRecord({
+      timeMillis: eventTimeOf(event, now),
+      observedMillis: now,
+      severityNumber: SeverityNumber.INFO,
+      severityText: 'INFO',
+      eventName: text(event.action) ?? 'audit.unknown',
+      body: event,
+      attributes,
+      ...(withSpan ? { traceId: span.traceId, spanId: span.spanId, traceFlags: span.traceFlags } : {}),
+    });
+    return delivery.accept(bytes, now, link?.seq ?? 0, link?.hash ?? '');
+  }
+
+  function emitCheckpoint(kind: 'start' | 'periodic' | 'final'): void {
+    if (!checkpoints || delivery.closed) return;
     try {
-      const now = Date.now();
-      const { event, signature } = checkpointEvent(chain.head, checkpointInterval, final, now, signingKey);
-      const record = toLogRecord(event, { observedAt: now });
-      record.attributes = { ...record.attributes, [ATTR.streamId]: chain.head.streamId, ...(signature ? { [ATTR.signature]: signature } : {}) };
-      otelLogger.emit(record);
+      const now = internals.now();
+      const { event, signature } =
+        kind === 'start'
+          ? startCheckpointEvent(chain.head, checkpoints.intervalMillis, now, checkpoints.signingKey)
+          : checkpointEvent(chain.head, checkpoints.intervalMillis, kind === 'final', now, checkpoints.signingKey);
+      const attributes = recordAttributes(event, {});
+      attributes[ATTR.streamId] = chain.head.streamId;
+      if (signature) attributes[ATTR.signature] = signature;
+      send(event, now, attributes, undefined);
     } catch (error) {
       report(new AuditError(`checkpoint failed: ${safeString(error)}`, { cause: error }));
     }
   }
-  const checkpointTimer = checkpointOptions ? setInterval(() => emitCheckpoint(false), checkpointInterval) : undefined;
+  // The resume marker: where this run continues the stream, before any event (verify detects a copy cut after a restart).
+  emitCheckpoint('start');
+  const checkpointTimer = checkpoints ? setInterval(() => emitCheckpoint('periodic'), checkpoints.intervalMillis) : undefined;
   checkpointTimer?.unref();
 
-  /** Builds, validates, chains and emits one event; returns the issues when it was invalid. */
-  function emit(id: string, action: string, props: unknown, rejectInvalid: boolean): ValidationIssue[] | undefined {
-    const now = Date.now();
+  /**
+   * Builds, validates, chains and queues one event. Returns the ordinal (0 when it was not kept)
+   * and the issues when it was invalid; throws the validation error when `rejectInvalid`.
+   */
+  function emit(id: string, action: string, props: unknown, rejectInvalid: boolean): number {
+    const now = internals.now();
+    if (delivery.closed) {
+      stats.dropped++;
+      report(new AuditDeliveryError('logger_shut_down', `event ${id} ("${safeString(action)}") was logged after shutdown; it was not kept`, 1));
+      return 0;
+    }
     const given = (typeof props === 'object' && props !== null ? props : {}) as Partial<LogEventProps<C, ActionOf<C>>>;
     const request = currentAuditContext();
-    const event: AuditEvent = {
+    const raw: AuditEvent = {
       id,
       action,
       actor: given.actor ?? request?.actor ?? { type: 'unknown' },
@@ -190,14 +202,18 @@ export function createAuditLogger<C extends Catalog>(options: AuditLoggerOptions
       timestamp: new Date(now).toISOString(),
       details: given.details,
     };
-    const validator = validators.get(action);
+    const forAction = compiled.get(action);
+    const validator = forAction?.validator;
     const actionName = safeString(action);
     let issues: ValidationIssue[] | undefined;
+    let event: AuditEvent | undefined;
     if (!validator) issues = [{ path: 'action', message: `unknown action "${actionName}": not in the catalog` }];
     else {
       try {
-        const result = validator.safeParse(event);
-        if (!result.success) issues = issuesOf(result.error);
+        const result = validator.safeParse(raw);
+        // What is sent is what was validated: zod's output (unknown keys stripped, transforms and defaults applied).
+        if (result.success) event = result.data as AuditEvent;
+        else issues = issuesOf(result.error);
       } catch (error) {
         // zod lets exceptions of hostile getters and proxies through.
         issues = [{ path: '', message: `the event could not be read: ${safeString(error)}` }];
@@ -211,23 +227,28 @@ export function createAuditLogger<C extends Catalog>(options: AuditLoggerOptions
       if (dropInvalid) {
         stats.dropped++;
         report(new AuditDeliveryError('invalid_dropped', `invalid event ${id} dropped (invalidEvents: 'drop')`, 1));
-        return issues;
+        return 0;
       }
+      // An invalid event is copied into JSON-safe data first: the evidence is kept, nothing can throw later.
+      event = toJsonSafe(raw) as AuditEvent;
+    } else if (!isJsonValue(event)) {
+      // A schema may output what JSON cannot carry (z.date(), z.bigint(), a class instance): refuse it loudly.
+      const error = new AuditDeliveryError('unserializable', `event ${id} ("${actionName}") is not JSON data after validation (a Date, bigint, class instance or cycle in its schema's output); it was dropped`, 1);
+      stats.dropped++;
+      if (rejectInvalid) throw error;
+      report(error);
+      return 0;
     }
-    // The valid path sends the caller's objects as they are (already checked to be plain JSON);
-    // an invalid event is copied into JSON-safe data first.
-    const body = (issues ? toJsonSafe(event) : event) as AuditEvent;
-    const json = canonicalJson(body);
-    rememberSerializedBody(body, json);
+    const json = issues ? canonicalJson(event) : forAction!.canonical(event);
     const link = chain.next(json);
-    otelLogger.emit(toLogRecord(body, { observedAt: now, link, issues }));
+    const ordinal = send(event!, now, recordAttributes(event!, { link, issues }), link);
     stats.emitted++;
-    return issues;
+    return ordinal;
   }
 
-  let shutDown = false;
+  let shuttingDown = false;
   const logger: AuditLogger<C> = {
-    catalog: options.catalog,
+    catalog: resolved.catalog,
     logEvent(action, props) {
       const id = randomUUID();
       try {
@@ -239,23 +260,24 @@ export function createAuditLogger<C extends Catalog>(options: AuditLoggerOptions
     },
     async logEventOrThrow(action, props) {
       const id = randomUUID();
-      emit(id, action, props, true);
-      const ordinal = processor.lastOrdinal;
-      if (ordinal === 0) throw new AuditDeliveryError('queue_full', `event ${id} was not accepted (see onError)`, 1);
-      await processor.whenAccepted(ordinal);
+      const ordinal = emit(id, action, props, true);
+      if (ordinal === 0) {
+        const reason = delivery.closed ? 'logger_shut_down' : 'queue_full';
+        throw new AuditDeliveryError(reason, `event ${id} was not kept (see onError)`, 1);
+      }
+      await delivery.whenDurable(ordinal);
       return id;
     },
-    flush: (flushOptions) => processor.forceFlush(flushOptions),
+    flush: (flushOptions) => delivery.flush(flushOptions?.timeoutMillis ?? DEFAULTS.flushTimeoutMillis),
     shutdown: async (shutdownOptions) => {
-      if (checkpointTimer && !shutDown) {
+      if (!shuttingDown) {
+        shuttingDown = true;
         clearInterval(checkpointTimer);
-        emitCheckpoint(true);
+        emitCheckpoint('final');
       }
-      shutDown = true;
-      await processor.shutdown(shutdownOptions);
-      await provider.shutdown();
+      return delivery.shutdown(shutdownOptions?.timeoutMillis ?? DEFAULTS.shutdownTimeoutMillis);
     },
-    stats: () => ({ ...stats }),
+    stats: snapshot,
   };
   return Object.freeze(logger);
 }

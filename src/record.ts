@@ -18,7 +18,7 @@ export interface RecordExtras {
   readonly issues?: readonly ValidationIssue[];
 }
 
-function text(value: unknown): string | undefined {
+export function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
@@ -31,51 +31,63 @@ function record(value: unknown): Record<string, unknown> {
 }
 
 /**
- * Maps an audit event to an OpenTelemetry log record: the canonical event is the body, everything
- * a SIEM indexes travels as attributes (see the README's mapping table). Pure: it reads only its
- * arguments. Defensive on shape, because invalid events are mapped too.
+ * The attributes of an event's log record (see the README's mapping table). Pure: it reads only
+ * its arguments. Defensive on shape, because invalid events are mapped too.
  */
-export function toLogRecord(event: AuditEvent, extras: RecordExtras): LogRecord {
+export function recordAttributes(event: AuditEvent, extras: Omit<RecordExtras, 'observedAt'>): Record<string, string | number | boolean> {
   const actor = record(event.actor);
   const user = record(actor['user']);
   const context = record(event.context);
   const site = record(context['site']);
-  const candidates: [string, string | number | boolean | undefined][] = [
-    [ATTR.recordUid, text(event.id)],
-    [ATTR.action, text(event.action)],
-    [ATTR.actorType, text(actor['type'])],
-    [ATTR.userId, id(user['id'])],
-    [ATTR.userEmail, text(user['email'])],
-    [ATTR.userName, text(user['name'])],
-    [ATTR.clientAddress, text(context['ip_address'])],
-    [ATTR.userAgent, text(context['user_agent'])],
-    [ATTR.sessionId, text(context['session_id'])],
-    [ATTR.siteId, id(site['id'])],
-    [ATTR.siteName, text(site['name'])],
-    [ATTR.siteDomain, text(site['domain'])],
-  ];
+  const attributes: Record<string, string | number | boolean> = {};
+  const put = (name: string, value: string | number | boolean | undefined): void => {
+    if (value !== undefined) attributes[name] = value;
+  };
+  put(ATTR.recordUid, text(event.id));
+  put(ATTR.action, text(event.action));
+  put(ATTR.actorType, text(actor['type']));
+  put(ATTR.userId, id(user['id']));
+  put(ATTR.userEmail, text(user['email']));
+  put(ATTR.userName, text(user['name']));
+  put(ATTR.clientAddress, text(context['ip_address']));
+  put(ATTR.userAgent, text(context['user_agent']));
+  put(ATTR.sessionId, text(context['session_id']));
+  put(ATTR.siteId, id(site['id']));
+  put(ATTR.siteName, text(site['name']));
+  put(ATTR.siteDomain, text(site['domain']));
   const { link, issues } = extras;
   if (link) {
-    candidates.push(
-      [ATTR.streamId, link.streamId],
-      [ATTR.seq, link.seq],
-      [ATTR.prevHash, link.prevHash],
-      [ATTR.hash, link.hash],
-    );
+    attributes[ATTR.streamId] = link.streamId;
+    attributes[ATTR.seq] = link.seq;
+    attributes[ATTR.prevHash] = link.prevHash;
+    attributes[ATTR.hash] = link.hash;
   }
-  if (issues) candidates.push([ATTR.invalid, true], [ATTR.validationIssues, JSON.stringify(issues)]);
+  if (issues) {
+    attributes[ATTR.invalid] = true;
+    attributes[ATTR.validationIssues] = JSON.stringify(issues);
+  }
+  return attributes;
+}
 
-  const attributes: AnyValueMap = {};
-  for (const [name, value] of candidates) if (value !== undefined) attributes[name] = value;
-
+/** The event time of a record: the event's timestamp, or the emit time when it has none that parses. */
+export function eventTimeOf(event: AuditEvent, observedAt: number): number {
   const eventTime = Date.parse(event.timestamp);
+  return Number.isNaN(eventTime) ? observedAt : eventTime;
+}
+
+/**
+ * Maps an audit event to an OpenTelemetry log record: the canonical event is the body, everything
+ * a SIEM indexes travels as attributes (see the README's mapping table). Pure: it reads only its
+ * arguments.
+ */
+export function toLogRecord(event: AuditEvent, extras: RecordExtras): LogRecord {
   return {
     eventName: text(event.action) ?? 'audit.unknown',
     severityNumber: SeverityNumber.INFO,
     severityText: 'INFO',
-    timestamp: Number.isNaN(eventTime) ? extras.observedAt : eventTime,
+    timestamp: eventTimeOf(event, extras.observedAt),
     observedTimestamp: extras.observedAt,
     body: event as unknown as AnyValueMap,
-    attributes,
+    attributes: recordAttributes(event, extras),
   };
 }

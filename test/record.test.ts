@@ -2,13 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { context, trace, TraceFlags } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
 import { ATTR } from '../src/attributes.js';
-import { createOtlpExporter, type OtlpProtocol } from '../src/delivery/exporter.js';
-import { AuditLogRecordProcessor } from '../src/delivery/processor.js';
-import { emptyStats } from '../src/delivery/stats.js';
+import { encodeLogRecord } from '../src/delivery/record-format.js';
+import { createOtlpTransport, type OtlpProtocol } from '../src/delivery/transport.js';
 import { createAuditLogger } from '../src/index.js';
 import { toLogRecord } from '../src/record.js';
 import { sampleEvent } from './helpers/fixtures.js';
@@ -71,22 +68,22 @@ for (const protocol of ['http/protobuf', 'http/json'] as OtlpProtocol[]) {
     before(async () => (listener = await startOtlpListener()));
     after(() => listener.close());
 
-    it('decodes to eventName, every attribute, and a body deep-equal to sample-event.json', async () => {
-      const stats = emptyStats();
-      const resource = resourceFromAttributes({ 'service.name': 'wire-test' });
-      const processor = new AuditLogRecordProcessor({
-        exporter: createOtlpExporter({ endpoint: listener.url, protocol }),
-        resource,
-        scope: { name: 'otel-audit' },
-        stats,
-        report: (error) => assert.fail(error),
-        delivery: {},
-      });
-      const provider = new LoggerProvider({ resource, processors: [processor] });
+    it('the record encoded once at emit decodes (independent decoder) to eventName, every attribute, and a body deep-equal to sample-event.json', async () => {
       const observedAt = Date.parse('2024-11-13T06:00:52.000Z');
-      provider.getLogger('otel-audit').emit(toLogRecord(sampleEvent, { observedAt, link }));
-      await processor.forceFlush({ timeoutMillis: 10_000 });
-      await provider.shutdown();
+      const expected = toLogRecord(sampleEvent, { observedAt, link });
+      const bytes = encodeLogRecord({
+        timeMillis: Number(expected.timestamp),
+        observedMillis: observedAt,
+        severityNumber: 9,
+        severityText: 'INFO',
+        eventName: 'document.create',
+        body: sampleEvent,
+        attributes: expected.attributes as Record<string, string | number | boolean>,
+      });
+      const transport = createOtlpTransport({ endpoint: listener.url, protocol }, { resource: { 'service.name': 'wire-test' }, scope: { name: 'otel-audit', version: '0.0.0' } });
+      const result = await transport.send([{ bytes, at: observedAt, seq: link.seq, hash: link.hash, ordinal: 1 }]);
+      await transport.shutdown();
+      assert.equal(result.ok, true);
 
       assert.equal(listener.requests[0]?.contentType, protocol === 'http/json' ? 'application/json' : 'application/x-protobuf');
       assert.equal(listener.records.length, 1);
@@ -96,7 +93,7 @@ for (const protocol of ['http/protobuf', 'http/json'] as OtlpProtocol[]) {
       assert.equal(received!.severityNumber, 9);
       assert.equal(received!.timeUnixNano, '1731477651518000000');
       assert.equal(received!.observedTimeUnixNano, '1731477652000000000');
-      assert.deepEqual(received!.attributes, toLogRecord(sampleEvent, { observedAt, link }).attributes);
+      assert.deepEqual(received!.attributes, expected.attributes);
       assert.equal(received!.resource['service.name'], 'wire-test');
     });
   });
@@ -161,7 +158,7 @@ describe('standard OTEL_EXPORTER_OTLP_* variables', () => {
     assert.equal(listener.records.length, 1);
   });
 
-  it('an unsupported protocol is refused at creation, with a clear message', () => {
-    assert.throws(() => createAuditLogger({ catalog: gristCatalog, protocol: 'grpc' as never }), /OTLP protocol "grpc" is not supported/);
+  it('an unsupported protocol is refused at creation, with a clear message naming the option', () => {
+    assert.throws(() => createAuditLogger({ catalog: gristCatalog, protocol: 'grpc' as never }), /option protocol must be one of 'http\/protobuf', 'http\/json' \(got "grpc"\)/);
   });
 });

@@ -93,9 +93,10 @@ export async function startHecReceiver(port: number, output: string, name = 'hec
 /**
  * rsyslogd from Debian, in the foreground, listening on TCP `port` (octet-counted framing, as the
  * Collector's syslog exporter sends it) and writing each message's MSG, with its structured data,
- * one per line to `output`.
+ * one per line to `output`; and, given `rfc5424Output`, each whole message as an RFC 5424 line
+ * (rsyslog's RSYSLOG_SyslogProtocol23Format) there too.
  */
-export async function startRsyslog(port: number, output: string): Promise<RunningProcess> {
+export async function startRsyslog(port: number, output: string, rfc5424Output?: string): Promise<RunningProcess> {
   const dir = tempDir('rsyslog');
   const config = join(dir, 'rsyslog.conf');
   writeFileSync(
@@ -104,7 +105,10 @@ export async function startRsyslog(port: number, output: string): Promise<Runnin
       'global(workDirectory="' + dir + '" maxMessageSize="1m")',
       'module(load="imtcp")',
       `template(name="msgonly" type="string" string="%STRUCTURED-DATA% %msg%\\n")`,
-      `ruleset(name="audit") { action(type="omfile" file="${output}" template="msgonly" flushOnTXEnd="on" asyncWriting="off") }`,
+      `ruleset(name="audit") {`,
+      `  action(type="omfile" file="${output}" template="msgonly" flushOnTXEnd="on" asyncWriting="off")`,
+      ...(rfc5424Output ? [`  action(type="omfile" file="${rfc5424Output}" template="RSYSLOG_SyslogProtocol23Format" flushOnTXEnd="on" asyncWriting="off")`] : []),
+      `}`,
       `input(type="imtcp" port="${port}" address="127.0.0.1" ruleset="audit")`,
     ].join('\n'),
   );

@@ -13,33 +13,39 @@ function isPlainObject(value: object): boolean {
 
 /**
  * Whether `value` is plain JSON data: finite numbers, plain objects and arrays, no cycles.
- * Iterative with an ancestor set, so a cyclic or hostile object can neither loop nor overflow the stack.
+ * Bounded in depth and checked against its ancestors, so a cyclic or hostile object can neither
+ * loop nor overflow the stack. Runs on every event (the output of validation): a plain recursive
+ * walk with an array of ancestors, which for audit-sized data is faster than a Set.
  */
 export function isJsonValue(value: unknown): value is JsonValue {
-  const ancestors = new Set<object>();
-  const walk = (node: unknown, depth: number): boolean => {
-    switch (typeof node) {
-      case 'string':
-      case 'boolean':
-        return true;
-      case 'number':
-        return Number.isFinite(node);
-      case 'object': {
-        if (node === null) return true;
-        if (depth > MAX_DEPTH || ancestors.has(node)) return false;
-        const isArray = Array.isArray(node);
-        if (!isArray && !isPlainObject(node)) return false;
-        ancestors.add(node);
-        const children = isArray ? (node as unknown[]) : Object.values(node);
-        const ok = children.every((child) => walk(child, depth + 1));
-        ancestors.delete(node);
-        return ok;
+  return isJson(value, []);
+}
+
+function isJson(node: unknown, ancestors: object[]): boolean {
+  switch (typeof node) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(node);
+    case 'object': {
+      if (node === null) return true;
+      if (ancestors.length > MAX_DEPTH || ancestors.includes(node)) return false;
+      const isArray = Array.isArray(node);
+      if (!isArray && !isPlainObject(node)) return false;
+      ancestors.push(node);
+      let ok = true;
+      if (isArray) {
+        for (const child of node as unknown[]) if (!(ok = isJson(child, ancestors))) break;
+      } else {
+        for (const key of Object.keys(node)) if (!(ok = isJson((node as Record<string, unknown>)[key], ancestors))) break;
       }
-      default:
-        return false;
+      ancestors.pop();
+      return ok;
     }
-  };
-  return walk(value, 0);
+    default:
+      return false;
+  }
 }
 
 /** zod schema for an arbitrary JSON value (the reference catalog's `any`). */

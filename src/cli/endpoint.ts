@@ -1,4 +1,4 @@
-import type { OtlpProtocol } from '../delivery/exporter.js';
+import type { OtlpProtocol } from '../delivery/transport.js';
 import { UsageError } from './args.js';
 
 export const endpointOptions = {

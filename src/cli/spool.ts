@@ -1,73 +1,133 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { inspectSpool } from '../delivery/spool.js';
-import { createAuditLogger } from '../logger.js';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { readDeadLetters, rewriteDeadLetters, type DeadLetter } from '../delivery/dead-letters.js';
+import { nodeFileSystem } from '../delivery/file-system.js';
+import { inspectSlot, slotsOf } from '../delivery/spool.js';
+import { createOtlpTransport } from '../delivery/transport.js';
+import { createAuditLoggerWith } from '../logger.js';
 import type { AuditError } from '../errors.js';
+import { VERSION } from '../version.js';
 import { EXIT, UsageError, headersOf, type Command } from './args.js';
 import { catalogOption, loadCatalog } from './catalog-option.js';
 import { endpointHelp, endpointOptions, millis, protocolOf, resolvedEndpoint } from './endpoint.js';
 
+const DEAD_LETTERS = 'dead-letters.ndjson';
+
 export const spoolCommand: Command = {
   name: 'spool',
-  summary: 'inspect a spool directory, replay what is pending, export dead letters',
+  summary: 'inspect a spool directory, replay what is pending, export or re-send dead letters',
   usage: `otel-audit spool <dir> [options]
 
-Without options, prints what the spool holds: stream, chain head, segments, pending and damaged
-records, dead letters. It changes nothing.
+Without options, prints what each slot of the spool holds (one slot per writing process): stream,
+chain head, segments, pending and damaged records, dead letters, and whether a process holds it.
+It changes nothing.
 
 Options:
-  --replay                send what is pending now, then exit (the application may be stopped)
-  --dead-letters          print the dead-letter records as NDJSON (reason, error, record)
+  --replay                send what is pending in every slot no process holds now, then exit
+                          (safe while the application runs: its own slots are locked)
+  --dead-letters          print the dead-letter records as NDJSON (reason, error, event, record)
+  --redrive               send the dead letters again, once each, in order; remove those accepted
   --json                  the inspection as JSON
 ${endpointHelp}
 
-Exit codes: 0 done (for --replay: everything acknowledged), 2 usage error, 3 replay incomplete.`,
-  options: { ...endpointOptions, ...catalogOption, replay: { type: 'boolean' }, 'dead-letters': { type: 'boolean' }, json: { type: 'boolean' } },
+Exit codes: 0 done (for --replay and --redrive: everything acknowledged), 2 usage error,
+3 incomplete (what was not acknowledged stays where it was).`,
+  options: { ...endpointOptions, ...catalogOption, replay: { type: 'boolean' }, 'dead-letters': { type: 'boolean' }, redrive: { type: 'boolean' }, json: { type: 'boolean' } },
   async run(values, [dir, ...rest]) {
     if (!dir || rest.length) throw new UsageError('name exactly one spool directory');
-    if (!existsSync(join(dir, 'stream.json'))) throw new UsageError(`${dir} is not an otel-audit spool (no stream.json)`);
+    if (!existsSync(dir)) throw new UsageError(`${dir} does not exist`);
+    const slots = slotsOf(nodeFileSystem, dir);
+    if (slots.length === 0) throw new UsageError(`${dir} is not an otel-audit spool (no slot-NNNN directory)`);
+    const endpoint = () => ({
+      endpoint: resolvedEndpoint(values['endpoint'] as string | undefined),
+      protocol: protocolOf(values['protocol']) ?? 'http/protobuf',
+      headers: headersOf(values['header'] as string[] | undefined),
+      timeoutMillis: millis(values['timeout'], '--timeout'),
+    });
     if (values['dead-letters']) {
-      const file = join(dir, 'dead-letters.ndjson');
-      if (existsSync(file)) process.stdout.write(readFileSync(file, 'utf8'));
+      for (const slot of slots) for (const letter of readDeadLetters(join(slot, DEAD_LETTERS)).letters) process.stdout.write(`${JSON.stringify(letter)}\n`);
       return EXIT.ok;
     }
+    if (values['redrive']) return redrive(slots, endpoint());
     if (values['replay']) {
-      const timeoutMillis = millis(values['timeout'], '--timeout');
-      const problems: AuditError[] = [];
-      const audit = createAuditLogger({
-        catalog: await loadCatalog(String(values['catalog'])),
-        endpoint: resolvedEndpoint(values['endpoint'] as string | undefined),
-        protocol: protocolOf(values['protocol']),
-        headers: headersOf(values['header'] as string[] | undefined),
-        spoolDir: dir,
-        checkpoints: false,
-        onError: (error) => problems.push(error),
-      });
-      const replayed = audit.stats().replayed;
-      try {
-        await audit.shutdown({ timeoutMillis });
-        process.stdout.write(`replayed ${replayed} record(s); acknowledged ${audit.stats().exported}, dead-lettered ${audit.stats().deadLettered}\n`);
-        return EXIT.ok;
-      } catch (error) {
-        process.stderr.write(`replay incomplete: ${(error as Error).message}; the rest stays in the spool\n`);
-        for (const problem of problems) process.stderr.write(`  ${problem.message}\n`);
-        return EXIT.failure;
+      const options = endpoint();
+      let complete = true;
+      for (const slot of slots) {
+        const inspection = inspectSlot(nodeFileSystem, slot);
+        if (inspection.inUse || inspection.pending === 0) continue;
+        const problems: AuditError[] = [];
+        const audit = createAuditLoggerWith(
+          { catalog: await loadCatalog(String(values['catalog'])), serviceName: 'otel-audit-cli', ...options, spoolDir: dir, checkpoints: false, onError: (error) => problems.push(error) },
+          { fs: nodeFileSystem, now: Date.now, slot },
+        );
+        const result = await audit.shutdown({ timeoutMillis: options.timeoutMillis });
+        const stats = audit.stats();
+        process.stdout.write(`${slot}: replayed ${stats.replayed} record(s); acknowledged ${stats.exported}, dead-lettered ${stats.deadLettered}, left ${result.keptInSpool}\n`);
+        if (result.undelivered > 0) {
+          complete = false;
+          for (const problem of problems) process.stderr.write(`  ${problem.message}\n`);
+        }
       }
+      if (!complete) process.stderr.write('replay incomplete: the rest stays in the spool\n');
+      return complete ? EXIT.ok : EXIT.failure;
     }
-    const inspection = inspectSpool(dir);
-    if (values['json']) process.stdout.write(`${JSON.stringify(inspection, null, 2)}\n`);
+    const inspections = slots.map((slot) => ({ ...inspectSlot(nodeFileSystem, slot), deadLetters: readDeadLetters(join(slot, DEAD_LETTERS)).letters.length }));
+    if (values['json']) process.stdout.write(`${JSON.stringify(inspections, null, 2)}\n`);
     else {
-      process.stdout.write(
-        [
-          `stream ${inspection.streamId ?? '(none)'}`,
-          `head: seq ${inspection.head?.seq ?? 0}, hash ${inspection.head?.hash ?? '-'}`,
-          `segments: ${inspection.segments.length} (${inspection.segments.reduce((n, s) => n + s.bytes, 0)} bytes)`,
-          `pending: ${inspection.pending} record(s) not yet acknowledged`,
-          `damaged: ${inspection.corrupt}`,
-          `dead letters: ${inspection.deadLetters}`,
-        ].join('\n') + '\n',
-      );
+      for (const inspection of inspections) {
+        process.stdout.write(
+          [
+            `${inspection.slot}${inspection.inUse ? ' (held by a running process)' : ''}`,
+            `  stream ${inspection.streamId ?? '(none)'}`,
+            `  head: seq ${inspection.head?.seq ?? 0}, hash ${inspection.head?.hash ?? '-'}`,
+            `  segments: ${inspection.segments.length} (${inspection.segments.reduce((n, s) => n + s.bytes, 0)} bytes)`,
+            `  pending: ${inspection.pending} record(s) not yet acknowledged`,
+            `  damaged: ${inspection.corrupt}`,
+            `  dead letters: ${inspection.deadLetters}`,
+          ].join('\n') + '\n',
+        );
+      }
     }
     return EXIT.ok;
   },
 };
+
+/** Sends each slot's dead letters again, one request each, in order; keeps what is still refused or not sent. */
+async function redrive(slots: readonly string[], options: Parameters<typeof createOtlpTransport>[0]): Promise<number> {
+  const transport = createOtlpTransport(options, {
+    resource: { 'service.name': 'otel-audit-cli', 'service.instance.id': randomUUID(), 'host.name': hostname() },
+    scope: { name: 'otel-audit', version: VERSION },
+  });
+  let complete = true;
+  try {
+    for (const slot of slots) {
+      const file = join(slot, DEAD_LETTERS);
+      const { letters, damaged } = readDeadLetters(file);
+      if (damaged.length > 0) process.stderr.write(`${file}: line(s) ${damaged.join(', ')} cannot be read and are left out\n`);
+      const left: DeadLetter[] = [];
+      let stopped = false;
+      for (const letter of letters) {
+        if (stopped) {
+          left.push(letter);
+          continue;
+        }
+        const result = await transport.send([{ bytes: Buffer.from(letter.record, 'base64'), at: 0, seq: 0, hash: '', ordinal: 0 }]);
+        if (result.ok) continue;
+        left.push(letter);
+        complete = false;
+        process.stderr.write(`${letter.id ?? 'a record'}: ${result.status ? `HTTP ${result.status}: ` : ''}${result.error.message}\n`);
+        // Still refused for its content (400/413): keep it and go on; anything else: stop, keep the rest in order.
+        if (result.status !== 400 && result.status !== 413) stopped = true;
+      }
+      if (letters.length > 0) {
+        rewriteDeadLetters(file, left);
+        process.stdout.write(`${file}: ${letters.length - left.length} of ${letters.length} dead letter(s) accepted\n`);
+      }
+    }
+  } finally {
+    await transport.shutdown();
+  }
+  return complete ? EXIT.ok : EXIT.failure;
+}

@@ -7,13 +7,20 @@ import { runWithAuditContext, type RequestAuditContext } from './request-context
 export interface HttpContextOptions {
   /**
    * Reverse proxies in front of the application that you trust to append the client's address to
-   * `X-Forwarded-For` / `Forwarded`. 0: the socket's peer is the client and those headers are
-   * ignored (a client can write anything in them). 1: the last address the proxy appended; 2: the
-   * one before it, and so on.
+   * `forwardedHeader`. 0: the socket's peer is the client and forwarding headers are ignored (a
+   * client can write anything in them). 1: the last address the proxy appended; 2: the one before
+   * it, and so on.
    * @default 0
    * @example 1 // one load balancer
    */
   readonly trustedProxies?: number;
+  /**
+   * The one header your trusted proxies write: `x-forwarded-for` (nginx, HAProxy, AWS ALB, most
+   * load balancers) or RFC 7239 `forwarded`. The other header is ignored: a proxy passes on
+   * whatever the client wrote in a header it does not manage itself.
+   * @default 'x-forwarded-for'
+   */
+  readonly forwardedHeader?: ForwardedHeader;
   /**
    * The acting user and the session, from your authentication (cookie, token, session store).
    * Return nothing for an anonymous request (actor `guest`).
@@ -47,29 +54,44 @@ function normalizeAddress(raw: string | undefined): string | undefined {
   return isIP(address) ? address.toLowerCase() : undefined;
 }
 
-/** The addresses proxies recorded, oldest first: `Forwarded` (RFC 7239) if present, else `X-Forwarded-For`. */
-function forwardedChain(req: IncomingMessage): (string | undefined)[] {
-  const forwarded = req.headers['forwarded'];
-  if (forwarded) {
-    return forwarded.split(',').map((element) => {
-      const pair = element.split(';').find((part) => part.trim().toLowerCase().startsWith('for='));
-      return pair ? normalizeAddress(pair.trim().slice(4)) : undefined;
-    });
+/** The request headers that carry the addresses proxies recorded. */
+export type ForwardedHeader = 'x-forwarded-for' | 'forwarded';
+const FORWARDED_HEADERS: readonly ForwardedHeader[] = ['x-forwarded-for', 'forwarded'];
+
+/** The addresses the proxies recorded in `header`, oldest first. */
+function forwardedChain(req: IncomingMessage, header: ForwardedHeader): (string | undefined)[] {
+  const raw = req.headers[header];
+  // Repeated header lines are one list (RFC 9110 section 5.3).
+  const value = Array.isArray(raw) ? raw.join(',') : raw;
+  if (!value) return [];
+  if (header === 'x-forwarded-for') return value.split(',').map(normalizeAddress);
+  return value.split(',').map((element) => {
+    const pair = element.split(';').find((part) => part.trim().toLowerCase().startsWith('for='));
+    return pair ? normalizeAddress(pair.trim().slice(4)) : undefined;
+  });
+}
+
+/** Checked once, when a middleware is created: a typo must not silently trust the wrong header. */
+function validateOptions(options: HttpContextOptions): void {
+  const { trustedProxies, forwardedHeader } = options;
+  if (trustedProxies !== undefined && !(Number.isInteger(trustedProxies) && trustedProxies >= 0)) {
+    throw new TypeError(`trustedProxies must be a whole number of proxies (0 or more), got ${String(trustedProxies)}`);
   }
-  const xff = req.headers['x-forwarded-for'];
-  const value = Array.isArray(xff) ? xff.join(',') : xff;
-  return value ? value.split(',').map(normalizeAddress) : [];
+  if (forwardedHeader !== undefined && !FORWARDED_HEADERS.includes(forwardedHeader)) {
+    throw new TypeError(`forwardedHeader must be one of ${FORWARDED_HEADERS.map((h) => `'${h}'`).join(', ')}, got ${JSON.stringify(forwardedHeader)}`);
+  }
 }
 
 /**
  * The client's address: the socket peer, or, behind `trustedProxies` proxies, the address the
- * outermost trusted proxy recorded. A header from an untrusted client never decides it.
+ * outermost trusted proxy recorded in `forwardedHeader`. A header from an untrusted client never
+ * decides it.
  */
-export function clientAddress(req: IncomingMessage, trustedProxies = 0): string | undefined {
+export function clientAddress(req: IncomingMessage, trustedProxies = 0, forwardedHeader: ForwardedHeader = 'x-forwarded-for'): string | undefined {
   const peer = normalizeAddress(req.socket.remoteAddress);
   if (trustedProxies <= 0) return peer;
   // Right to left: the peer is the nearest trusted proxy, each header entry one hop further out.
-  const hops = [...forwardedChain(req), peer];
+  const hops = [...forwardedChain(req, forwardedHeader), peer];
   const index = hops.length - 1 - trustedProxies;
   // Fewer hops than trusted proxies: the request came closer than expected; the farthest known hop is the client.
   return hops[Math.max(index, 0)];
@@ -80,7 +102,7 @@ export function auditContextFromRequest(req: IncomingMessage, options: HttpConte
   const max = options.maxHeaderLength ?? 512;
   const identity = options.identify?.(req);
   const context: { -readonly [K in keyof AuditContext]: AuditContext[K] } = {};
-  const ip = clientAddress(req, options.trustedProxies);
+  const ip = clientAddress(req, options.trustedProxies, options.forwardedHeader);
   if (ip) context.ip_address = ip;
   const userAgent = clean(req.headers['user-agent'], max);
   if (userAgent) context.user_agent = userAgent;
@@ -96,6 +118,7 @@ export function auditContextFromRequest(req: IncomingMessage, options: HttpConte
  * and context. `app.use(auditContext({ trustedProxies: 1, identify }))`.
  */
 export function auditContext(options: HttpContextOptions = {}) {
+  validateOptions(options);
   return (req: IncomingMessage, _res: ServerResponse, next: (error?: unknown) => void): void => {
     runWithAuditContext(auditContextFromRequest(req, options), next);
   };
@@ -103,6 +126,7 @@ export function auditContext(options: HttpContextOptions = {}) {
 
 /** Fastify `onRequest` hook: `app.addHook('onRequest', fastifyAuditContext({ identify }))`. */
 export function fastifyAuditContext(options: HttpContextOptions = {}) {
+  validateOptions(options);
   return (request: { raw: IncomingMessage }, _reply: unknown, done: () => void): void => {
     runWithAuditContext(auditContextFromRequest(request.raw, options), done);
   };
@@ -113,5 +137,6 @@ export function withAuditContext<Req extends IncomingMessage, Res extends Server
   handler: (req: Req, res: Res) => void,
   options: HttpContextOptions = {},
 ): (req: Req, res: Res) => void {
+  validateOptions(options);
   return (req, res) => runWithAuditContext(auditContextFromRequest(req, options), () => handler(req, res));
 }

@@ -1,22 +1,19 @@
-/** One queued record: its serialized form and the process-local order it was accepted in. */
-export interface QueuedRecord {
-  readonly line: string;
-  readonly ordinal: number;
-}
+import type { Batch, BatchLimits, QueuedRecord, RecordQueue } from './queue.js';
 
 /**
- * The bounded in-memory queue: used when no spool is configured, and as the fallback while the
- * spool cannot be written. Records stay in it until acknowledged, so a failed batch is re-sent.
+ * The bounded in-memory queue: the queue when no spool is configured, and the spool's own tail
+ * while its disk cannot be written. Records stay until acknowledged, so a failed batch is re-sent.
  */
-export class MemoryQueue {
+export class MemoryQueue implements RecordQueue {
   #records: QueuedRecord[] = [];
+  /** Index of the oldest unacknowledged record. */
   #head = 0;
+  /** Records handed out after #head and not yet acknowledged. */
   #handedOut = 0;
 
   constructor(readonly maxRecords: number) {}
 
-  /** Records held (sent or not) and not yet acknowledged. */
-  get size(): number {
+  get pending(): number {
     return this.#records.length - this.#head;
   }
 
@@ -24,23 +21,38 @@ export class MemoryQueue {
     return this.#head + this.#handedOut < this.#records.length;
   }
 
-  /** False when the queue is at its bound: the caller reports and counts the loss. */
-  push(record: QueuedRecord): boolean {
-    if (this.size >= this.maxRecords) return false;
+  oldestPendingAt(): number | undefined {
+    return this.#records[this.#head]?.at;
+  }
+
+  append(record: QueuedRecord): boolean {
+    if (this.pending >= this.maxRecords) return false;
     this.#records.push(record);
     return true;
   }
 
-  /** Hands out the next records not yet handed out, oldest first. */
-  take(maxRecords: number): QueuedRecord[] {
-    const start = this.#head + this.#handedOut;
-    const batch = this.#records.slice(start, start + maxRecords);
-    this.#handedOut += batch.length;
-    return batch;
+  next(limits: BatchLimits): Promise<Batch | undefined> {
+    return Promise.resolve(this.take(limits));
   }
 
-  /** Acknowledges the oldest `count` handed-out records. */
-  ack(count: number): void {
+  /** Synchronous `next`: the records after the last batch handed out. */
+  take(limits: BatchLimits): Batch | undefined {
+    const start = this.#head + this.#handedOut;
+    if (start >= this.#records.length) return undefined;
+    let end = start;
+    let bytes = 0;
+    while (end < this.#records.length && end - start < limits.maxRecords) {
+      const size = this.#records[end]!.bytes.length;
+      if (end > start && bytes + size > limits.maxBytes) break;
+      bytes += size;
+      end++;
+    }
+    const records = this.#records.slice(start, end);
+    this.#handedOut += records.length;
+    return { records, ack: () => this.#ack(records.length) };
+  }
+
+  #ack(count: number): void {
     this.#head += count;
     this.#handedOut -= count;
     // Compact now and then instead of shifting on every ack.
@@ -50,7 +62,13 @@ export class MemoryQueue {
     }
   }
 
-  /** Removes and returns everything (shutdown without a spool). */
+  /** Removes the records not handed out yet (the spool writes them to disk when it works again). */
+  takeUnsent(): QueuedRecord[] {
+    const start = this.#head + this.#handedOut;
+    return this.#records.splice(start);
+  }
+
+  /** Removes and returns everything unacknowledged (shutdown with nowhere to keep it). */
   drain(): QueuedRecord[] {
     const rest = this.#records.slice(this.#head);
     this.#records = [];

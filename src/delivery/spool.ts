@@ -1,352 +1,661 @@
 import { randomUUID } from 'node:crypto';
-import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
-import type { ChainHead } from '../integrity/chain.js';
-import { GENESIS_HASH } from '../integrity/chain.js';
-import type { QueuedRecord } from './memory-queue.js';
+import { GENESIS_HASH, type ChainHead } from '../integrity/chain.js';
+import { fsyncDirectory, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, type FileSystem } from './file-system.js';
+import { MemoryQueue } from './memory-queue.js';
+import type { Batch, BatchLimits, QueuedRecord, RecordQueue } from './queue.js';
+import { tryLockSlot, type SlotLock } from './slot-lock.js';
 
-const write = promisify(fs.write);
-const fdatasync = promisify(fs.fdatasync);
+/*
+ * The spool on disk.
+ *
+ *   <spoolDir>/                      mode 0700
+ *     slot-0000/                     one per writer, claimed with an exclusive OS-level lock (slot-lock.ts):
+ *       stream.json                  {"streamId": ...}: the slot's hash-chain stream, written once
+ *       000000000007.seg             segments, append-only, mode 0600
+ *       000000000008.seg             <- the one being written
+ *       ack.json                     {"seg": 7, "offset": 4113}: everything before it is acknowledged
+ *       dead-letters.ndjson          records the collector refused for good (see dead-letters.ts)
+ *     slot-0001/ ...
+ *
+ *   segment := frame*
+ *   frame   := length u32le | crc32 u32le (of kind and payload) | kind u8 | payload (length bytes)
+ *   kind 1 HEAD    payload: JSON {"streamId","seq","hash"}: the chain head when the segment opened;
+ *                  the first frame of every segment, so the head survives when every record before
+ *                  it was acknowledged and deleted
+ *   kind 2 RECORD  payload: at u48le (emit time, ms) | seq u48le (0: outside the chain) |
+ *                  hash (32 bytes, zero outside the chain) | the OTLP LogRecord bytes
+ *
+ *   positions in a slot:
+ *     [ deleted | acknowledged | handed out, in flight | committed, unsent | buffered in memory ]
+ *               ^ack.json      ^ackPos                 ^readPos            ^end of the write segment
+ *
+ * What is made durable, and when:
+ * - a commit group: one write and one fdatasync of the write segment, before `onCommit` reports
+ *   it (logEventOrThrow resolves there);
+ * - a new segment (at open and at rotation): its HEAD frame is written and fdatasynced, then the
+ *   slot directory is fsynced (a new entry), before any record goes into it or the old one closes;
+ * - stream.json and a new slot directory: written with fsync, parent directory fsynced;
+ * - ack.json: tmp + rename without fsync: a lost ack position only re-sends (duplicates), and
+ *   segments are deleted only after the position that makes them useless was written.
+ * Head recovery walks the remaining segments and takes the greatest seq of any RECORD or HEAD.
+ */
 
-/** A place in the spool: a segment number and a byte offset in it. */
+const FRAME_HEADER_BYTES = 9;
+const RECORD_HEADER_BYTES = 6 + 6 + 32;
+const KIND_HEAD = 1;
+const KIND_RECORD = 2;
+const SLOT = /^slot-(\d{4,})$/;
+const SEGMENT = /^(\d{12})\.seg$/;
+const segmentName = (seg: number): string => `${String(seg).padStart(12, '0')}.seg`;
+const slotName = (n: number): string => `slot-${String(n).padStart(4, '0')}`;
+const ZERO_HASH = Buffer.alloc(32);
+
+/** A damaged frame: where it is, for the report. */
+export class SpoolCorruptionError extends Error {
+  override readonly name = 'SpoolCorruptionError';
+  constructor(readonly segment: string, readonly offset: number, reason: string) {
+    super(`damaged spool record in ${segment} at offset ${offset}: ${reason}`);
+  }
+}
+
+function frame(kind: number, payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
+  out.writeUInt32LE(payload.length, 0);
+  out[8] = kind;
+  out.set(payload, FRAME_HEADER_BYTES);
+  out.writeUInt32LE(crc32(out.subarray(8)), 4);
+  return out;
+}
+
+function recordFrame(record: QueuedRecord): Buffer {
+  const payload = Buffer.allocUnsafe(RECORD_HEADER_BYTES + record.bytes.length);
+  payload.writeUIntLE(record.at, 0, 6);
+  payload.writeUIntLE(record.seq, 6, 6);
+  if (record.hash) payload.write(record.hash, 12, 32, 'hex');
+  else ZERO_HASH.copy(payload, 12);
+  payload.set(record.bytes, RECORD_HEADER_BYTES);
+  return frame(KIND_RECORD, payload);
+}
+
+const headFrame = (head: ChainHead): Buffer => frame(KIND_HEAD, Buffer.from(JSON.stringify(head)));
+
+type Frame = { kind: typeof KIND_HEAD; head: ChainHead; end: number } | { kind: typeof KIND_RECORD; record: QueuedRecord; end: number };
+
+/**
+ * Reads the frames of `buf` from `offset`. Stops at the first damaged or incomplete frame, which it
+ * reports with its offset: a length that cannot be trusted leaves no way to find the next frame,
+ * so the rest of that segment is skipped.
+ */
+function* frames(buf: Buffer, offset: number, segment: string): Generator<Frame, SpoolCorruptionError | undefined> {
+  let pos = offset;
+  while (pos < buf.length) {
+    if (pos + FRAME_HEADER_BYTES > buf.length) return new SpoolCorruptionError(segment, pos, 'torn frame header');
+    const length = buf.readUInt32LE(pos);
+    const end = pos + FRAME_HEADER_BYTES + length;
+    if (end > buf.length) return new SpoolCorruptionError(segment, pos, `torn frame (${length} bytes announced, ${buf.length - pos - FRAME_HEADER_BYTES} present)`);
+    if (crc32(buf.subarray(pos + 8, end)) !== buf.readUInt32LE(pos + 4)) return new SpoolCorruptionError(segment, pos, 'checksum mismatch');
+    const kind = buf[pos + 8];
+    const payload = buf.subarray(pos + FRAME_HEADER_BYTES, end);
+    if (kind === KIND_HEAD) yield { kind, head: JSON.parse(payload.toString('utf8')) as ChainHead, end };
+    else if (kind === KIND_RECORD) {
+      const seq = payload.readUIntLE(6, 6);
+      yield {
+        kind,
+        end,
+        record: {
+          at: payload.readUIntLE(0, 6),
+          seq,
+          hash: seq === 0 ? '' : payload.toString('hex', 12, 44),
+          bytes: payload.subarray(RECORD_HEADER_BYTES),
+          ordinal: 0,
+        },
+      };
+    } else return new SpoolCorruptionError(segment, pos, `unknown frame kind ${kind}`);
+    pos = end;
+  }
+  return undefined;
+}
+
+/** What one segment holds: records past `from`, their count and first emit time, the highest head, damage. */
+function scanSegment(buf: Buffer, from: number, segment: string) {
+  let pending = 0;
+  let firstAt: number | undefined;
+  let head: ChainHead | undefined;
+  let streamId: string | undefined;
+  const it = frames(buf, 0, segment);
+  let step = it.next();
+  for (; !step.done; step = it.next()) {
+    const f = step.value;
+    if (f.kind === KIND_HEAD) {
+      streamId = f.head.streamId;
+      if (!head || f.head.seq > head.seq) head = f.head;
+    } else {
+      if (f.record.seq > 0 && streamId && (!head || f.record.seq > head.seq)) head = { streamId, seq: f.record.seq, hash: f.record.hash };
+      if (f.end > from) {
+        pending++;
+        firstAt ??= f.record.at;
+      }
+    }
+  }
+  return { pending, firstAt, head, damage: step.value };
+}
+
 interface Position {
   seg: number;
   offset: number;
 }
 
-/** A batch read from the spool, and where the spool stands once it is acknowledged. */
-export interface SpoolBatch {
-  readonly records: QueuedRecord[];
-  readonly end: Position;
-}
-
 export interface SpoolOptions {
+  readonly fs: FileSystem;
   /** Start a new segment past this size. */
   readonly maxSegmentBytes: number;
-  /** Damaged records found (torn write at a tail, bad checksum): skipped, reported here. */
-  readonly onCorrupt: (count: number, where: string) => void;
-  /** A group could not be written durably; its records are handed back to the caller. */
-  readonly onWriteFailure: (error: Error, records: QueuedRecord[]) => void;
-  /** A group was written and fsynced. */
+  /** Records kept in memory while the disk cannot be written. */
+  readonly maxMemoryRecords: number;
+  /** How often a broken spool tries writing again. */
+  readonly recoveryMillis: number;
+  /** Damaged records found at open or while reading: skipped (intact ones are kept), reported here. */
+  readonly onCorrupt: (error: SpoolCorruptionError) => void;
+  /** The disk could not be written: records go to memory until it works again. */
+  readonly onWriteFailure: (error: Error, count: number) => void;
+  /** Records neither the disk nor memory could keep: the owner reports and counts them. */
+  readonly onOverflow: (records: readonly QueuedRecord[]) => void;
+  /** Records written and fdatasynced, in order. */
   readonly onCommit: (records: readonly QueuedRecord[], bytes: number) => void;
 }
 
-const SEGMENT = /^(\d{12})\.seg$/;
-const segmentName = (seg: number): string => `${String(seg).padStart(12, '0')}.seg`;
-
-/** `<crc32 of the JSON, 8 hex digits> <JSON>\n`: a torn or altered record fails its checksum. */
-function frame(line: string): string {
-  return `${crc32(line).toString(16).padStart(8, '0')} ${line}\n`;
+/** A slot that could not be claimed or opened. */
+export class SpoolOpenError extends Error {
+  override readonly name = 'SpoolOpenError';
 }
 
 /**
- * Splits complete framed lines out of `buf[0, limit)`, at most `maxLines` valid ones. `end` is the
- * offset after the last line consumed (valid or damaged).
+ * Claims a free slot of `spoolDir` (creating one when all are taken) and opens it. A new process
+ * takes over the lowest free slot: its stream, head and backlog, which it delivers.
  */
-function unframe(buf: Buffer, limit: number, maxLines = Infinity): { lines: string[]; corrupt: number; end: number } {
-  const lines: string[] = [];
-  let corrupt = 0;
-  let start = 0;
-  while (lines.length < maxLines) {
-    const nl = buf.indexOf(0x0a, start);
-    if (nl === -1 || nl >= limit) break;
-    const text = buf.toString('utf8', start, nl);
-    const json = text.slice(9);
-    if (text.length > 9 && text[8] === ' ' && Number.parseInt(text.slice(0, 8), 16) === crc32(json)) lines.push(json);
-    else corrupt++;
-    start = nl + 1;
+export function openSpool(spoolDir: string, options: SpoolOptions): Spool {
+  const { fs } = options;
+  fs.mkdirSync(spoolDir, PRIVATE_DIR_MODE);
+  const legacy = fs.readdirSync(spoolDir).filter((name) => /^\d{12}\.seg$/.test(name));
+  if (legacy.length > 0) {
+    throw new SpoolOpenError(
+      `${spoolDir} holds ${legacy.length} segment(s) in the format of otel-audit 0.1; deliver them with otel-audit 0.1 (otel-audit spool --replay) first`,
+    );
   }
-  return { lines, corrupt, end: start };
+  for (let n = 0; ; n++) {
+    const dir = join(spoolDir, slotName(n));
+    const existing = fs.readdirSync(spoolDir).includes(slotName(n));
+    if (!existing) {
+      fs.mkdirSync(dir, PRIVATE_DIR_MODE);
+      fsyncDirectory(fs, spoolDir);
+    }
+    const lock = tryLockSlot(dir);
+    if (lock) {
+      try {
+        return new Spool(dir, lock, options);
+      } catch (error) {
+        lock.release();
+        throw error;
+      }
+    }
+  }
 }
 
-/**
- * What one segment holds past `from` (the acknowledged prefix): records still to send, damaged
- * ones (a torn tail counts as one), and the chain head of its last intact record.
- */
-function scanSegment(buf: Buffer, from: number): { pending: number; corrupt: number; head: ChainHead | undefined } {
-  const unacked = unframe(buf.subarray(from), buf.length - from);
-  const torn = from + unacked.end < buf.length ? 1 : 0;
-  // The last intact record is in the unacknowledged part, unless that part is empty.
-  const last = unacked.lines.at(-1) ?? (from > 0 ? unframe(buf, from).lines.at(-1) : undefined);
-  return { pending: unacked.lines.length, corrupt: unacked.corrupt + torn, head: last ? headOf(last) : undefined };
+/** The slots of a spool directory, lowest first. */
+export function slotsOf(fs: FileSystem, spoolDir: string): string[] {
+  return fs
+    .readdirSync(spoolDir)
+    .filter((name) => SLOT.test(name))
+    .sort()
+    .map((name) => join(spoolDir, name));
 }
 
-function readJson<T>(path: string): T | undefined {
+/** Opens one given slot if it is free (for `otel-audit spool`), else undefined. */
+export function openSlot(dir: string, options: SpoolOptions): Spool | undefined {
+  const lock = tryLockSlot(dir);
+  if (!lock) return undefined;
   try {
-    return JSON.parse(fs.readFileSync(path, 'utf8')) as T;
+    return new Spool(dir, lock, options);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+function readJson<T>(fs: FileSystem, path: string): T | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path).toString('utf8')) as T;
   } catch {
     return undefined;
   }
 }
 
-function headOf(line: string): ChainHead | undefined {
-  const attributes = (JSON.parse(line) as { a?: Record<string, unknown> }).a ?? {};
-  const streamId = attributes['audit.stream.id'];
-  const seq = attributes['audit.seq'];
-  const hash = attributes['audit.hash'];
-  return typeof streamId === 'string' && typeof seq === 'number' && typeof hash === 'string'
-    ? { streamId, seq, hash }
-    : undefined;
-}
-
 /**
- * The durable on-disk spool: append-only segment files of checksummed records, written in groups
+ * The durable queue of one slot: append-only segments of checksummed records, written in groups
  * (one fdatasync for every record appended since the last commit), read back by the sender, and
- * deleted segment by segment once the collector acknowledged every record in them. What an earlier
- * process left unacknowledged is replayed after a restart.
+ * deleted segment by segment once every record in them is acknowledged. While the disk cannot be
+ * written, records wait in a bounded memory tail, in order, and go back to disk when it works again.
  */
-export class Spool {
-  readonly #dir: string;
+export class Spool implements RecordQueue {
+  readonly dir: string;
+  readonly #fs: FileSystem;
   readonly #options: SpoolOptions;
-  /** Sizes of the segments before the one being written. */
+  readonly #lock: SlotLock;
+  /** Closed segments and their sizes, oldest first. */
   readonly #closed = new Map<number, number>();
-  #writeSeg: number;
-  #writeFd: number;
-  #committedBytes = 0;
-  #pending: QueuedRecord[] = [];
+  #writeSeg = 0;
+  #writeFd = -1;
+  #writeSize = 0;
+  /** Appended, not yet written. */
+  #buffer: QueuedRecord[] = [];
   #committing: Promise<void> | undefined;
   #readPos: Position;
   #ackPos: Position;
-  #backlog = 0;
-  #ackWrite: Promise<void> = Promise.resolve();
+  #readFd: { seg: number; fd: number } | undefined;
+  /** Start positions of commit groups (and of replayed backlogs) with their first emit time: the oldest pending age. */
+  #groups: { pos: Position; at: number }[] = [];
+  #diskPending = 0;
+  /** Records the disk did not take, in order; all newer than any record on disk until recovery. */
+  readonly #tail: MemoryQueue;
   #broken: Error | undefined;
-  /** The chain head of the last record an earlier process spooled, for a gap-free restart. */
-  readonly head: ChainHead;
-  /** Records left unacknowledged by an earlier process. */
+  #recoveryTimer: NodeJS.Timeout | undefined;
+  /** The head of the last chained record appended. */
+  #head: ChainHead;
+  #closedForGood = false;
+  readonly streamId: string;
+  /** The chain head an earlier process left: this process continues the stream from it. */
+  readonly recoveredHead: ChainHead;
+  /** Records an earlier process left unacknowledged. */
   readonly replayed: number;
 
-  /** Opens (creating) the spool directory. Synchronous: it runs once, at logger creation. */
-  constructor(dir: string, options: SpoolOptions) {
-    this.#dir = dir;
+  constructor(dir: string, lock: SlotLock, options: SpoolOptions) {
+    this.dir = dir;
+    this.#lock = lock;
+    this.#fs = options.fs;
     this.#options = options;
-    fs.mkdirSync(dir, { recursive: true });
+    this.#tail = new MemoryQueue(options.maxMemoryRecords);
+    const fs = this.#fs;
+
     const streamFile = join(dir, 'stream.json');
-    let stream = readJson<{ streamId: string }>(streamFile);
+    let stream = readJson<{ streamId: string }>(fs, streamFile);
     if (!stream) {
       stream = { streamId: randomUUID() };
-      fs.writeFileSync(streamFile, JSON.stringify(stream), { flush: true });
+      fs.writeFileSync(`${streamFile}.tmp`, JSON.stringify(stream), PRIVATE_FILE_MODE, true);
+      fs.renameSync(`${streamFile}.tmp`, streamFile);
+      fsyncDirectory(fs, dir);
     }
-    const ack = readJson<Position>(join(dir, 'ack.json')) ?? { seg: 0, offset: 0 };
+    this.streamId = stream.streamId;
+
+    const ack = readJson<Position>(fs, join(dir, 'ack.json')) ?? { seg: 0, offset: 0 };
     const segments = fs
       .readdirSync(dir)
       .map((name) => SEGMENT.exec(name)?.[1])
       .filter((n): n is string => n !== undefined)
       .map(Number)
       .sort((a, b) => a - b);
-
+    let head: ChainHead = { streamId: stream.streamId, seq: 0, hash: GENESIS_HASH };
     let replayed = 0;
-    let head: ChainHead | undefined;
     for (const seg of segments) {
       const path = join(dir, segmentName(seg));
       if (seg < ack.seg) {
-        fs.rmSync(path, { force: true });
+        fs.rmSync(path);
         continue;
       }
       const buf = fs.readFileSync(path);
-      const scan = scanSegment(buf, seg === ack.seg ? Math.min(ack.offset, buf.length) : 0);
+      const from = seg === ack.seg ? Math.min(ack.offset, buf.length) : 0;
+      const scan = scanSegment(buf, from, path);
       replayed += scan.pending;
-      // Damaged records are reported once, here; the reader skips them silently later.
-      if (scan.corrupt > 0) options.onCorrupt(scan.corrupt, path);
-      head = scan.head ?? head;
+      if (scan.firstAt !== undefined) this.#groups.push({ pos: { seg, offset: seg === ack.seg ? from : 0 }, at: scan.firstAt });
+      // Damage is reported once, here; the reader skips it silently later.
+      if (scan.damage) options.onCorrupt(scan.damage);
+      if (scan.head && scan.head.streamId === stream.streamId && scan.head.seq >= head.seq) head = scan.head;
       this.#closed.set(seg, buf.length);
     }
-    const first = segments.find((seg) => seg >= ack.seg);
-    this.#ackPos = first === undefined ? { seg: 0, offset: 0 } : first === ack.seg ? ack : { seg: first, offset: 0 };
-    this.#readPos = { ...this.#ackPos };
-    this.#writeSeg = (segments.at(-1) ?? 0) + 1;
-    this.#writeFd = fs.openSync(join(dir, segmentName(this.#writeSeg)), 'a');
-    if (this.#ackPos.seg === 0) this.#ackPos = this.#readPos = { seg: this.#writeSeg, offset: 0 };
-    this.#backlog = replayed;
+    this.recoveredHead = head;
+    this.#head = head;
     this.replayed = replayed;
-    const savedHead = readJson<ChainHead>(join(dir, 'head.json'));
-    this.head = head ?? (savedHead?.streamId === stream.streamId ? savedHead : undefined) ?? {
-      streamId: stream.streamId,
-      seq: 0,
-      hash: GENESIS_HASH,
-    };
+    this.#diskPending = replayed;
+    const first = segments.find((seg) => seg >= ack.seg);
+    this.#ackPos = first === undefined ? { seg: 0, offset: 0 } : first === ack.seg ? { seg: ack.seg, offset: Math.min(ack.offset, this.#closed.get(first) ?? 0) } : { seg: first, offset: 0 };
+
+    // A new segment whose HEAD states where the stream stands, durable before anything else.
+    const { seg, fd, size } = this.#openSegment((segments.at(-1) ?? 0) + 1, head);
+    this.#writeSeg = seg;
+    this.#writeFd = fd;
+    this.#writeSize = size;
+    if (this.#ackPos.seg === 0) this.#ackPos = { seg, offset: size };
+    this.#readPos = { ...this.#ackPos };
+    this.#deleteAcknowledged();
   }
 
-  /** Records not yet acknowledged, including those waiting to be written. */
-  get backlog(): number {
-    return this.#backlog;
+  /** Creates a segment with its HEAD frame, fdatasynced, and its directory entry fsynced. Throws on failure, leaving nothing open. */
+  #openSegment(seg: number, head: ChainHead): { seg: number; fd: number; size: number } {
+    const fs = this.#fs;
+    const fd = fs.openSync(join(this.dir, segmentName(seg)), 'w', PRIVATE_FILE_MODE);
+    try {
+      const header = headFrame(head);
+      let written = 0;
+      while (written < header.length) written += fs.writeSync(fd, header.subarray(written), written);
+      fs.fsyncSync(fd);
+      fsyncDirectory(fs, this.dir);
+      return { seg, fd, size: header.length };
+    } catch (error) {
+      fs.closeSync(fd);
+      throw error;
+    }
+  }
+
+  get pending(): number {
+    return this.#diskPending + this.#buffer.length + this.#tail.pending;
   }
 
   get healthy(): boolean {
     return this.#broken === undefined;
   }
 
-  /** Whether committed records wait to be sent. */
   get hasUnsent(): boolean {
+    return this.#diskUnsent || this.#tail.hasUnsent;
+  }
+
+  get #diskUnsent(): boolean {
     if (this.#readPos.seg < this.#writeSeg) return true;
-    return this.#readPos.offset < this.#committedBytes;
+    return this.#readPos.offset < this.#writeSize;
   }
 
-  /** Buffers a record; it is written and fsynced with the rest of its group right after. */
-  append(record: QueuedRecord): void {
-    this.#pending.push(record);
-    this.#backlog++;
-    // setImmediate: every append of the current tick (and of ticks during a commit) shares one fsync.
-    if (!this.#committing) this.#committing = new Promise((resolve) => setImmediate(resolve)).then(() => this.#commit());
+  oldestPendingAt(): number | undefined {
+    return this.#groups[0]?.at ?? this.#tail.oldestPendingAt() ?? this.#buffer[0]?.at;
   }
 
-  /** Resolves when every record appended so far is durable (or handed back as unwritable). */
+  /** Keeps a record: buffered now, written and fdatasynced with the rest of its group right after. */
+  append(record: QueuedRecord): boolean {
+    if (this.#closedForGood) return false;
+    if (record.seq > 0) this.#head = { streamId: this.streamId, seq: record.seq, hash: record.hash };
+    // While records wait in memory, newer ones queue behind them: order is the order of seq.
+    if (this.#broken) return this.#tail.append(record);
+    this.#buffer.push(record);
+    this.#scheduleCommit();
+    return true;
+  }
+
+  #scheduleCommit(): void {
+    // setImmediate: every append of the current tick (and of ticks during a commit) shares one fdatasync.
+    this.#committing ??= new Promise((resolve) => setImmediate(resolve)).then(() => this.#commit());
+  }
+
+  /** Resolves when every record appended so far is written (or moved to memory). */
   async committed(): Promise<void> {
     while (this.#committing) await this.#committing;
   }
 
   async #commit(): Promise<void> {
-    while (this.#pending.length > 0) {
-      const group = this.#pending;
-      this.#pending = [];
+    while (this.#buffer.length > 0) {
+      const group = this.#buffer;
+      this.#buffer = [];
       if (this.#broken) {
-        this.#backlog -= group.length;
-        this.#options.onWriteFailure(this.#broken, group);
+        this.#toMemory(group, this.#broken);
         continue;
       }
-      const buf = Buffer.from(group.map((record) => frame(record.line)).join(''));
+      const data = Buffer.concat(group.map(recordFrame));
       try {
-        if (this.#committedBytes > 0 && this.#committedBytes + buf.length > this.#options.maxSegmentBytes) this.#rotate();
-        let written = 0;
-        while (written < buf.length) {
-          written += (await write(this.#writeFd, buf, written, buf.length - written, this.#committedBytes + written)).bytesWritten;
-        }
-        await fdatasync(this.#writeFd);
+        if (this.#writeSize + data.length > this.#options.maxSegmentBytes) this.#rotate();
+        await this.#writeDurably(data);
       } catch (error) {
-        // Cut a partial write so the segment never holds a record that was also handed back.
-        try {
-          fs.ftruncateSync(this.#writeFd, this.#committedBytes);
-        } catch {
-          // The segment may be unreachable altogether; the reader skips a torn tail anyway.
-        }
         this.#broken = error as Error;
-        this.#backlog -= group.length;
-        this.#options.onWriteFailure(this.#broken, group);
+        this.#toMemory(group, this.#broken);
+        this.#scheduleRecovery();
         continue;
       }
-      this.#committedBytes += buf.length;
-      this.#saveHead(group);
-      this.#options.onCommit(group, buf.length);
+      this.#committed(group, data.length);
     }
     this.#committing = undefined;
   }
 
-  #rotate(): void {
-    fs.closeSync(this.#writeFd);
-    this.#closed.set(this.#writeSeg, this.#committedBytes);
-    this.#writeSeg++;
-    this.#writeFd = fs.openSync(join(this.#dir, segmentName(this.#writeSeg)), 'a');
-    this.#committedBytes = 0;
+  async #writeDurably(data: Buffer): Promise<void> {
+    try {
+      let written = 0;
+      while (written < data.length) written += await this.#fs.write(this.#writeFd, data, written, data.length - written, this.#writeSize + written);
+      await this.#fs.fdatasync(this.#writeFd);
+    } catch (error) {
+      // Cut a partial write, so that the segment never holds a record that also waits in memory.
+      try {
+        this.#fs.ftruncateSync(this.#writeFd, this.#writeSize);
+      } catch {
+        // The reader stops at a torn tail anyway, and the next write goes to a fresh segment.
+      }
+      throw error;
+    }
   }
 
-  /** Tries writing again after a failure, in a fresh segment. True when the spool works again. */
-  recover(): boolean {
-    if (!this.#broken) return true;
+  #committed(group: readonly QueuedRecord[], bytes: number): void {
+    this.#groups.push({ pos: { seg: this.#writeSeg, offset: this.#writeSize }, at: group[0]!.at });
+    this.#writeSize += bytes;
+    this.#diskPending += group.length;
+    this.#options.onCommit(group, bytes);
+  }
+
+  #toMemory(group: readonly QueuedRecord[], error: Error): void {
+    const overflow = group.filter((record) => !this.#tail.append(record));
+    this.#options.onWriteFailure(error, group.length);
+    if (overflow.length > 0) this.#options.onOverflow(overflow);
+  }
+
+  /**
+   * Opens the next segment first and closes the current one after: the fd is replaced only on
+   * success. Its HEAD is the head of the last record appended, which may be ahead of the records
+   * that follow it in the segment (records written back from memory): recovery takes the greatest seq.
+   */
+  #rotate(): void {
+    const next = this.#openSegment(this.#writeSeg + 1, this.#head);
+    const old = this.#writeFd;
+    this.#closed.set(this.#writeSeg, this.#writeSize);
+    this.#writeSeg = next.seg;
+    this.#writeFd = next.fd;
+    this.#writeSize = next.size;
+    this.#fs.closeSync(old);
+  }
+
+  #scheduleRecovery(): void {
+    if (this.#recoveryTimer) return;
+    this.#recoveryTimer = setInterval(() => void this.#recover(), this.#options.recoveryMillis);
+    this.#recoveryTimer.unref();
+  }
+
+  /**
+   * Writes the records waiting in memory and not handed out to a fresh segment, in order; then
+   * newer records go to disk again. Records already handed out stay in memory until acknowledged.
+   */
+  async #recover(): Promise<void> {
+    if (!this.#broken || this.#recovering) return;
+    this.#recovering = true;
+    try {
+      if (await this.#writeToFreshSegment(() => this.#tail.takeUnsent())) {
+        this.#broken = undefined;
+        clearInterval(this.#recoveryTimer);
+        this.#recoveryTimer = undefined;
+      }
+    } finally {
+      this.#recovering = false;
+    }
+  }
+
+  #recovering = false;
+
+  /**
+   * Rotates into a new segment and writes `take()`'s records there durably. On failure they go back
+   * in front of what waits in memory (appends went there meanwhile, behind them) and false is returned.
+   */
+  async #writeToFreshSegment(take: () => QueuedRecord[]): Promise<boolean> {
+    const waiting = take();
     try {
       this.#rotate();
-      fs.fdatasyncSync(this.#writeFd);
-      this.#broken = undefined;
-      return true;
+      if (waiting.length > 0) {
+        const data = Buffer.concat(waiting.map(recordFrame));
+        await this.#writeDurably(data);
+        this.#committed(waiting, data.length);
+      }
     } catch {
+      const later = this.#tail.takeUnsent();
+      for (const record of [...waiting, ...later]) this.#tail.append(record);
       return false;
     }
+    // Appended to memory during the write: to disk next, before anything newer.
+    const late = this.#tail.takeUnsent();
+    if (late.length > 0) {
+      this.#buffer.unshift(...late);
+      this.#scheduleCommit();
+    }
+    return true;
   }
 
-  #saveHead(group: readonly QueuedRecord[]): void {
-    const last = group.at(-1);
-    const head = last && headOf(last.line);
-    if (!head) return;
-    const path = join(this.#dir, 'head.json');
-    // Not fsynced: after a crash the head is recovered from the newest spooled record instead.
-    fs.writeFile(`${path}.tmp`, JSON.stringify(head), (error) => {
-      if (!error) fs.rename(`${path}.tmp`, path, () => undefined);
-    });
+  async next(limits: BatchLimits): Promise<Batch | undefined> {
+    while (this.#diskUnsent) {
+      const batch = await this.#readBatch(limits);
+      if (batch) return batch;
+    }
+    const batch = this.#tail.take(limits);
+    return batch;
   }
 
-  /** Reads the next committed records after the last batch handed out (at most one batch in flight). */
-  async next(maxRecords: number, maxBytes: number): Promise<SpoolBatch | undefined> {
-    while (this.hasUnsent) {
-      const { seg, offset } = this.#readPos;
-      const limit = seg === this.#writeSeg ? this.#committedBytes : (this.#closed.get(seg) ?? 0);
-      if (offset >= limit) {
-        this.#readPos = { seg: this.#nextSegment(seg), offset: 0 };
+  async #readBatch(limits: BatchLimits): Promise<Batch | undefined> {
+    const { seg, offset } = this.#readPos;
+    const limit = seg === this.#writeSeg ? this.#writeSize : (this.#closed.get(seg) ?? 0);
+    if (offset >= limit) {
+      this.#readPos = { seg: this.#nextSegment(seg), offset: 0 };
+      return undefined;
+    }
+    const path = join(this.dir, segmentName(seg));
+    let size = Math.min(limits.maxBytes + FRAME_HEADER_BYTES + RECORD_HEADER_BYTES, limit - offset);
+    for (;;) {
+      const buf = Buffer.allocUnsafe(size);
+      const read = await this.#fs.read(this.#readFdFor(seg), buf, 0, size, offset);
+      const records: QueuedRecord[] = [];
+      let end = offset;
+      let bytes = 0;
+      const it = frames(buf.subarray(0, read), 0, path);
+      let step = it.next();
+      for (; !step.done; step = it.next()) {
+        const f = step.value;
+        if (f.kind === KIND_RECORD) {
+          if (records.length >= limits.maxRecords || (records.length > 0 && bytes + f.record.bytes.length > limits.maxBytes)) break;
+          records.push(f.record);
+          bytes += f.record.bytes.length;
+        }
+        end = offset + f.end;
+      }
+      const incomplete = step.done === true && step.value !== undefined;
+      if (records.length === 0 && incomplete && offset + size < limit) {
+        size = Math.min(size * 2, limit - offset); // one record larger than the read: read all of it
         continue;
       }
-      const path = join(this.#dir, segmentName(seg));
-      let size = Math.min(maxBytes, limit - offset);
-      let chunk: ReturnType<typeof unframe>;
-      for (;;) {
-        const buf = Buffer.alloc(size);
-        const handle = await fs.promises.open(path, 'r');
-        try {
-          await handle.read(buf, 0, size, offset);
-        } finally {
-          await handle.close();
-        }
-        chunk = unframe(buf, size, maxRecords);
-        if (chunk.end > 0 || offset + size >= limit) break;
-        size = Math.min(size * 2, limit - offset); // one record larger than maxBytes: read all of it
-      }
-      // end 0 at the limit: a torn tail of a closed segment (crash mid-write), skipped as a whole.
-      this.#readPos = { seg, offset: chunk.end === 0 ? limit : offset + chunk.end };
-      if (chunk.lines.length === 0) continue;
-      return { records: chunk.lines.map((line) => ({ line, ordinal: 0 })), end: { ...this.#readPos } };
+      // Damage up to the limit (a torn tail of a closed segment, reported at open): skip the rest of the segment.
+      if (end === offset && incomplete) end = limit;
+      this.#readPos = { seg, offset: end };
+      if (records.length === 0) return undefined;
+      const batchEnd = { seg, offset: end };
+      return { records, ack: () => this.#ack(batchEnd, records.length) };
     }
-    return undefined;
+  }
+
+  #readFdFor(seg: number): number {
+    if (this.#readFd?.seg === seg) return this.#readFd.fd;
+    if (this.#readFd) this.#fs.closeSync(this.#readFd.fd);
+    this.#readFd = undefined;
+    const fd = this.#fs.openSync(join(this.dir, segmentName(seg)), 'r');
+    this.#readFd = { seg, fd };
+    return fd;
   }
 
   #nextSegment(seg: number): number {
-    for (const candidate of [...this.#closed.keys()].sort((a, b) => a - b)) if (candidate > seg) return candidate;
+    for (const candidate of this.#closed.keys()) if (candidate > seg) return candidate;
     return this.#writeSeg;
   }
 
-  /** The collector acknowledged a batch: drop fully acknowledged segments, remember the place. */
-  ack(batch: SpoolBatch): void {
-    this.#backlog -= batch.records.length;
-    this.#ackPos = batch.end;
-    for (const seg of [...this.#closed.keys()]) {
-      if (seg < this.#ackPos.seg || (seg === this.#ackPos.seg && this.#ackPos.offset >= (this.#closed.get(seg) ?? 0))) {
-        this.#closed.delete(seg);
-        fs.rm(join(this.#dir, segmentName(seg)), { force: true }, () => undefined);
-      }
-    }
-    const state = JSON.stringify(this.#ackPos);
-    const path = join(this.#dir, 'ack.json');
-    // Not fsynced: a lost ack position only means re-sending (duplicates), never losing.
-    this.#ackWrite = this.#ackWrite.then(
-      () =>
-        new Promise<void>((resolve) => {
-          fs.writeFile(`${path}.tmp`, state, () => fs.rename(`${path}.tmp`, path, () => resolve()));
-        }),
-    );
+  #ack(end: Position, count: number): void {
+    this.#diskPending -= count;
+    this.#ackPos = end;
+    const reached = (p: Position): boolean => p.seg < end.seg || (p.seg === end.seg && p.offset <= end.offset);
+    // Keep the group that holds the ack position: its first emit time is the oldest pending one.
+    while (this.#groups.length > 1 && reached(this.#groups[1]!.pos)) this.#groups.shift();
+    if (this.#groups.length === 1 && this.#diskPending === 0) this.#groups = [];
+    this.#saveAckPosition();
+    this.#deleteAcknowledged();
   }
 
-  /** Writes what is buffered, and closes. Unacknowledged records stay for the next process. */
-  async close(): Promise<void> {
-    await this.committed();
-    await this.#ackWrite;
-    try {
-      fs.closeSync(this.#writeFd);
-    } catch {
-      // already unusable (see #broken); nothing more to release
+  #ackWrite: Promise<void> = Promise.resolve();
+
+  #saveAckPosition(): void {
+    const state = JSON.stringify(this.#ackPos);
+    const path = join(this.dir, 'ack.json');
+    this.#ackWrite = this.#ackWrite.then(() => {
+      try {
+        this.#fs.writeFileSync(`${path}.tmp`, state, PRIVATE_FILE_MODE, false);
+        this.#fs.renameSync(`${path}.tmp`, path);
+      } catch {
+        // A lost ack position only means re-sending (duplicates), never losing.
+      }
+    });
+  }
+
+  /** Deletes closed segments whose every record is acknowledged (after the position that says so). */
+  #deleteAcknowledged(): void {
+    for (const [seg, size] of this.#closed) {
+      if (seg < this.#ackPos.seg || (seg === this.#ackPos.seg && this.#ackPos.offset >= size)) {
+        if (this.#readFd?.seg === seg) {
+          this.#fs.closeSync(this.#readFd.fd);
+          this.#readFd = undefined;
+        }
+        this.#closed.delete(seg);
+        void this.#ackWrite.then(() => this.#fs.rmSync(join(this.dir, segmentName(seg))));
+      }
     }
+  }
+
+  /**
+   * Writes what is buffered, tries once more to write what waits in memory, closes and releases
+   * the slot. Returns the records that could not be kept (the disk still failing): the caller
+   * reports them. Unacknowledged records on disk stay for the next process.
+   */
+  async close(): Promise<QueuedRecord[]> {
+    await this.committed();
+    clearInterval(this.#recoveryTimer);
+    while (this.#recovering) await new Promise((resolve) => setImmediate(resolve));
+    this.#closedForGood = true;
+    let lost: QueuedRecord[] = [];
+    // Everything in memory, handed out or not: the sender has stopped, so nothing of it will be acknowledged now.
+    if (this.#tail.pending > 0) {
+      const all = this.#tail.drain();
+      if (!(await this.#writeToFreshSegment(() => all))) lost = this.#tail.drain();
+      await this.committed();
+    }
+    await this.#ackWrite;
+    for (const fd of [this.#writeFd, this.#readFd?.fd]) {
+      try {
+        if (fd !== undefined && fd >= 0) this.#fs.closeSync(fd);
+      } catch {
+        // already unusable; nothing more to release
+      }
+    }
+    this.#lock.release();
+    return lost;
   }
 }
 
-/** What a spool directory holds, read without changing it (for `otel-audit spool`). */
-export interface SpoolInspection {
+/** What one slot holds, read without changing it (for `otel-audit spool`). */
+export interface SlotInspection {
+  readonly slot: string;
   readonly streamId: string | undefined;
   readonly head: ChainHead | undefined;
   readonly segments: readonly { name: string; bytes: number }[];
   /** Records not yet acknowledged by the collector. */
   readonly pending: number;
   readonly corrupt: number;
-  readonly deadLetters: number;
+  /** Whether a running process holds the slot now. */
+  readonly inUse: boolean;
 }
 
-export function inspectSpool(dir: string): SpoolInspection {
-  const ack = readJson<Position>(join(dir, 'ack.json')) ?? { seg: 0, offset: 0 };
+export function inspectSlot(fs: FileSystem, dir: string): SlotInspection {
+  const ack = readJson<Position>(fs, join(dir, 'ack.json')) ?? { seg: 0, offset: 0 };
   let pending = 0;
   let corrupt = 0;
   let head: ChainHead | undefined;
@@ -356,19 +665,33 @@ export function inspectSpool(dir: string): SpoolInspection {
     const buf = fs.readFileSync(join(dir, name));
     segments.push({ name, bytes: buf.length });
     if (seg < ack.seg) continue;
-    const scan = scanSegment(buf, seg === ack.seg ? Math.min(ack.offset, buf.length) : 0);
+    const scan = scanSegment(buf, seg === ack.seg ? Math.min(ack.offset, buf.length) : 0, join(dir, name));
     pending += scan.pending;
-    corrupt += scan.corrupt;
-    head = scan.head ?? head;
+    if (scan.damage) corrupt++;
+    if (scan.head && (!head || scan.head.seq >= head.seq)) head = scan.head;
   }
-  const deadLetterFile = join(dir, 'dead-letters.ndjson');
-  const deadLetters = fs.existsSync(deadLetterFile) ? fs.readFileSync(deadLetterFile, 'utf8').split('\n').filter(Boolean).length : 0;
+  const lock = tryLockSlot(dir);
+  lock?.release();
   return {
-    streamId: readJson<{ streamId: string }>(join(dir, 'stream.json'))?.streamId,
-    head: head ?? readJson<ChainHead>(join(dir, 'head.json')),
+    slot: dir,
+    streamId: readJson<{ streamId: string }>(fs, join(dir, 'stream.json'))?.streamId,
+    head,
     segments,
     pending,
     corrupt,
-    deadLetters,
+    inUse: lock === undefined,
   };
+}
+
+/**
+ * Free slots of `spoolDir` other than `own` that hold records no one delivers (a process died and
+ * nothing took its slot over, or fewer processes run than before). The owner adopts them: it
+ * delivers their backlog and releases them.
+ */
+export function orphanedSlots(fs: FileSystem, spoolDir: string, own: string): string[] {
+  return slotsOf(fs, spoolDir).filter((dir) => {
+    if (dir === own) return false;
+    const inspection = inspectSlot(fs, dir);
+    return !inspection.inUse && inspection.pending > 0;
+  });
 }

@@ -13,6 +13,8 @@ export interface DeliveryStats {
   readonly exported: number;
   /** Export attempts that failed and were retried. */
   readonly retried: number;
+  /** Export attempts the collector refused for a reason of configuration (401, 403, 404, 415, ...): retried, never dead-lettered. */
+  readonly refused: number;
   /** Events the collector rejected permanently, kept in the dead-letter file. */
   readonly deadLettered: number;
   /** Events lost: queue at its bound, invalid events dropped by configuration, or not delivered by shutdown without a spool. Each was reported to `onError`. */
@@ -21,9 +23,12 @@ export interface DeliveryStats {
   readonly corrupted: number;
   /** Events accepted and not yet acknowledged, dead-lettered or dropped. */
   readonly pending: number;
+  /** Age of the oldest pending event, in ms (0 when none is pending): how far behind the collector is. */
+  readonly oldestPendingAgeMillis: number;
 }
 
-export type MutableStats = { -readonly [K in keyof DeliveryStats]: DeliveryStats[K] };
+/** The counters the pipeline increments (the rest is computed when read). */
+export type MutableStats = { -readonly [K in Exclude<keyof DeliveryStats, 'oldestPendingAgeMillis'>]: DeliveryStats[K] };
 
 export function emptyStats(): MutableStats {
   return {
@@ -34,6 +39,7 @@ export function emptyStats(): MutableStats {
     replayed: 0,
     exported: 0,
     retried: 0,
+    refused: 0,
     deadLettered: 0,
     dropped: 0,
     corrupted: 0,

@@ -2,6 +2,30 @@
 class IntegerLikeKey extends Error {}
 
 /**
+ * The members of an object under the keys the receiver will see: a lone surrogate in a key becomes
+ * U+FFFD (as on the wire, UTF-8) BEFORE the keys are sorted, so the order is that of the replaced
+ * keys. Keys that become equal keep the last member in insertion order, as a receiver reading the
+ * members in wire order does (and as `toJsonSafe` does). The object itself when every key is
+ * well formed (the usual case: no copy).
+ */
+function wellFormedMembers(object: Record<string, unknown>): Record<string, unknown> {
+  const keys = Object.keys(object);
+  if (keys.every((key) => key.isWellFormed())) return object;
+  const members: Record<string, unknown> = {};
+  for (const key of keys) {
+    const member = object[key];
+    if (member !== undefined) setMember(members, key.toWellFormed(), member);
+  }
+  return members;
+}
+
+/** `object[key] = value`, where a key "__proto__" is a member like any other, not the prototype. */
+function setMember(object: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+  else object[key] = value;
+}
+
+/**
  * A copy with every object's keys inserted in UTF-16 code-unit order, so that the native
  * JSON.stringify writes RFC 8785 order in one fast pass. Lone surrogates become U+FFFD, as they
  * will on the wire (UTF-8): hash what the receiver will see.
@@ -19,12 +43,13 @@ function sortedCopy(value: unknown): unknown {
     case 'object': {
       if (value === null) return null;
       if (Array.isArray(value)) return value.map(sortedCopy);
+      const members = wellFormedMembers(value as Record<string, unknown>);
       const out: Record<string, unknown> = {};
-      for (const key of Object.keys(value).sort()) {
+      for (const key of Object.keys(members).sort()) {
         const first = key.charCodeAt(0);
         // JavaScript objects list integer-like keys first, whatever the insertion order.
         if (first >= 48 && first <= 57) throw new IntegerLikeKey();
-        out[key.isWellFormed() ? key : key.toWellFormed()] = sortedCopy((value as Record<string, unknown>)[key]);
+        setMember(out, key, sortedCopy(members[key]));
       }
       return out;
     }
@@ -37,12 +62,13 @@ function sortedCopy(value: unknown): unknown {
 function serialize(value: unknown): string {
   if (typeof value !== 'object' || value === null) return JSON.stringify(sortedCopy(value));
   if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : serialize(item))).join(',')}]`;
-  const members: string[] = [];
-  for (const key of Object.keys(value).sort()) {
-    const member = (value as Record<string, unknown>)[key];
-    if (member !== undefined) members.push(`${JSON.stringify(key.toWellFormed())}:${serialize(member)}`);
+  const members = wellFormedMembers(value as Record<string, unknown>);
+  const written: string[] = [];
+  for (const key of Object.keys(members).sort()) {
+    const member = members[key];
+    if (member !== undefined) written.push(`${JSON.stringify(key)}:${serialize(member)}`);
   }
-  return `{${members.join(',')}}`;
+  return `{${written.join(',')}}`;
 }
 
 /**

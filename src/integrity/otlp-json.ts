@@ -32,3 +32,23 @@ export function fromKeyValues(values: readonly OtlpKeyValue[] | undefined): Reco
   for (const { key, value } of values ?? []) out[key] = fromAnyValue(value);
   return out;
 }
+
+/** An OTLP `AnyValue` from plain JSON data (the inverse of `fromAnyValue`). */
+export function toAnyValue(value: unknown): OtlpAnyValue {
+  switch (typeof value) {
+    case 'string':
+      return { stringValue: value };
+    case 'boolean':
+      return { boolValue: value };
+    case 'number':
+      return Number.isSafeInteger(value) ? { intValue: String(value) } : { doubleValue: value };
+    default:
+      if (Array.isArray(value)) return { arrayValue: { values: value.map(toAnyValue) } };
+      if (value !== null && typeof value === 'object') return { kvlistValue: { values: toKeyValues(value as Record<string, unknown>) } };
+      return {};
+  }
+}
+
+export function toKeyValues(values: Readonly<Record<string, unknown>>): OtlpKeyValue[] {
+  return Object.entries(values).map(([key, value]) => ({ key, value: toAnyValue(value) }));
+}

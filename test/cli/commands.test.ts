@@ -95,17 +95,18 @@ describe('otel-audit', () => {
 
     const inspect = await cli(['spool', dir, '--json']);
     assert.equal(inspect.code, 0);
-    const state = JSON.parse(inspect.stdout) as { pending: number; head: { seq: number } };
-    assert.equal(state.pending, 12);
-    assert.equal(state.head.seq, 12);
+    const [state] = JSON.parse(inspect.stdout) as { pending: number; head: { seq: number }; inUse: boolean }[];
+    assert.equal(state!.pending, 12);
+    assert.equal(state!.head.seq, 12);
+    assert.equal(state!.inUse, false);
 
     const listener = await startOtlpListener();
     const replay = await cli(['spool', dir, '--replay', '--endpoint', listener.url]);
     await listener.close();
     assert.equal(replay.code, 0, replay.stderr);
-    assert.match(replay.stdout, /replayed 12 record\(s\); acknowledged 12/);
+    assert.match(replay.stdout, /slot-0000: replayed 12 record\(s\); acknowledged 12/);
     assert.equal(listener.records.length, 12);
-    assert.equal(JSON.parse((await cli(['spool', dir, '--json'])).stdout).pending, 0);
+    assert.equal(JSON.parse((await cli(['spool', dir, '--json'])).stdout)[0].pending, 0);
     assert.equal((await cli(['spool', dir, '--dead-letters'])).code, 0);
     assert.equal((await cli(['spool', join(dir, 'nope')])).code, 2);
   });

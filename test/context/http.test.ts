@@ -32,10 +32,30 @@ describe('client address and trusted proxies', () => {
     assert.equal(clientAddress(req, 2), '198.51.100.7');
   });
 
-  it('reads RFC 7239 Forwarded, with IPv6 in brackets and ports, in preference to X-Forwarded-For', () => {
+  it('reads RFC 7239 Forwarded, with IPv6 in brackets and ports, when the proxies write that header', () => {
     const req = fakeRequest('10.0.0.2', { forwarded: 'for=192.0.2.60;proto=http, for="[2001:DB8:cafe::17]:4711"', 'x-forwarded-for': '9.9.9.9' });
-    assert.equal(clientAddress(req, 1), '2001:db8:cafe::17');
-    assert.equal(clientAddress(req, 2), '192.0.2.60');
+    assert.equal(clientAddress(req, 1, 'forwarded'), '2001:db8:cafe::17');
+    assert.equal(clientAddress(req, 2, 'forwarded'), '192.0.2.60');
+  });
+
+  it('a Forwarded header the client wrote does not pass through a proxy that appends X-Forwarded-For', () => {
+    // nginx, HAProxy and AWS ALB append X-Forwarded-For and pass any client-written Forwarded on unchanged.
+    const spoofed = fakeRequest('10.0.0.2', { forwarded: 'for=6.6.6.6', 'x-forwarded-for': '198.51.100.7' });
+    assert.equal(clientAddress(spoofed, 1), '198.51.100.7');
+    assert.equal(auditContextFromRequest(spoofed, { trustedProxies: 1 }).context!.ip_address, '198.51.100.7');
+    // And the other way round: behind a proxy that writes Forwarded, a client's X-Forwarded-For is ignored.
+    const spoofedXff = fakeRequest('10.0.0.2', { 'x-forwarded-for': '6.6.6.6', forwarded: 'for=198.51.100.8' });
+    assert.equal(auditContextFromRequest(spoofedXff, { trustedProxies: 1, forwardedHeader: 'forwarded' }).context!.ip_address, '198.51.100.8');
+    const onlyXff = fakeRequest('10.0.0.2', { 'x-forwarded-for': '6.6.6.6' });
+    assert.equal(clientAddress(onlyXff, 1, 'forwarded'), '10.0.0.2', 'no Forwarded header: the peer is the farthest known hop');
+  });
+
+  it('refuses a forwardedHeader or trustedProxies it does not know when the middleware is created, naming the option', () => {
+    for (const create of [auditContext, fastifyAuditContext, (options: HttpContextOptions) => withAuditContext(() => undefined, options)]) {
+      assert.throws(() => create({ trustedProxies: 1, forwardedHeader: 'x-real-ip' as never }), /forwardedHeader must be one of 'x-forwarded-for', 'forwarded', got "x-real-ip"/);
+      assert.throws(() => create({ trustedProxies: -1 }), /trustedProxies must be a whole number/);
+      assert.throws(() => create({ trustedProxies: 1.5 }), /trustedProxies/);
+    }
   });
 
   it('unwraps IPv4-mapped IPv6 peers and keeps plain IPv6', () => {

@@ -2,14 +2,14 @@
 // Splunk HEC stand-in: the Collector SIGKILLed mid-stream, the application SIGKILLed after its
 // events were durably accepted, and a long outage at a steady rate.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../../src/index.js';
 import { readTrail } from '../../src/integrity/trail.js';
-import { localPipeline, ROOT, tempDir, waitFor } from '../../scripts/lib/processes.js';
+import { localPipeline, tempDir, waitFor } from '../../scripts/lib/processes.js';
+import { spawnFixture } from '../helpers/json-lines-child.js';
 
 /** Ids of the audit events a destination received (checkpoints, which the logger adds, left out). */
 const receivedIds = (file: string): string[] =>
@@ -21,25 +21,7 @@ async function pipeline(name: string) {
   return { dir, ...(await localPipeline(dir)) };
 }
 
-function emitter(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/e2e/fixtures/emitter.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: Record<string, unknown>[] = [];
-  let stderr = '';
-  let buffer = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    const parts = buffer.split('\n');
-    buffer = parts.pop()!;
-    for (const line of parts) if (line.startsWith('{')) lines.push(JSON.parse(line));
-  });
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, lines, exited, stderr: () => stderr };
-}
+const emitter = (env: Record<string, string>) => spawnFixture('test/e2e/fixtures/emitter.ts', env);
 
 describe('the Collector is SIGKILLed in the middle of a 20,000-event stream', () => {
   let env: Awaited<ReturnType<typeof pipeline>>;

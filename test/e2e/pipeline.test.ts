@@ -81,7 +81,7 @@ async function setUp(name: string) {
         audit.logEvent(action, { actor: sampleEvent.actor, context: sampleEvent.context, details: gristCatalog.actions[action].sample as never }),
       );
       await audit.shutdown({ timeoutMillis: 30_000 });
-      assert.equal(audit.stats().exported, ids.length + 1, 'every event, and the checkpoint of shutdown');
+      assert.equal(audit.stats().exported, ids.length + 2, 'every event, and the checkpoints of start and shutdown');
       return ids;
     },
     async stopAll() {
@@ -154,7 +154,7 @@ describe('gateway.yaml end to end', () => {
       assert.equal(report.ok, true, `${file}: ${out}`);
       assert.equal(report.streams.length, 1);
       assert.equal(report.streams[0]!.events, ids.length);
-      assert.equal(report.streams[0]!.checkpoints, 1, 'the final checkpoint of shutdown');
+      assert.equal(report.streams[0]!.checkpoints, 2, 'the start and the final checkpoints');
     }
   });
 });

@@ -1,0 +1,88 @@
+import * as fs from 'node:fs';
+import { dirname } from 'node:path';
+import { ATTR } from '../attributes.js';
+import { PRIVATE_FILE_MODE } from './file-system.js';
+import type { QueuedRecord } from './queue.js';
+import { decodeLogRecord } from './record-format.js';
+
+/**
+ * Dead letters: NDJSON, one line per record the collector refused for good (HTTP 400/413 once the
+ * batch was split down to that record), appended and fsynced before the record leaves the queue.
+ *
+ *   {"time": ISO 8601, "reason": "dead_letter" | "retry_exhausted", "status": 400, "error": "...",
+ *    "id": event id, "action": ..., "stream": ..., "seq": ..., "event": the event (readable),
+ *    "record": base64 of the OTLP LogRecord bytes (what `otel-audit spool --redrive` sends again)}
+ */
+export interface DeadLetter {
+  readonly time: string;
+  readonly reason: string;
+  readonly status?: number;
+  readonly error: string;
+  readonly id?: string;
+  readonly action?: string;
+  readonly stream?: string;
+  readonly seq?: number;
+  readonly event: unknown;
+  readonly record: string;
+}
+
+export function deadLetterOf(record: QueuedRecord, reason: string, error: string, status: number | undefined, time: Date): DeadLetter {
+  const decoded = decodeLogRecord(record.bytes);
+  const attributes = decoded.attributes;
+  return {
+    time: time.toISOString(),
+    reason,
+    ...(status !== undefined ? { status } : {}),
+    error,
+    id: attributes[ATTR.recordUid] as string | undefined,
+    action: attributes[ATTR.action] as string | undefined,
+    stream: attributes[ATTR.streamId] as string | undefined,
+    seq: attributes[ATTR.seq] as number | undefined,
+    event: decoded.body,
+    record: Buffer.from(record.bytes).toString('base64'),
+  };
+}
+
+/** Appends lines durably: fsynced, and the new file's directory entry too. Mode 0600. */
+export async function appendDeadLetters(file: string, letters: readonly DeadLetter[]): Promise<void> {
+  const existed = fs.existsSync(file);
+  await fs.promises.appendFile(file, letters.map((letter) => `${JSON.stringify(letter)}\n`).join(''), { mode: PRIVATE_FILE_MODE, flush: true });
+  if (!existed) {
+    const dir = await fs.promises.open(dirname(file), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+}
+
+/** The dead letters of a file, in order; lines that do not parse are returned as errors, with their line number. */
+export function readDeadLetters(file: string): { letters: DeadLetter[]; damaged: number[] } {
+  const letters: DeadLetter[] = [];
+  const damaged: number[] = [];
+  if (!fs.existsSync(file)) return { letters, damaged };
+  fs.readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((line, index) => {
+      if (!line) return;
+      try {
+        const letter = JSON.parse(line) as DeadLetter;
+        if (typeof letter.record !== 'string') throw new Error('no record');
+        letters.push(letter);
+      } catch {
+        damaged.push(index + 1);
+      }
+    });
+  return { letters, damaged };
+}
+
+/** Rewrites the file with `letters` only (atomically: tmp, fsync, rename); removes it when none is left. */
+export function rewriteDeadLetters(file: string, letters: readonly DeadLetter[]): void {
+  if (letters.length === 0) {
+    fs.rmSync(file, { force: true });
+    return;
+  }
+  fs.writeFileSync(`${file}.tmp`, letters.map((letter) => `${JSON.stringify(letter)}\n`).join(''), { mode: PRIVATE_FILE_MODE, flush: true });
+  fs.renameSync(`${file}.tmp`, file);
+}

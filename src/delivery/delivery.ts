@@ -1,0 +1,364 @@
+import { join } from 'node:path';
+import { AuditDeliveryError, FlushTimeoutError, type AuditError } from '../errors.js';
+import type { ChainHead } from '../integrity/chain.js';
+import type { RetryOptions } from './backoff.js';
+import { appendDeadLetters, deadLetterOf } from './dead-letters.js';
+import type { FileSystem } from './file-system.js';
+import { MemoryQueue } from './memory-queue.js';
+import { CompositeQueue, type QueuedRecord, type RecordQueue } from './queue.js';
+import { decodeLogRecord } from './record-format.js';
+import { Sender } from './sender.js';
+import { openSlot, openSpool, orphanedSlots, SpoolOpenError, type Spool, type SpoolOptions } from './spool.js';
+import type { MutableStats } from './stats.js';
+import type { Transport } from './transport.js';
+
+/** The delivery settings, resolved (see options.ts for their defaults and meaning). */
+export interface DeliverySettings {
+  readonly spoolDir: string | undefined;
+  readonly maxQueueRecords: number;
+  readonly maxBatchRecords: number;
+  readonly maxBatchBytes: number;
+  readonly maxSegmentBytes: number;
+  readonly maxConcurrentExports: number;
+  readonly deadLetterFile: string | undefined;
+  readonly retry: Required<RetryOptions>;
+  readonly outage: { readonly reportAfterMillis: number; readonly repeatEveryMillis: number };
+  readonly spoolRecoveryMillis: number;
+}
+
+/** How a shutdown ended. */
+export interface ShutdownResult {
+  /** Events not acknowledged by the collector when shutdown ended. */
+  readonly undelivered: number;
+  /** Of those, kept in the spool for the next start (the rest were dropped and reported). */
+  readonly keptInSpool: number;
+}
+
+/** How often a logger with a spool looks for slots whose backlog no process delivers. */
+const ADOPT_EVERY_MILLIS = 30_000;
+
+interface Deferred {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+/** The records as JSON (event and attributes), for a report when no file keeps them. */
+const readable = (records: readonly QueuedRecord[]): string[] =>
+  records.map((record) => {
+    const decoded = decodeLogRecord(record.bytes);
+    return JSON.stringify({ event: decoded.body, attributes: decoded.attributes });
+  });
+
+/**
+ * Everything between an encoded record and the collector: the queue (the spool, or the bounded
+ * memory queue), the sender, the waiters of `logEventOrThrow`, `flush` and `shutdown`. Every
+ * record ends delivered, dead-lettered, kept in the spool, or counted and reported as dropped.
+ */
+export class Delivery {
+  readonly #settings: DeliverySettings;
+  readonly #stats: MutableStats;
+  readonly #report: (error: AuditError) => void;
+  readonly #transport: Transport;
+  readonly #now: () => number;
+  readonly #spool: Spool | undefined;
+  readonly #memory: MemoryQueue | undefined;
+  readonly #queue: RecordQueue;
+  readonly #sender: Sender;
+  readonly #deadLetterFile: string | undefined;
+  readonly #waiters = new Map<number, Deferred>();
+  #flushWaiters: { target: number; resolve(): void; reject(error: Error): void }[] = [];
+  #nextOrdinal = 0;
+  #accepted = 0;
+  #settled = 0;
+  #keepAlive: NodeJS.Timeout | undefined;
+  #spoolFailing = false;
+  #shutdown: Promise<ShutdownResult> | undefined;
+  #closed = false;
+
+  constructor(options: {
+    settings: DeliverySettings;
+    transport: Transport;
+    stats: MutableStats;
+    report: (error: AuditError) => void;
+    fs: FileSystem;
+    now: () => number;
+    /** One given slot of the spool directory instead of the lowest free one. */
+    slot?: string | undefined;
+  }) {
+    const { settings } = options;
+    this.#settings = settings;
+    this.#stats = options.stats;
+    this.#report = options.report;
+    this.#transport = options.transport;
+    this.#now = options.now;
+    this.#spool = settings.spoolDir === undefined ? undefined : this.#openSpool(settings.spoolDir, options.fs, options.slot);
+    this.#memory = this.#spool ? undefined : new MemoryQueue(settings.maxQueueRecords);
+    this.#queue = this.#spool ? new CompositeQueue(this.#spool, (queue) => void (queue as Spool).close()) : this.#memory!;
+    this.#deadLetterFile = settings.deadLetterFile ?? (this.#spool ? join(this.#spool.dir, 'dead-letters.ndjson') : undefined);
+    if (this.#spool) {
+      this.#backlog(this.#spool.replayed);
+      this.#spoolLocation = { fs: options.fs, dir: settings.spoolDir! };
+    }
+    this.#sender = new Sender({
+      queue: this.#queue,
+      transport: this.#transport,
+      limits: { maxRecords: settings.maxBatchRecords, maxBytes: settings.maxBatchBytes },
+      maxConcurrentExports: settings.maxConcurrentExports,
+      retry: settings.retry,
+      outage: settings.outage,
+      now: this.#now,
+      stats: this.#stats,
+      report: this.#report,
+      deadLetter: (records, reason, why, status) => this.#deadLetter(records, reason, why, status),
+      onSettled: (records) => this.#settled_(records),
+    });
+    this.#sender.wake();
+    if (this.#spool) {
+      this.#adoptOrphans();
+      this.#adoptTimer = setInterval(() => this.#adoptOrphans(), ADOPT_EVERY_MILLIS);
+      this.#adoptTimer.unref();
+    }
+  }
+
+  #spoolLocation: { fs: FileSystem; dir: string } | undefined;
+  #adoptTimer: NodeJS.Timeout | undefined;
+
+  /** Records left by an earlier process: pending until delivered. */
+  #backlog(count: number): void {
+    this.#accepted += count;
+    this.#stats.replayed += count;
+    this.#stats.pending += count;
+  }
+
+  /** Delivers the backlog of free slots that no process took over (see `orphanedSlots`). */
+  #adoptOrphans(): void {
+    if (!this.#spool || !this.#spoolLocation || this.#closed) return;
+    const { fs, dir: spoolDir } = this.#spoolLocation;
+    try {
+      for (const dir of orphanedSlots(fs, spoolDir, this.#spool.dir)) {
+        const adopted = openSlot(dir, this.#spoolOptionsFor(fs));
+        if (!adopted) continue; // another process was faster
+        this.#backlog(adopted.replayed);
+        (this.#queue as CompositeQueue).adopt(adopted);
+        this.#sender.wake();
+      }
+    } catch (error) {
+      this.#report(new AuditDeliveryError('spool_unavailable', `cannot deliver the backlog of another slot (${(error as Error).message}); retrying later`, 0, { cause: error }));
+    }
+  }
+
+  #spoolOptionsFor(fs: FileSystem): SpoolOptions {
+    return {
+      fs,
+      maxSegmentBytes: this.#settings.maxSegmentBytes,
+      maxMemoryRecords: this.#settings.maxQueueRecords,
+      recoveryMillis: this.#settings.spoolRecoveryMillis,
+      onCorrupt: (error) => {
+        this.#stats.corrupted++;
+        this.#report(new AuditDeliveryError('spool_corrupt', `${error.message}; intact records are kept`, 1, { cause: error }));
+      },
+      onWriteFailure: (error, count) => {
+        if (this.#spoolFailing) return;
+        this.#spoolFailing = true;
+        this.#report(
+          new AuditDeliveryError('spool_unavailable', `cannot write the spool (${error.message}); ${count} event(s) and the ones after them wait in memory, in order, until it works again`, count, { cause: error }),
+        );
+      },
+      onOverflow: (records) => this.#drop('queue_full', records, `the spool cannot be written and its memory queue is full (${this.#settings.maxQueueRecords} events)`),
+      onCommit: (records, bytes) => {
+        this.#spoolFailing = false;
+        this.#stats.spooledEvents += records.length;
+        this.#stats.spooledBytes += bytes;
+        this.#resolveWaiters(records);
+        this.#sender.wake();
+      },
+    };
+  }
+
+  #openSpool(dir: string, fs: FileSystem, slot: string | undefined): Spool | undefined {
+    try {
+      const spoolOptions = this.#spoolOptionsFor(fs);
+      if (slot === undefined) return openSpool(dir, spoolOptions);
+      const spool = openSlot(slot, spoolOptions);
+      if (!spool) throw new SpoolOpenError(`spool slot ${slot} is held by a running process`);
+      return spool;
+    } catch (error) {
+      const why = error instanceof SpoolOpenError ? error.message : `cannot open spool directory ${dir} (${(error as Error).message})`;
+      this.#report(new AuditDeliveryError('spool_unavailable', `${why}; using the in-memory queue`, 0, { cause: error }));
+      return undefined;
+    }
+  }
+
+  /** Where the stream stands in the spool (an earlier process's head), when there is a spool. */
+  get spooledHead(): ChainHead | undefined {
+    return this.#spool?.recoveredHead;
+  }
+
+  /** True once shutdown has completed: nothing more is accepted. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  oldestPendingAgeMillis(): number {
+    const oldest = this.#queue.oldestPendingAt();
+    return oldest === undefined ? 0 : Math.max(0, this.#now() - oldest);
+  }
+
+  /** Takes an encoded record; returns its ordinal, or 0 when it could not be kept (reported). */
+  accept(bytes: Uint8Array, at: number, seq: number, hash: string): number {
+    const record: QueuedRecord = { bytes, at, seq, hash, ordinal: ++this.#nextOrdinal };
+    if (this.#closed) {
+      this.#drop('logger_shut_down', [record], 'the logger is shut down; the event was not kept', false);
+      return 0;
+    }
+    if (!this.#queue.append(record)) {
+      this.#drop('queue_full', [record], `the in-memory queue is full (${this.#settings.maxQueueRecords} events)`, false);
+      return 0;
+    }
+    this.#accepted++;
+    this.#stats.pending++;
+    // Coalesced per tick. Committed spool records wake it again; records the spool keeps in memory while its disk fails need this one.
+    this.#sender.wake();
+    return record.ordinal;
+  }
+
+  /** Resolves when the record is durable: fdatasynced in the spool, or acknowledged by the collector. */
+  whenDurable(ordinal: number): Promise<void> {
+    this.#holdProcess();
+    return new Promise((resolve, reject) => this.#waiters.set(ordinal, { resolve, reject }));
+  }
+
+  /** A caller awaits: keep the process alive (every other timer is unref'd) until it has its answer. */
+  #holdProcess(): void {
+    this.#keepAlive ??= setInterval(() => this.#releaseProcessIfIdle(), 1000);
+  }
+
+  #releaseProcessIfIdle(): void {
+    if (this.#waiters.size > 0 || this.#flushWaiters.length > 0 || (this.#shutdown && !this.#closed)) return;
+    clearInterval(this.#keepAlive);
+    this.#keepAlive = undefined;
+  }
+
+  #resolveWaiters(records: readonly QueuedRecord[]): void {
+    if (this.#waiters.size === 0) return;
+    for (const record of records) {
+      const waiter = this.#waiters.get(record.ordinal);
+      if (!waiter) continue;
+      this.#waiters.delete(record.ordinal);
+      waiter.resolve();
+    }
+  }
+
+  #rejectWaiters(records: readonly QueuedRecord[], error: Error): void {
+    if (this.#waiters.size === 0) return;
+    for (const record of records) {
+      const waiter = this.#waiters.get(record.ordinal);
+      if (!waiter) continue;
+      this.#waiters.delete(record.ordinal);
+      waiter.reject(error);
+    }
+  }
+
+  /** Acknowledged or dead-lettered, in queue order. */
+  #settled_(records: readonly QueuedRecord[]): void {
+    this.#resolveWaiters(records);
+    this.#settle(records.length);
+  }
+
+  #settle(count: number): void {
+    this.#settled += count;
+    this.#stats.pending -= count;
+    if (this.#flushWaiters.length === 0) return;
+    const done = this.#flushWaiters.filter((waiter) => waiter.target <= this.#settled);
+    this.#flushWaiters = this.#flushWaiters.filter((waiter) => waiter.target > this.#settled);
+    for (const waiter of done) waiter.resolve();
+  }
+
+  /** Counts and reports records that are lost; `accepted` says whether they were counted as pending. */
+  #drop(reason: 'queue_full' | 'shutdown_pending' | 'logger_shut_down', records: readonly QueuedRecord[], why: string, accepted = true): void {
+    this.#stats.dropped += records.length;
+    const error = new AuditDeliveryError(reason, why, records.length, { records: readable(records) });
+    this.#rejectWaiters(records, error);
+    if (accepted) this.#settle(records.length);
+    this.#report(error);
+  }
+
+  async #deadLetter(records: readonly QueuedRecord[], reason: 'dead_letter' | 'retry_exhausted', why: string, status: number | undefined): Promise<void> {
+    this.#stats.deadLettered += records.length;
+    let where = 'attached to this report';
+    let attached: string[] | undefined = readable(records);
+    if (this.#deadLetterFile) {
+      try {
+        const time = new Date(this.#now());
+        await appendDeadLetters(this.#deadLetterFile, records.map((record) => deadLetterOf(record, reason, why, status, time)));
+        where = `kept in ${this.#deadLetterFile} (otel-audit spool --redrive sends them again)`;
+        attached = undefined;
+      } catch (error) {
+        this.#report(new AuditDeliveryError('dead_letter', `cannot write ${this.#deadLetterFile}: ${(error as Error).message}`, records.length, { cause: error }));
+      }
+    }
+    const error = new AuditDeliveryError(reason, `${records.length} event(s) not accepted by the collector (${why}); ${where}`, records.length, { records: attached });
+    this.#rejectWaiters(records, error);
+    this.#report(error);
+  }
+
+  /** Resolves when every record accepted before the call is acknowledged or dead-lettered; rejects at the deadline. */
+  flush(timeoutMillis: number): Promise<void> {
+    const target = this.#accepted;
+    if (this.#settled >= target) return Promise.resolve();
+    if (this.#closed) return Promise.reject(new FlushTimeoutError(target - this.#settled, 0));
+    this.#holdProcess();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        target,
+        resolve: () => (clearTimeout(timer), resolve()),
+        reject: (error: Error) => (clearTimeout(timer), reject(error)),
+      };
+      const timer = setTimeout(() => {
+        this.#flushWaiters = this.#flushWaiters.filter((other) => other !== waiter);
+        reject(new FlushTimeoutError(target - this.#settled, timeoutMillis));
+      }, timeoutMillis);
+      timer.unref();
+      this.#flushWaiters.push(waiter);
+    });
+  }
+
+  /**
+   * Delivers until everything is acknowledged or the deadline passes (events logged meanwhile are
+   * accepted as usual), then stops. What is left stays in the spool for the next start; without
+   * one (or when the spool cannot take it), it is counted as dropped and reported. Runs once; never rejects.
+   */
+  shutdown(timeoutMillis: number): Promise<ShutdownResult> {
+    this.#shutdown ??= this.#close(timeoutMillis);
+    return this.#shutdown;
+  }
+
+  async #close(timeoutMillis: number): Promise<ShutdownResult> {
+    this.#holdProcess();
+    const deadline = this.#now() + timeoutMillis;
+    // Until the deadline or until nothing is pending, including what is logged while draining.
+    while (this.#settled < this.#accepted && this.#now() < deadline) {
+      await this.flush(Math.max(1, deadline - this.#now())).catch(() => undefined);
+    }
+    this.#closed = true;
+    clearInterval(this.#adoptTimer);
+    await this.#sender.stop(Math.max(0, Math.min(2000, deadline - this.#now())));
+    const undelivered = this.#accepted - this.#settled;
+    let kept = 0;
+    if (this.#spool) {
+      // Adopted slots keep what they did not deliver, for whoever opens them next.
+      for (const adopted of (this.#queue as CompositeQueue).adopted) await (adopted as Spool).close();
+      const lost = await this.#spool.close();
+      if (lost.length > 0) this.#drop('shutdown_pending', lost, `shutdown ended with ${lost.length} event(s) that the spool could not take (it cannot be written)`);
+      kept = this.#accepted - this.#settled;
+    } else {
+      const leftovers = this.#memory!.drain();
+      if (leftovers.length > 0) this.#drop('shutdown_pending', leftovers, `shutdown ended with ${leftovers.length} event(s) undelivered and no spool to keep them`);
+    }
+    await this.#transport.shutdown().catch(() => undefined);
+    for (const waiter of this.#flushWaiters) waiter.reject(new FlushTimeoutError(waiter.target - this.#settled, timeoutMillis));
+    this.#flushWaiters = [];
+    this.#releaseProcessIfIdle();
+    return { undelivered, keptInSpool: kept };
+  }
+}

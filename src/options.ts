@@ -1,0 +1,286 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { isAbsolute, resolve } from 'node:path';
+import type { MeterProvider } from '@opentelemetry/api';
+import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
+import type { Catalog } from './catalog/define.js';
+import { AuditError } from './errors.js';
+import type { RetryOptions } from './delivery/backoff.js';
+import type { DeliverySettings } from './delivery/delivery.js';
+import type { ExportOptions, OtlpProtocol } from './delivery/transport.js';
+
+/** How events are kept and sent. The options type is the documentation: see each field. */
+export interface DeliveryOptions {
+  /**
+   * Directory of the durable spool. Recommended in production: an event is on disk (fdatasynced)
+   * before `logEventOrThrow` resolves, and survives a crash or restart until the collector
+   * acknowledged it. Several processes may share it: each claims a slot of its own (see the README).
+   * Without it, events wait in a bounded in-memory queue.
+   * @default undefined (in-memory queue)
+   * @example '/var/lib/myapp/audit-spool'
+   */
+  readonly spoolDir?: string;
+  /** Bound of the in-memory queue (no spool, or while the spool cannot be written); an event beyond it is dropped, counted and reported. @default 20000 */
+  readonly maxQueueRecords?: number;
+  /** Records per export request. @default 1000 */
+  readonly maxBatchRecords?: number;
+  /** Encoded bytes per export request (a larger single record is still sent whole). @default 1048576 */
+  readonly maxBatchBytes?: number;
+  /** Export requests in flight at once; acknowledgements are applied in order. @default 4 */
+  readonly maxConcurrentExports?: number;
+  /** A spool segment file is closed past this size; acknowledged segments are deleted. @default 16777216 */
+  readonly maxSegmentBytes?: number;
+  /**
+   * NDJSON file for records the collector will never accept (HTTP 400/413 after splitting the batch
+   * down to the one record), with the reason; `otel-audit spool --redrive` sends them again.
+   * @default '<spool slot>/dead-letters.ndjson' with a spool; otherwise the records travel in the `onError` report
+   */
+  readonly deadLetterFile?: string;
+  /** Backoff between export attempts. */
+  readonly retry?: RetryOptions;
+  /** When an outage is reported (`collector_unreachable`), and how often while it lasts. */
+  readonly outage?: { readonly reportAfterMillis?: number; readonly repeatEveryMillis?: number };
+}
+
+/** Options of `createAuditLogger`. Export fields fall back to the standard `OTEL_*` variables. */
+export interface AuditLoggerOptions<C extends Catalog> extends ExportOptions, DeliveryOptions {
+  /** The actions this logger accepts. @example gristCatalog */
+  readonly catalog: C;
+  /** `service.name` of the resource; `OTEL_SERVICE_NAME` overrides it. @default 'unknown_service:node' */
+  readonly serviceName?: string;
+  /** `service.version` of the resource. @default undefined */
+  readonly serviceVersion?: string;
+  /** More resource attributes; `OTEL_RESOURCE_ATTRIBUTES` overrides them. @example { 'deployment.environment.name': 'prod' } */
+  readonly resourceAttributes?: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * What happens to an event that fails validation: `deliver` sends it flagged `audit.invalid`
+   * with its issues (a buggy audit record is still evidence); `drop` counts and reports it only.
+   * Either way `onError` gets an `AuditValidationError`.
+   * @default 'deliver'
+   */
+  readonly invalidEvents?: 'deliver' | 'drop';
+  /**
+   * Told of every problem: invalid events, drops, dead letters, spool trouble, refusals and
+   * outages. Errors thrown here are ignored.
+   * @default a process warning (`process.emitWarning`)
+   */
+  readonly onError?: (error: AuditError) => void;
+  /**
+   * Key of the hash chain's HMAC-SHA-256 (raw bytes; a string is taken as UTF-8). Without it the
+   * chain is plain SHA-256, which proves order and completeness but not who wrote it.
+   * @default undefined
+   */
+  readonly hmacKey?: string | Buffer;
+  /**
+   * Checkpoints: every interval, and at shutdown, an `audit.checkpoint` event states the stream's
+   * last sequence number and hash, signed with an Ed25519 private key when one is given. It is
+   * also the stream's heartbeat: `otel-audit verify` reports silence longer than the interval.
+   * `false` turns them off.
+   * @default { intervalMillis: 60000 } (unsigned)
+   * @example { intervalMillis: 30000, signingKey: readFileSync('/run/secrets/audit-ed25519.pem', 'utf8') }
+   */
+  readonly checkpoints?: false | { readonly intervalMillis?: number; readonly signingKey?: KeyObject | string };
+  /**
+   * Publishes `stats()` as OpenTelemetry metrics (`otel_audit.exported`, `otel_audit.dropped`, ...)
+   * through the application's meter provider.
+   * @default undefined (counters readable with `stats()` only)
+   */
+  readonly meterProvider?: MeterProvider;
+  /** An exporter to use instead of OTLP/HTTP (for example a gRPC one); records are decoded for it (slower). @default OTLP/HTTP from the options above */
+  readonly exporter?: LogRecordExporter;
+}
+
+/**
+ * Every default, in one table (the README's option table is checked against it by a test).
+ * Batches of 1000 and 4 in flight: what the end-to-end benchmark needed to keep the gateway busy.
+ */
+export const DEFAULTS = {
+  protocol: 'http/protobuf',
+  maxQueueRecords: 20_000,
+  maxBatchRecords: 1000,
+  maxBatchBytes: 1024 * 1024,
+  maxConcurrentExports: 4,
+  maxSegmentBytes: 16 * 1024 * 1024,
+  retryInitialDelayMillis: 500,
+  retryMaxDelayMillis: 30_000,
+  retryMaxElapsedMillis: Infinity,
+  outageReportAfterMillis: 60_000,
+  outageRepeatEveryMillis: 300_000,
+  invalidEvents: 'deliver',
+  checkpointIntervalMillis: 60_000,
+  flushTimeoutMillis: 30_000,
+  shutdownTimeoutMillis: 30_000,
+} as const;
+
+/** How often a spool that could not be written tries again. */
+const SPOOL_RECOVERY_MILLIS = 1000;
+/** The OTLP exporter fails exports beyond 30 at once. */
+const MAX_CONCURRENT_EXPORTS = 30;
+
+/** A bad option: the message names it. Thrown by `createAuditLogger`, once, at creation. */
+export class AuditOptionsError extends AuditError {
+  override readonly name = 'AuditOptionsError';
+  constructor(readonly option: string, requirement: string, value: unknown) {
+    super(`otel-audit: option ${option} ${requirement} (got ${describe(value)})`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
+  return String(value);
+}
+
+function integer(option: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new AuditOptionsError(option, `must be an integer from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'any size' : max}`, value);
+  }
+  return value;
+}
+
+function millis(option: string, value: unknown, min: number, allowInfinity = false): number | undefined {
+  if (value === undefined) return undefined;
+  if (allowInfinity && value === Infinity) return value;
+  return integer(option, value, min);
+}
+
+function oneOf<T extends string>(option: string, value: unknown, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !allowed.includes(value as T)) throw new AuditOptionsError(option, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
+  return value as T;
+}
+
+function text(option: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') throw new AuditOptionsError(option, 'must be a non-empty string', value);
+  return value;
+}
+
+function record(option: string, value: unknown, check: (v: unknown) => boolean, what: string): void {
+  if (value === undefined) return;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AuditOptionsError(option, `must be an object of ${what}`, value);
+  for (const [key, member] of Object.entries(value)) if (!check(member)) throw new AuditOptionsError(`${option}.${key}`, `must be ${what}`, member);
+}
+
+function protocolFromEnvironment(): string | undefined {
+  const value = process.env['OTEL_EXPORTER_OTLP_LOGS_PROTOCOL'] ?? process.env['OTEL_EXPORTER_OTLP_PROTOCOL'];
+  return value?.trim() || undefined;
+}
+
+/** The options after validation, with every default applied. */
+export interface ResolvedOptions<C extends Catalog> {
+  readonly catalog: C;
+  readonly export: ExportOptions & { readonly protocol: OtlpProtocol };
+  readonly delivery: DeliverySettings;
+  readonly serviceName: string | undefined;
+  readonly serviceVersion: string | undefined;
+  readonly resourceAttributes: Readonly<Record<string, string | number | boolean>>;
+  readonly invalidEvents: 'deliver' | 'drop';
+  readonly onError: ((error: AuditError) => void) | undefined;
+  readonly hmacKey: Buffer | undefined;
+  readonly checkpoints: { readonly intervalMillis: number; readonly signingKey: KeyObject | undefined } | undefined;
+  readonly meterProvider: MeterProvider | undefined;
+  readonly exporter: LogRecordExporter | undefined;
+}
+
+/** Validates every option once, at creation, with an error naming the option; applies the defaults. */
+export function resolveOptions<C extends Catalog>(options: AuditLoggerOptions<C>): ResolvedOptions<C> {
+  if (typeof options !== 'object' || options === null) throw new AuditOptionsError('options', 'must be an object', options);
+  const o = options as AuditLoggerOptions<C> & Record<string, unknown>;
+  if (typeof o.catalog !== 'object' || o.catalog === null || typeof (o.catalog as { actions?: unknown }).actions !== 'object') {
+    throw new AuditOptionsError('catalog', 'must be a catalog made by defineCatalog (or the bundled gristCatalog)', o.catalog);
+  }
+  if (o.endpoint !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(String(o.endpoint));
+    } catch {
+      url = undefined;
+    }
+    if (typeof o.endpoint !== 'string' || !url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new AuditOptionsError('endpoint', 'must be an http(s) URL such as https://gateway:4318/v1/logs', o.endpoint);
+    }
+  }
+  const protocolSource = o.protocol !== undefined ? 'protocol' : 'OTEL_EXPORTER_OTLP_[LOGS_]PROTOCOL';
+  const protocol = oneOf<OtlpProtocol>(protocolSource, o.protocol ?? protocolFromEnvironment(), ['http/protobuf', 'http/json']) ?? DEFAULTS.protocol;
+  record('headers', o.headers, (v) => typeof v === 'string', 'strings');
+  const timeoutMillis = millis('timeoutMillis', o.timeoutMillis, 1);
+  const compression = oneOf('compression', o.compression, ['gzip', 'none']);
+  record('resourceAttributes', o.resourceAttributes, (v) => ['string', 'number', 'boolean'].includes(typeof v), 'strings, numbers or booleans');
+
+  const retry = o.retry ?? {};
+  if (typeof retry !== 'object' || retry === null) throw new AuditOptionsError('retry', 'must be an object', retry);
+  const initialDelayMillis = millis('retry.initialDelayMillis', retry.initialDelayMillis, 1) ?? DEFAULTS.retryInitialDelayMillis;
+  const maxDelayMillis = millis('retry.maxDelayMillis', retry.maxDelayMillis, initialDelayMillis) ?? Math.max(initialDelayMillis, DEFAULTS.retryMaxDelayMillis);
+  const maxElapsedMillis = millis('retry.maxElapsedMillis', retry.maxElapsedMillis, 1, true) ?? DEFAULTS.retryMaxElapsedMillis;
+  const outage = o.outage ?? {};
+  if (typeof outage !== 'object' || outage === null) throw new AuditOptionsError('outage', 'must be an object', outage);
+
+  const spoolDir = text('spoolDir', o.spoolDir);
+  const deadLetterFile = text('deadLetterFile', o.deadLetterFile);
+  const delivery: DeliverySettings = {
+    spoolDir: spoolDir === undefined ? undefined : isAbsolute(spoolDir) ? spoolDir : resolve(spoolDir),
+    maxQueueRecords: integer('maxQueueRecords', o.maxQueueRecords, 1) ?? DEFAULTS.maxQueueRecords,
+    maxBatchRecords: integer('maxBatchRecords', o.maxBatchRecords, 1) ?? DEFAULTS.maxBatchRecords,
+    maxBatchBytes: integer('maxBatchBytes', o.maxBatchBytes, 1024) ?? DEFAULTS.maxBatchBytes,
+    maxConcurrentExports: integer('maxConcurrentExports', o.maxConcurrentExports, 1, MAX_CONCURRENT_EXPORTS) ?? DEFAULTS.maxConcurrentExports,
+    maxSegmentBytes: integer('maxSegmentBytes', o.maxSegmentBytes, 64 * 1024) ?? DEFAULTS.maxSegmentBytes,
+    deadLetterFile: deadLetterFile === undefined ? undefined : resolve(deadLetterFile),
+    retry: { initialDelayMillis, maxDelayMillis, maxElapsedMillis },
+    outage: {
+      reportAfterMillis: millis('outage.reportAfterMillis', outage.reportAfterMillis, 0) ?? DEFAULTS.outageReportAfterMillis,
+      repeatEveryMillis: millis('outage.repeatEveryMillis', outage.repeatEveryMillis, 1) ?? DEFAULTS.outageRepeatEveryMillis,
+    },
+    spoolRecoveryMillis: SPOOL_RECOVERY_MILLIS,
+  };
+
+  if (o.onError !== undefined && typeof o.onError !== 'function') throw new AuditOptionsError('onError', 'must be a function', o.onError);
+  if (o.hmacKey !== undefined && !((typeof o.hmacKey === 'string' || Buffer.isBuffer(o.hmacKey)) && o.hmacKey.length > 0)) {
+    throw new AuditOptionsError('hmacKey', 'must be a non-empty string or Buffer', o.hmacKey);
+  }
+  let checkpoints: ResolvedOptions<C>['checkpoints'];
+  if (o.checkpoints !== false) {
+    const given = o.checkpoints ?? {};
+    if (typeof given !== 'object' || given === null) throw new AuditOptionsError('checkpoints', 'must be false or an object', given);
+    const intervalMillis = millis('checkpoints.intervalMillis', given.intervalMillis, 100) ?? DEFAULTS.checkpointIntervalMillis;
+    let signingKey: KeyObject | undefined;
+    if (given.signingKey !== undefined) {
+      try {
+        signingKey = typeof given.signingKey === 'string' ? createPrivateKey(given.signingKey) : given.signingKey;
+      } catch {
+        signingKey = undefined;
+      }
+      if (signingKey?.type !== 'private' || signingKey.asymmetricKeyType !== 'ed25519') {
+        throw new AuditOptionsError('checkpoints.signingKey', 'must be an Ed25519 private key (PEM text or a KeyObject)', '[a key]');
+      }
+    }
+    checkpoints = { intervalMillis, signingKey };
+  }
+  if (o.meterProvider !== undefined && typeof (o.meterProvider as { getMeter?: unknown }).getMeter !== 'function') {
+    throw new AuditOptionsError('meterProvider', 'must be an OpenTelemetry MeterProvider', o.meterProvider);
+  }
+  if (o.exporter !== undefined && typeof (o.exporter as { export?: unknown }).export !== 'function') {
+    throw new AuditOptionsError('exporter', 'must be a LogRecordExporter', o.exporter);
+  }
+  return {
+    catalog: o.catalog,
+    export: {
+      protocol,
+      ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
+      ...(o.headers !== undefined ? { headers: o.headers } : {}),
+      ...(timeoutMillis !== undefined ? { timeoutMillis } : {}),
+      ...(compression !== undefined ? { compression } : {}),
+    },
+    delivery,
+    serviceName: text('serviceName', o.serviceName),
+    serviceVersion: text('serviceVersion', o.serviceVersion),
+    resourceAttributes: o.resourceAttributes ?? {},
+    invalidEvents: oneOf('invalidEvents', o.invalidEvents, ['deliver', 'drop']) ?? DEFAULTS.invalidEvents,
+    onError: o.onError,
+    hmacKey: o.hmacKey === undefined ? undefined : Buffer.from(o.hmacKey),
+    checkpoints,
+    meterProvider: o.meterProvider,
+    exporter: o.exporter,
+  };
+}
