@@ -2,7 +2,8 @@
 // machine, with one and with two gateways and consumers. Not a test: run it by hand on a quiet
 // machine (everything shares its cores: the applications, HAProxy, the gateways, Kafka, the
 // consumers and the HEC stand-in), and read the figures as what that machine allows.
-//   npx tsx scripts/topology-throughput.ts [events]        (default 40,000)
+//   npx tsx scripts/topology-throughput.ts [events] [requests in flight per application]
+//   (defaults 40,000 and 1: one request in flight keeps each stream in order, see the README)
 //
 // Each tier is measured on its own:
 //   ingest: four applications log every event as fast as they can; timed until the gateways have
@@ -17,6 +18,7 @@ import { tempDir, waitFor, type RunningProcess } from './lib/processes.js';
 import { countDelivery, startTopology, watchCopies } from './lib/topology.js';
 
 const TOTAL = Number(process.argv[2] ?? 40_000);
+const IN_FLIGHT = Number(process.argv[3] ?? 1);
 const APPLICATIONS = 4;
 
 /** CPU seconds (user + system) each running part has used so far, by name, from /proc. */
@@ -49,7 +51,14 @@ async function measure(nodes: number): Promise<string> {
   const load = loadavg()[0]!.toFixed(1);
   try {
     const loggers = Array.from({ length: APPLICATIONS }, (_, i) =>
-      createAuditLogger({ catalog: gristCatalog, endpoint: topology.endpoint, serviceName: `application-${i + 1}`, maxQueueRecords: TOTAL, checkpoints: false }),
+      createAuditLogger({
+        catalog: gristCatalog,
+        endpoint: topology.endpoint,
+        serviceName: `application-${i + 1}`,
+        maxQueueRecords: TOTAL,
+        maxConcurrentExports: IN_FLIGHT,
+        checkpoints: false,
+      }),
     );
     const ids: string[] = [];
     const atStart = cpuSeconds(topology.processes());
@@ -102,7 +111,7 @@ const rows: string[] = [];
 for (const nodes of [1, 2]) rows.push(await measure(nodes));
 process.stdout.write(
   [
-    `${TOTAL.toLocaleString('en')} events from ${APPLICATIONS} applications, ${new Date().toISOString()}, ${cpus().length} cores (shared: load average at the start of each row)`,
+    `${TOTAL.toLocaleString('en')} events from ${APPLICATIONS} applications (${IN_FLIGHT} request(s) in flight each), ${new Date().toISOString()}, ${cpus().length} cores (shared: load average at the start of each row)`,
     '| gateways | consumers | load | per application core (the four loggers of this process) | logged | acknowledged (in Kafka) | drained to HEC | drained to archive | HEC duplicates | per gateway core (CPU used) | per Kafka core | per consumer core (both groups) | per HEC stand-in core |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,

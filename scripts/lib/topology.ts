@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ATTR, canonicalJson, readTrail, type AuditLogger, type Catalog, type TrailRecord } from '../../src/index.js';
+import { ATTR, readTrail, type AuditLogger, type Catalog, type TrailRecord } from '../../src/index.js';
 import { startKafka, type KafkaBroker } from './kafka.js';
 import { CONFIG, freePort, listening, startCollector, startHecReceiver, track, waitFor, type RunningProcess } from './processes.js';
 
@@ -197,23 +197,6 @@ export function watchCopies(files: () => readonly string[], intervalMillis = 500
 }
 
 const isCheckpoint = (record: TrailRecord): boolean => record.attributes[ATTR.action] === CHECKPOINT_ACTION;
-
-/**
- * Identical at-least-once copies (same `log.record.uid`, same body and attributes) folded into
- * the first one; copies that differ are all kept, for verify to flag. Returns the records and how
- * many copies were folded.
- */
-export function foldIdenticalCopies(records: readonly TrailRecord[]): { records: TrailRecord[]; folded: number } {
-  const seen = new Set<string>();
-  const kept: TrailRecord[] = [];
-  for (const record of records) {
-    const key = `${String(record.attributes[ATTR.recordUid])}\u0000${canonicalJson({ body: record.body, attributes: record.attributes })}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    kept.push(record);
-  }
-  return { records: kept, folded: records.length - kept.length };
-}
 
 /** What a destination holds of the events `sent`: counts of delivered, missing and duplicated ids. */
 export function countDelivery(records: readonly TrailRecord[], sent: readonly string[]) {
