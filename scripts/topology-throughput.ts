@@ -8,14 +8,15 @@
 // Each tier is measured on its own:
 //   ingest: four applications log every event as fast as they can; timed until the gateways have
 //           acknowledged all of them (a gateway acknowledges once Kafka has the events);
-//   drain:  only then do the consumers start, on that backlog; timed from the first event at a
-//           destination until every event is there (the HEC stand-in; the archive).
+//   drain:  only then do the consumers start, on that backlog; timed from the first event the
+//           consumers export to a destination until the last (their own metrics), then every
+//           event is counted at the HEC stand-in and in the archive.
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../src/index.js';
 import { tempDir, waitFor, type RunningProcess } from './lib/processes.js';
-import { countDelivery, startTopology, watchCopies } from './lib/topology.js';
+import { countDelivery, readCopies, startTopology } from './lib/topology.js';
 
 const TOTAL = Number(process.argv[2] ?? 40_000);
 const IN_FLIGHT = Number(process.argv[3] ?? 1);
@@ -80,25 +81,41 @@ async function measure(nodes: number): Promise<string> {
 
     for (let i = 0; i < nodes; i++) await topology.startConsumer(i);
     const atConsumersUp = cpuSeconds(topology.processes());
-    // Timed from the first event at each destination (the consumers' start and first group join
-    // left out; a rebalance when the second consumer joins is included), polled once a second.
-    const hec = watchCopies(topology.hecFiles, 1000);
-    const archive = watchCopies(() => topology.archiveFiles, 1000);
-    /** Events per second after the first arrival (those in the first reading left out). */
-    const drained = async (what: string, records: typeof hec): Promise<string> => {
-      await waitFor(`the first event ${what}`, () => countDelivery(records(), ids).delivered > 0, 120_000);
+    // Timed from the first event a consumer exported to a destination until the last (the
+    // consumers' start and first group join left out; the rebalance when the second consumer joins
+    // is included), from the consumers' own counters, read every 100 ms.
+    const exported = async (exporter: string): Promise<number> => {
+      let sum = 0;
+      for (let i = 0; i < nodes; i++) {
+        const text = await (await fetch(topology.consumerMetrics(i))).text();
+        for (const line of text.split('\n')) {
+          if (line.startsWith('otelcol_exporter_sent_log_records') && line.includes(`exporter="${exporter}"`)) sum += Number(line.split(' ').at(-1));
+        }
+      }
+      return sum;
+    };
+    /** Events per second after the first export seen (those counted in that first reading left out). */
+    const drained = async (exporter: string): Promise<string> => {
+      let atFirst = 0;
+      await waitFor(`the first export by ${exporter}`, async () => (atFirst = await exported(exporter)) > 0, 120_000);
       const first = Date.now();
-      const atFirst = countDelivery(records(), ids).delivered;
-      await waitFor(`every event ${what}`, () => countDelivery(records(), ids).missing === 0, 600_000);
+      await waitFor(`every event exported by ${exporter}`, async () => (await exported(exporter)) >= TOTAL, 600_000);
       return perSecond(TOTAL - atFirst, Date.now() - first);
     };
-    const [toHec, toArchive] = await Promise.all([drained('at the HEC stand-in', hec), drained('in the archive', archive)]);
+    const [toHec, toArchive] = await Promise.all([drained('splunk_hec'), drained('file/archive')]);
+    // The destinations' own copies, counted: nothing missing.
+    const hec = readCopies(topology.hecFiles());
+    const archive = readCopies(topology.archiveFiles);
+    for (const [name, records] of [['HEC', hec], ['archive', archive]] as const) {
+      const counts = countDelivery(records, ids);
+      if (counts.missing > 0) throw new Error(`${name}: ${counts.missing} events missing`);
+    }
     const atEnd = cpuSeconds(topology.processes());
     // Events per CPU second of each tier: what one fully used core of it would carry.
     const perCore = (seconds: number) => `${Math.round(TOTAL / seconds).toLocaleString('en')}/s (${seconds.toFixed(1)} s)`;
     return (
       `| ${nodes} | ${nodes} | ${load} | ${perCore((applicationsUsed.user + applicationsUsed.system) / 1e6)} | ${perSecond(TOTAL, loggedMillis)} | ${perSecond(TOTAL, acknowledgedMillis)} | ` +
-      `${toHec} | ${toArchive} | ${countDelivery(hec(), ids).duplicates} | ` +
+      `${toHec} | ${toArchive} | ${countDelivery(hec, ids).duplicates} | ` +
       `${perCore(tierSeconds(atStart, atAcknowledged, 'gateway'))} | ${perCore(tierSeconds(atStart, atAcknowledged, 'kafka') + tierSeconds(atConsumersUp, atEnd, 'kafka'))} | ` +
       `${perCore(tierSeconds(atConsumersUp, atEnd, 'consumer'))} | ${perCore(tierSeconds(atConsumersUp, atEnd, 'hec'))} |`
     );

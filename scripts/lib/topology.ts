@@ -158,6 +158,8 @@ export async function startTopology(dir: string, options: TopologyOptions = {}) 
     stopGateway: (i: number, signal?: NodeJS.Signals) => stopped(gateways[i], signal),
     startConsumer,
     stopConsumer: (i: number, signal?: NodeJS.Signals) => stopped(consumers[i], signal),
+    /** Consumer i's Prometheus endpoint (the Collector's own metrics); known once it was started. */
+    consumerMetrics: (i: number) => `http://127.0.0.1:${consumerEnvs[i]?.['AUDIT_METRICS_PORT']}/metrics`,
     /** What consumer i logged (its last run). */
     consumerOutput: (i: number) => consumers[i]?.output() ?? '',
     /** Every process still running (Kafka's JVM included). */
