@@ -2,6 +2,7 @@
 # Builds the otelcol-audit distribution from collector-config/manifest.yaml into .collector/.
 #   npm run collector:build                  build, or reuse a binary that is up to date
 #   npm run collector:build -- --update-lock re-resolve modules after a manifest change
+#   otel-audit collector build [--out dir]   the same from an installed package (OTELCOL_AUDIT_OUT)
 # collector-config/lock/go.{mod,sum} pin every module and its checksum, so a build is reproducible
 # and needs nothing but the Go toolchain and the module proxy.
 set -euo pipefail
@@ -10,7 +11,8 @@ BUILDER_VERSION=v0.142.0
 root=$(cd "$(dirname "$0")/.." && pwd)
 manifest="$root/collector-config/manifest.yaml"
 lock="$root/collector-config/lock"
-out="$root/.collector"
+out="${OTELCOL_AUDIT_OUT:-$root/.collector}"
+mkdir -p "$out" && out=$(cd "$out" && pwd)
 bin="$out/otelcol-audit"
 stamp="$out/build.sha256"
 update_lock=false
@@ -18,13 +20,15 @@ update_lock=false
 
 if ! command -v go >/dev/null 2>&1; then
   echo "build-collector: the Go toolchain is required to build otelcol-audit (https://go.dev/dl/);" >&2
-  echo "install Go >= 1.24 and run 'npm run collector:build' again." >&2
+  echo "install Go >= 1.24 and run the build again." >&2
   exit 1
 fi
 
-self="$root/scripts/build-collector.sh"
-# What the binary is built from: the manifest, its lock and this script.
-fingerprint() { cat "$manifest" "$lock/go.mod" "$lock/go.sum" "$self" 2>/dev/null | sha256sum | cut -d' ' -f1 || true; }
+# How the binary is compiled; part of the fingerprint, so changing it rebuilds.
+GO_BUILD_FLAGS=(-trimpath -ldflags="-s -w")
+# What the binary is built from: the manifest, its lock, the builder and the compile flags (not this
+# script's messages, so rewording one does not rebuild every checkout).
+fingerprint() { { cat "$manifest" "$lock/go.mod" "$lock/go.sum"; echo "$BUILDER_VERSION ${GO_BUILD_FLAGS[*]}"; } 2>/dev/null | sha256sum | cut -d' ' -f1 || true; }
 want=$(fingerprint)
 if ! $update_lock && [ -x "$bin" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
   echo "build-collector: $bin is up to date with the manifest"
@@ -38,13 +42,22 @@ if [ "$(cat "$out/bin/builder.version" 2>/dev/null)" != "$BUILDER_VERSION" ]; th
   echo "$BUILDER_VERSION" >"$out/bin/builder.version"
 fi
 
-echo "build-collector: building otelcol-audit (a first build downloads the modules and takes several minutes)"
+echo "build-collector: building otelcol-audit into $out (a first build downloads the modules and takes several minutes)"
 start=$(date +%s)
 cd "$root"
-# The builder generates the sources only: its own `go mod tidy` also resolves the test-only
-# dependencies of every imported package, and some of those are not served by the module proxy.
+# The builder only generates the Go sources here (its own `go mod tidy` also resolves the test-only
+# dependencies of every imported package, some of which the module proxy does not serve); `go build`
+# below compiles them. Its log, which announces that it will not compile, is shown only if it fails.
 rm -rf "$out/src"
-"$out/bin/builder" --config "$manifest" --skip-get-modules --skip-compilation
+# The manifest's output_path is relative to the repository; point it at $out/src, wherever that is.
+generate_manifest="$out/manifest.yaml"
+sed "s#^\( *output_path:\).*#\1 $out/src#" "$manifest" >"$generate_manifest"
+builder_log="$out/builder.log"
+"$out/bin/builder" --config "$generate_manifest" --skip-get-modules --skip-compilation >"$builder_log" 2>&1 || {
+  cat "$builder_log" >&2
+  echo "build-collector: generating the sources from $manifest failed" >&2
+  exit 1
+}
 cd "$out/src"
 rm -f go.mod go.sum
 if $update_lock || [ ! -f "$lock/go.mod" ]; then
@@ -66,7 +79,7 @@ else
 fi
 # -mod=readonly: a manifest that no longer matches the lock fails here instead of resolving anew.
 # No debug symbols and -trimpath keep the binary smaller and independent of this machine's paths.
-GOFLAGS=-mod=readonly go build -trimpath -ldflags="-s -w" -o "$bin" . || {
+GOFLAGS=-mod=readonly go build "${GO_BUILD_FLAGS[@]}" -o "$bin" . || {
   echo "build-collector: the build failed; if the manifest changed, run 'npm run collector:build -- --update-lock'" >&2
   exit 1
 }

@@ -4,7 +4,7 @@ import { trace, context as otelContext, isSpanContextValid } from '@opentelemetr
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { detectResources, envDetector, resourceFromAttributes, defaultResource } from '@opentelemetry/resources';
 import type { z } from 'zod';
-import type { ActionOf, Catalog, DetailsOf } from './catalog/define.js';
+import type { ActionOf, Catalog, DetailsOf, KnownAction } from './catalog/define.js';
 import { eventSchemaFor, type Actor, type AuditContext, type AuditEvent } from './catalog/envelope.js';
 import { isJsonValue } from './catalog/json-value.js';
 import { currentAuditContext } from './context/request-context.js';
@@ -44,13 +44,13 @@ export interface AuditLogger<C extends Catalog> {
    * Logs an event and returns its id. Never throws: problems go to `onError` and `stats()`.
    * @example audit.logEvent('document.create', { details: { document: { id, name } } })
    */
-  logEvent<A extends ActionOf<C>>(action: A, props: LogEventProps<C, A>): string;
+  logEvent<A extends string>(action: KnownAction<C, A>, props: LogEventProps<C, A & ActionOf<C>>): string;
   /**
    * Logs an event once it is valid, resolving with its id when it is durable: fdatasynced in the
    * spool, or acknowledged by the collector without one. Rejects with `AuditValidationError`
    * (naming each failing field) or `AuditDeliveryError`.
    */
-  logEventOrThrow<A extends ActionOf<C>>(action: A, props: LogEventProps<C, A>): Promise<string>;
+  logEventOrThrow<A extends string>(action: KnownAction<C, A>, props: LogEventProps<C, A & ActionOf<C>>): Promise<string>;
   /**
    * Resolves when every earlier event is acknowledged; rejects with `FlushTimeoutError` (carrying
    * `pending`) at the deadline. After `shutdown`, settles at once.

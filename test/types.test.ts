@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const fixture = join(root, 'test/types/logger-types.ts');
+const fixtures = ['test/types/logger-types.ts', 'test/types/middleware-types.ts'];
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 
 /** Compiles one file with the project's settings; returns the diagnostics (empty when it compiles). */
@@ -25,22 +25,54 @@ function compile(file: string): string {
   }
 }
 
-describe('types inferred from the catalog', () => {
-  it('compile correct calls, and every @ts-expect-error marks a real error', () => {
-    assert.equal(compile(fixture), '');
-  });
+for (const fixture of fixtures) {
+  describe(`types: ${fixture}`, () => {
+    it('compile correct calls, and every @ts-expect-error marks a real error', () => {
+      assert.equal(compile(join(root, fixture)), '');
+    });
 
-  it('reject each marked call once the directive is removed', () => {
-    const source = readFileSync(fixture, 'utf8');
-    const expected = source.split('\n').filter((line) => line.trim().startsWith('// @ts-expect-error')).length;
-    const stripped = join(root, 'test/types/.tmp-stripped-logger-types.ts');
-    writeFileSync(stripped, source.replaceAll('// @ts-expect-error', '// (expected error)'));
+    it('reject each marked call once the directive is removed', () => {
+      const source = readFileSync(join(root, fixture), 'utf8');
+      const expected = source.split('\n').filter((line) => line.trim().startsWith('// @ts-expect-error')).length;
+      const stripped = join(root, 'test/types', `.tmp-stripped-${basename(fixture)}`);
+      writeFileSync(stripped, source.replaceAll('// @ts-expect-error', '// (expected error)'));
+      try {
+        const output = compile(stripped);
+        const errorLines = new Set(output.split('\n').filter((line) => line.includes('error TS')).map((line) => /\((\d+),/.exec(line)?.[1]));
+        assert.equal(errorLines.size, expected, output);
+      } finally {
+        rmSync(stripped, { force: true });
+      }
+    });
+  });
+}
+
+describe('a misspelled action', () => {
+  it('fails to compile with a message naming the closest valid actions, not the catalog type', () => {
+    const file = join(root, 'test/types/.tmp-misspelled-action.ts');
+    writeFileSync(
+      file,
+      [
+        "import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';",
+        "import { createAuditLogger } from '../../src/index.js';",
+        'const audit = createAuditLogger({ catalog: gristCatalog });',
+        "audit.logEvent('document.creat', { details: { document: { id: 'd1', name: 'Plan' } } });",
+        "void audit.logEventOrThrow('document.c', { details: {} });",
+        "audit.logEvent('invoice.pay', { details: {} });",
+      ].join('\n'),
+    );
     try {
-      const output = compile(stripped);
-      const errorLines = new Set(output.split('\n').filter((line) => line.includes('error TS')).map((line) => /\((\d+),/.exec(line)?.[1]));
-      assert.equal(errorLines.size, expected, output);
+      const errors = compile(file).split('\n').filter((line) => line.includes('error TS'));
+      assert.equal(errors.length, 3, errors.join('\n'));
+      assert.match(errors[0]!, /\(4,16\): .*'"document\.creat is not an action of this catalog; valid actions: document\.create"'\.$/);
+      // Every action sharing the longest prefix, in the compiler's order.
+      const listed = /document\.c is not an action of this catalog; valid actions: ([^"]+)"'\.$/.exec(errors[1]!)?.[1]?.split(', ');
+      assert.deepEqual(listed?.sort(), ['document.change_access', 'document.clear_all_webhook_queues', 'document.clear_webhook_queue', 'document.create'], errors[1]);
+      // Nothing in common: the first eight, and how many more, within the compiler's message length.
+      assert.match(errors[2]!, /invoice\.pay is not an action of this catalog; valid actions: ([a-z_]+\.[a-z_]+, ){7}[a-z_]+\.[a-z_]+ and 32 more \(otel-audit docs lists them\)"'\.$/);
+      for (const error of errors) assert.doesNotMatch(error, /Zod|Catalog</);
     } finally {
-      rmSync(stripped, { force: true });
+      rmSync(file, { force: true });
     }
   });
 });

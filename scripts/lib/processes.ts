@@ -73,12 +73,16 @@ async function healthy(url: string): Promise<boolean> {
   }
 }
 
-/** Starts the Collector with a config of collector-config/ and waits until its health check answers. */
-export async function startCollector(config: string, env: Record<string, string>, healthEndpoint: string, name = config): Promise<RunningProcess> {
-  const child = spawn(COLLECTOR, ['--config', CONFIG(config)], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts the Collector with a config of collector-config/ (or several, merged in order, as
+ * `--config a --config b` merges them) and waits until its health check answers.
+ */
+export async function startCollector(config: string | readonly string[], env: Record<string, string>, healthEndpoint: string, name = String(config)): Promise<RunningProcess> {
+  const args = (typeof config === 'string' ? [config] : config).flatMap((file) => ['--config', CONFIG(file)]);
+  const child = spawn(COLLECTOR, args, { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const running = track(child, name);
-  await waitFor(`${config} to be healthy`, async () => {
-    if (child.exitCode !== null) throw new Error(`${config} exited with ${child.exitCode}:\n${running.output()}`);
+  await waitFor(`${name} to be healthy`, async () => {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${running.output()}`);
     return healthy(`http://${healthEndpoint}/`);
   });
   return running;

@@ -26,6 +26,38 @@ export interface Catalog<Schemas extends Record<string, z.ZodType> = Record<stri
 /** The action names of a catalog. */
 export type ActionOf<C extends Catalog> = keyof C['actions'] & string;
 
+/**
+ * The type of `logEvent`'s action argument: `A` itself when the catalog has it; otherwise a message
+ * the compiler prints in its error, naming the valid actions closest to the misspelling, e.g.
+ * `document.creat is not an action of this catalog; valid actions: document.create`.
+ */
+export type KnownAction<C extends Catalog, A extends string> = [A] extends [ActionOf<C>]
+  ? A
+  : // Not distributive, and `A & ActionOf<C>` in the second branch: a caller's own type parameter
+    // constrained to ActionOf<C> is then accepted too (a literal outside the catalog makes it never).
+    (A & ActionOf<C>) | UnknownActionMessage<Exclude<A, ActionOf<C>>, ActionOf<C>>;
+
+type UnknownActionMessage<Unknown extends string, Actions extends string> =
+  `${Unknown} is not an action of this catalog; valid actions: ${Listed<TupleOf<Closest<Unknown, Actions>>>}`;
+
+// The helpers below only shape that message. Closest: the actions sharing the longest prefix with
+// the misspelling (all of them when not even the first letter matches).
+type Closest<Typed extends string, Actions extends string, Prefix extends string = ''> = Typed extends `${infer Next}${infer Rest}`
+  ? [Extract<Actions, `${Prefix}${Next}${string}`>] extends [never]
+    ? Extract<Actions, `${Prefix}${string}`>
+    : Closest<Rest, Actions, `${Prefix}${Next}`>
+  : Extract<Actions, `${Prefix}${string}`>;
+type IntersectionOf<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+type LastOf<U> = IntersectionOf<U extends unknown ? () => U : never> extends () => infer L ? L : never;
+type TupleOf<U, Last = LastOf<U>> = [U] extends [never] ? [] : [...TupleOf<Exclude<U, Last>>, Last];
+// At most eight names: the compiler cuts messages longer than about 300 characters.
+type Listed<Names extends unknown[]> = Names extends [infer A extends string, infer B extends string, infer C extends string, infer D extends string, infer E extends string, infer F extends string, infer G extends string, infer H extends string, infer _ extends string, ...infer More]
+  ? `${Joined<[A, B, C, D, E, F, G, H]>} and ${[_, ...More]['length']} more (otel-audit docs lists them)`
+  : Joined<Names>;
+type Joined<Names extends unknown[]> = Names extends [infer First extends string, ...infer Rest]
+  ? Rest extends [] ? First : `${First}, ${Joined<Rest>}`
+  : '';
+
 /** What `logEvent` accepts as `details` for an action. */
 export type DetailsOf<C extends Catalog, A extends ActionOf<C>> = z.input<C['actions'][A]['details']>;
 

@@ -8,6 +8,7 @@ import { readTrail } from '../integrity/trail.js';
 import { EXIT, headersOf, type Command } from './args.js';
 import { catalogHelp, catalogOption, loadCatalog } from './catalog-option.js';
 import { endpointHelp, endpointOptions, millis, protocolOf, resolvedEndpoint } from './endpoint.js';
+import { testDetails, testEventResource } from './test-event.js';
 
 interface Check {
   readonly name: string;
@@ -99,8 +100,9 @@ export const doctorCommand: Command = {
 
 Checks, in order: the endpoint accepts connections; its TLS certificate is trusted (https); an empty
 OTLP request is accepted with the given headers and protocol (telling apart refused auth, a wrong
-path, a protocol it does not speak); a test event is acknowledged; and, with --expect-in, that
-the event landed in a destination's file (the HEC receiver's output, the archive).
+path, a protocol it does not speak); a test event is acknowledged (service.name otel-audit-doctor and
+audit.test=true on its resource; the catalog's sample with secret-looking values replaced); and, with
+--expect-in, that the event landed in a destination's file (the HEC receiver's output, the archive).
 
 Options:
   --action <action>       the test event's action (default: the catalog's first)
@@ -132,10 +134,10 @@ Exit codes: 0 every check passed, 1 a check failed, 2 usage error.`,
       print({ name: 'round trip', ok: false, detail: `unknown action ${action}` });
       return EXIT.findings;
     }
-    const audit = createAuditLogger({ catalog, endpoint, protocol, headers, timeoutMillis: timeout, checkpoints: false, retry: { maxElapsedMillis: timeout }, onError: () => undefined });
+    const audit = createAuditLogger({ catalog, ...testEventResource('doctor'), endpoint, protocol, headers, timeoutMillis: timeout, checkpoints: false, retry: { maxElapsedMillis: timeout }, onError: () => undefined });
     let id: string;
     try {
-      id = await audit.logEventOrThrow(action as never, { actor: { type: 'system' }, details: definition.sample as never });
+      id = await audit.logEventOrThrow(action as never, { actor: { type: 'system' }, details: testDetails(definition.sample) as never });
       print({ name: 'round trip', ok: true, detail: `test event ${action} ${id} acknowledged` });
     } catch (error) {
       print({ name: 'round trip', ok: false, detail: (error as Error).message });

@@ -3,14 +3,17 @@ import type { AuditError } from '../errors.js';
 import { EXIT, UsageError, headersOf, type Command } from './args.js';
 import { catalogHelp, catalogOption, loadCatalog } from './catalog-option.js';
 import { endpointHelp, endpointOptions, millis, protocolOf, resolvedEndpoint } from './endpoint.js';
+import { testDetails, testEventResource } from './test-event.js';
 
 export const emitCommand: Command = {
   name: 'emit',
   summary: 'send a test event of any catalog action to an OTLP endpoint',
   usage: `otel-audit emit <action> [options]
 
-Sends one event (actor: system) and waits until the collector acknowledges it, like the "send test
-event" button of a streaming product. The details are the catalog's sample unless --details is given.
+Sends one test event (actor: system; service.name otel-audit-emit and audit.test=true on its
+resource) and waits until the collector acknowledges it, like the "send test event" button of a
+streaming product. The details are the catalog's sample, with secret-looking values such as tokens
+replaced, unless --details is given.
 
 Options:
   --details <json>        the event's details
@@ -24,7 +27,7 @@ Exit codes: 0 acknowledged, 2 usage error (unknown action, invalid details), 3 n
     const catalog = await loadCatalog(String(values['catalog']));
     const definition = catalog.actions[action];
     if (!definition) throw new UsageError(`unknown action "${action}"; otel-audit docs lists them`);
-    let details: unknown = definition.sample;
+    let details: unknown = testDetails(definition.sample);
     if (typeof values['details'] === 'string') {
       try {
         details = JSON.parse(values['details']);
@@ -36,6 +39,7 @@ Exit codes: 0 acknowledged, 2 usage error (unknown action, invalid details), 3 n
     const problems: AuditError[] = [];
     const audit = createAuditLogger({
       catalog,
+      ...testEventResource('emit'),
       endpoint: resolvedEndpoint(values['endpoint'] as string | undefined),
       protocol: protocolOf(values['protocol']),
       headers: headersOf(values['header'] as string[] | undefined),

@@ -1,18 +1,19 @@
 #!/usr/bin/env node
 // otel-audit: the command-line tool. Thin: each command calls the library's rooms.
 import { EXIT, UsageError, parse, type Command } from './args.js';
+import { collectorCommand } from './collector.js';
 import { docsCommand, schemaCommand } from './docs.js';
 import { doctorCommand } from './doctor.js';
 import { emitCommand } from './emit.js';
 import { spoolCommand } from './spool.js';
 import { verifyCommand } from './verify.js';
 
-const commands: readonly Command[] = [verifyCommand, emitCommand, doctorCommand, spoolCommand, docsCommand, schemaCommand];
+const commands: readonly Command[] = [verifyCommand, emitCommand, doctorCommand, spoolCommand, docsCommand, schemaCommand, collectorCommand];
 
 const help = `otel-audit <command> [options]
 
 Commands:
-${commands.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`).join('\n')}
+${commands.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`).join('\n')}
 
 Run otel-audit <command> --help for its options.
 Exit codes: 0 success, 1 findings (verify, doctor), 2 usage error, 3 failure (not delivered, unreadable).`;

@@ -45,7 +45,8 @@ export const verifyCommand: Command = {
   usage: `otel-audit verify <file>... [options]
 
 Reads what a destination received: the Collector file archive (OTLP/JSON lines, or its zstd frames),
-the HEC receiver's output, NDJSON exported from a Splunk search, or syslog lines carrying JSON; and
+the HEC receiver's output, NDJSON exported from a Splunk search, syslog lines carrying JSON, or a
+copy in a SIEM format of collector-config/formats/ (OCSF or ECS JSON, CIM events, CEF lines); and
 reports per stream: events, first and last sequence, gaps, records whose hash does not match or that
 differ from another record under the same sequence number, out-of-order records, checkpoints whose
 signature fails, resumes without their marker, and silences longer than the checkpoint interval.

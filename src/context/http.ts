@@ -3,8 +3,11 @@ import { isIP } from 'node:net';
 import type { Actor, AuditContext } from '../catalog/envelope.js';
 import { runWithAuditContext, type RequestAuditContext } from './request-context.js';
 
-/** How to read who and where from an HTTP request. */
-export interface HttpContextOptions {
+/**
+ * How to read who and where from an HTTP request. `Req` is the request type your framework hands to
+ * `identify` and `site`: Express `Request`, Fastify `FastifyRequest`, or node:http `IncomingMessage`.
+ */
+export interface HttpContextOptions<Req = IncomingMessage> {
   /**
    * Reverse proxies in front of the application that you trust to append the client's address to
    * `forwardedHeader`. 0: the socket's peer is the client and forwarding headers are ignored (a
@@ -26,9 +29,9 @@ export interface HttpContextOptions {
    * Return nothing for an anonymous request (actor `guest`).
    * @example (req) => { const s = sessions.get(cookie(req)); return s && { actor: { type: 'user', user: s.user }, sessionId: s.id }; }
    */
-  readonly identify?: (req: IncomingMessage) => { actor?: Actor; sessionId?: string } | undefined;
-  /** The site (tenant) the request is for. @example (req) => ({ id: tenantOf(req.headers.host) }) */
-  readonly site?: (req: IncomingMessage) => AuditContext['site'] | undefined;
+  readonly identify?: (req: Req) => { actor?: Actor; sessionId?: string } | undefined;
+  /** The site (tenant) the request is for. @example (req) => ({ id: tenantOf(req.hostname) }) */
+  readonly site?: (req: Req) => AuditContext['site'] | undefined;
   /** Longest header value kept (user agent, session id); longer ones are cut. @default 512 */
   readonly maxHeaderLength?: number;
 }
@@ -72,7 +75,7 @@ function forwardedChain(req: IncomingMessage, header: ForwardedHeader): (string 
 }
 
 /** Checked once, when a middleware is created: a typo must not silently trust the wrong header. */
-function validateOptions(options: HttpContextOptions): void {
+function validateOptions(options: Pick<HttpContextOptions, 'trustedProxies' | 'forwardedHeader'>): void {
   const { trustedProxies, forwardedHeader } = options;
   if (trustedProxies !== undefined && !(Number.isInteger(trustedProxies) && trustedProxies >= 0)) {
     throw new TypeError(`trustedProxies must be a whole number of proxies (0 or more), got ${String(trustedProxies)}`);
@@ -98,9 +101,14 @@ export function clientAddress(req: IncomingMessage, trustedProxies = 0, forwarde
 }
 
 /** The audit actor and context of a request. */
-export function auditContextFromRequest(req: IncomingMessage, options: HttpContextOptions = {}): RequestAuditContext {
+export function auditContextFromRequest<Req extends IncomingMessage>(req: Req, options: HttpContextOptions<Req> = {}): RequestAuditContext {
+  return contextOf(req, options, req);
+}
+
+/** `req` is what the socket delivered; `framework` the same request as the framework hands it to the hooks. */
+function contextOf<Req>(req: IncomingMessage, options: HttpContextOptions<Req>, framework: Req): RequestAuditContext {
   const max = options.maxHeaderLength ?? 512;
-  const identity = options.identify?.(req);
+  const identity = options.identify?.(framework);
   const context: { -readonly [K in keyof AuditContext]: AuditContext[K] } = {};
   const ip = clientAddress(req, options.trustedProxies, options.forwardedHeader);
   if (ip) context.ip_address = ip;
@@ -108,34 +116,39 @@ export function auditContextFromRequest(req: IncomingMessage, options: HttpConte
   if (userAgent) context.user_agent = userAgent;
   const sessionId = clean(identity?.sessionId, max);
   if (sessionId) context.session_id = sessionId;
-  const site = options.site?.(req);
+  const site = options.site?.(framework);
   if (site) context.site = site;
   return { actor: identity?.actor ?? { type: 'guest' }, context };
 }
 
 /**
  * Express / Connect middleware: every event logged while handling the request carries its actor
- * and context. `app.use(auditContext({ trustedProxies: 1, identify }))`.
+ * and context. `app.use(auditContext({ trustedProxies: 1, identify }))`; the hooks get Express's
+ * `Request` (annotate the parameter, `identify: (req: Request) => ...`, where it is not inferred).
  */
-export function auditContext(options: HttpContextOptions = {}) {
+export function auditContext<Req extends IncomingMessage = IncomingMessage>(options: HttpContextOptions<Req> = {}) {
   validateOptions(options);
-  return (req: IncomingMessage, _res: ServerResponse, next: (error?: unknown) => void): void => {
+  return (req: Req, _res: ServerResponse, next: (error?: unknown) => void): void => {
     runWithAuditContext(auditContextFromRequest(req, options), next);
   };
 }
 
-/** Fastify `onRequest` hook: `app.addHook('onRequest', fastifyAuditContext({ identify }))`. */
-export function fastifyAuditContext(options: HttpContextOptions = {}) {
+/**
+ * Fastify `onRequest` hook: `app.addHook('onRequest', fastifyAuditContext({ identify }))`. The hooks
+ * get the `FastifyRequest` (`identify: (request: FastifyRequest) => ...`); addresses and headers are
+ * read from the socket's request, `request.raw`.
+ */
+export function fastifyAuditContext<Req extends { raw: IncomingMessage } = { raw: IncomingMessage }>(options: HttpContextOptions<Req> = {}) {
   validateOptions(options);
-  return (request: { raw: IncomingMessage }, _reply: unknown, done: () => void): void => {
-    runWithAuditContext(auditContextFromRequest(request.raw, options), done);
+  return (request: Req, _reply: unknown, done: () => void): void => {
+    runWithAuditContext(contextOf(request.raw, options, request), done);
   };
 }
 
 /** For a plain `node:http` handler: `http.createServer(withAuditContext(handler, options))`. */
 export function withAuditContext<Req extends IncomingMessage, Res extends ServerResponse>(
   handler: (req: Req, res: Res) => void,
-  options: HttpContextOptions = {},
+  options: HttpContextOptions<Req> = {},
 ): (req: Req, res: Res) => void {
   validateOptions(options);
   return (req, res) => runWithAuditContext(auditContextFromRequest(req, options), () => handler(req, res));

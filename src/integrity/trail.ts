@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { decompress } from 'fzstd';
 import { fromAnyValue, fromKeyValues, type OtlpAnyValue, type OtlpKeyValue } from './otlp-json.js';
+import { fromSiemCopy, recordOfCefMessage, recordOfSiemJson } from './trail-siem.js';
 
 /** One audit record as a destination kept it: the event (body) and the attributes that travelled with it. */
 export interface TrailRecord {
@@ -23,14 +24,14 @@ function recordsOfOtlpJson(request: Json, source: string): TrailRecord[] {
     const resource = fromKeyValues(((rl['resource'] as Json | undefined)?.['attributes'] as OtlpKeyValue[]) ?? []);
     for (const sl of (rl['scopeLogs'] as Json[] | undefined) ?? []) {
       for (const record of (sl['logRecords'] as Json[] | undefined) ?? []) {
-        out.push({
+        out.push(fromSiemCopy({
           body: fromAnyValue(record['body'] as OtlpAnyValue),
           attributes: fromKeyValues(record['attributes'] as OtlpKeyValue[]),
           resource,
           eventName: record['eventName'] as string | undefined,
           timeUnixNano: record['timeUnixNano'] as string | undefined,
           source,
-        });
+        }));
       }
     }
   }
@@ -99,7 +100,7 @@ function recordOfSplunkResult(result: Json, source: string): TrailRecord {
   const body = typeof raw === 'string' ? (JSON.parse(raw) as unknown) : raw;
   const attributes: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(fields)) if (!key.startsWith('_')) attributes[key] = value;
-  return { body, attributes, resource: {}, source };
+  return fromSiemCopy({ body, attributes, resource: {}, source });
 }
 
 /** The SD-ID of the element the gateway's syslog pipeline writes the integrity attributes into. */
@@ -167,7 +168,7 @@ function recordOfSyslogLine(line: string, source: string): TrailRecord | undefin
   const sd = parseStructuredData(line, header ? header[0].length : 0);
   if (!sd || line[sd.end] !== ' ') return undefined;
   const message = line.slice(sd.end + 1).replace(/^\ufeff/, '');
-  if (!message.startsWith('{')) return undefined;
+  if (!message.startsWith('{')) return recordOfCefMessage(message, source);
   const audit = sd.elements.get(AUDIT_SD_ID);
   const attributes: Record<string, unknown> = audit?.length === 1 ? { ...audit[0] } : {};
   return { body: JSON.parse(message) as unknown, attributes, resource: {}, source };
@@ -182,7 +183,7 @@ function recordsOfLine(line: string, source: string): TrailRecord[] {
   const json = JSON.parse(line) as Json;
   if (json['resourceLogs']) return recordsOfOtlpJson(json, source);
   if (json['result']) return [recordOfSplunkResult(json['result'] as Json, source)];
-  return [recordOfSplunkResult(json, source)];
+  return [recordOfSiemJson(json, source) ?? recordOfSplunkResult(json, source)];
 }
 
 /**

@@ -61,7 +61,7 @@ export interface StreamReport {
   readonly checkpoints: number;
   /** Checkpoints whose signature fails, that are unsigned or missing when signatures are required, or that break the run sequence (a resume without its marker). */
   readonly badCheckpoints: readonly { id: string | undefined; source: string; reason: string }[];
-  /** Checkpoints whose signature was not checked (no public key). */
+  /** Signed checkpoints whose signature was not checked (no public key); unsigned ones are not counted. */
   readonly unverifiedCheckpoints: number;
   /** Checkpoints without a signature while a public key was given (not used; a finding with `requireSigned`). */
   readonly unsignedCheckpoints: number;
@@ -352,7 +352,7 @@ export class TrailVerifier {
         return;
       }
       if (!checkpointSignatureValid(record.body, signature, publicKey)) return bad('signature does not verify');
-    } else state.unverifiedCheckpoints++;
+    } else if (signature) state.unverifiedCheckpoints++;
     const body = record.body as { timestamp?: unknown; details?: Record<string, unknown> };
     const details = body.details ?? {};
     const time = Date.parse(str(body.timestamp) ?? '');

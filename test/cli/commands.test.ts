@@ -1,7 +1,8 @@
 // The otel-audit command, run as a process: emit, doctor, spool, docs, schema, help and exit codes.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -29,7 +30,7 @@ describe('otel-audit', () => {
   it('prints help for itself and each command; a usage error exits 2 with the help', async () => {
     const help = await cli(['--help']);
     assert.equal(help.code, 0);
-    for (const command of ['verify', 'emit', 'doctor', 'spool', 'docs', 'schema']) {
+    for (const command of ['verify', 'emit', 'doctor', 'spool', 'docs', 'schema', 'collector']) {
       assert.match(help.stdout, new RegExp(`\\n  ${command} `));
       const own = await cli([command, '--help']);
       assert.equal(own.code, 0);
@@ -51,6 +52,26 @@ describe('otel-audit', () => {
     assert.deepEqual((listener.records[0]!.body as { details: unknown }).details, gristCatalog.actions['document.create'].sample);
     assert.equal(listener.requests[0]!.headers['authorization'], 'Bearer t0k');
     assert.equal(listener.requests[0]!.contentType, 'application/json');
+  });
+
+  it('emit and doctor mark their events as tests, with no secret-looking sample values', async () => {
+    const listener = await startOtlpListener();
+    const emitted = await cli(['emit', 'config.create', '--endpoint', listener.url]);
+    const doctor = await cli(['doctor', '--endpoint', listener.url, '--action', 'config.update']);
+    await listener.close();
+    assert.equal(emitted.code, 0, emitted.stderr);
+    assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
+    const [fromEmit, fromDoctor] = listener.records;
+    assert.equal(fromEmit!.resource['service.name'], 'otel-audit-emit');
+    assert.equal(fromDoctor!.resource['service.name'], 'otel-audit-doctor');
+    for (const record of [fromEmit!, fromDoctor!]) {
+      assert.equal(record.resource['audit.test'], true);
+      // The Grist config samples hold a Splunk HEC token; the test events carry a placeholder instead.
+      const details = JSON.stringify((record.body as { details: unknown }).details);
+      assert.doesNotMatch(details, /Splunk [0-9A-F-]{8}|B5A79AAD/);
+      assert.match(details, /"token":"redacted-in-test-event"/);
+      assert.match(details, /"url":"https:\/\/hec\.example\.com:8088/);
+    }
   });
 
   it('emit refuses an unknown action or invalid details (2), and reports a dead endpoint (3)', async () => {
@@ -111,12 +132,60 @@ describe('otel-audit', () => {
     assert.equal((await cli(['spool', join(dir, 'nope')])).code, 2);
   });
 
+  it('verify speaks of unchecked signatures only when the checkpoints carry signatures', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-cli-verify-'));
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const outputs: string[] = [];
+    for (const [name, checkpoints] of [['unsigned', {}], ['signed', { signingKey: privateKey }]] as const) {
+      const listener = await startOtlpListener();
+      const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, checkpoints, onError: assert.fail });
+      audit.logEvent('document.create', { details: { document: { id: 'd1', name: 'Plan' } } });
+      await audit.shutdown();
+      await listener.close();
+      // As exported from a Splunk search: one {"result": {"_raw": event, ...fields}} line per record.
+      const file = join(dir, `${name}.ndjson`);
+      writeFileSync(file, listener.records.map((r) => JSON.stringify({ result: { _raw: JSON.stringify(r.body), ...r.attributes } })).join('\n'));
+      const verified = await cli(['verify', file]);
+      assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+      assert.match(verified.stdout, /[1-9] checkpoint\(s\)/);
+      outputs.push(verified.stdout);
+    }
+    assert.doesNotMatch(outputs[0]!, /signature/);
+    assert.match(outputs[1]!, /note: [1-9] checkpoint signature\(s\) not checked \(no --public-key\)/);
+  });
+
   it('docs and schema print the generated references', async () => {
     const docs = await cli(['docs']);
     assert.equal(docs.code, 0);
     assert.equal(docs.stdout.match(/^## /gm)?.length, 40);
     const schema = await cli(['schema']);
     assert.equal(Object.keys(JSON.parse(schema.stdout).$defs).length, 40);
+  });
+});
+
+describe('otel-audit collector build', () => {
+  it('builds otelcol-audit from the shipped manifest and lock into --out, without contradictory output; then keeps it', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'otel-audit-collector-'));
+    // The builder tool installed by npm run collector:build (CI runs it first): no second download.
+    cpSync(join(ROOT, '.collector/bin'), join(out, 'bin'), { recursive: true });
+    const built = await cli(['collector', 'build', '--out', out]);
+    assert.equal(built.code, 0, built.stdout + built.stderr);
+    assert.match(built.stdout, new RegExp(`built ${out}/otelcol-audit in \\d+ s`));
+    assert.doesNotMatch(built.stdout + built.stderr, /source codes only|will not be compiled/i);
+    const { stdout: version } = await run(join(out, 'otelcol-audit'), ['--version']);
+    assert.match(version, /^otelcol-audit version /);
+    const again = await cli(['collector', 'build', '--out', out]);
+    assert.equal(again.code, 0);
+    assert.match(again.stdout, /is up to date with the manifest/);
+  });
+
+  it('without Go, fails (3) saying what to install; a wrong subcommand is a usage error (2)', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'otel-audit-collector-'));
+    const noGo = await cli(['collector', 'build', '--out', out], { PATH: '/usr/bin:/bin' });
+    assert.equal(noGo.code, 3);
+    assert.match(noGo.stderr, /the Go toolchain is required to build otelcol-audit/);
+    assert.ok(!existsSync(join(out, 'otelcol-audit')));
+    assert.equal((await cli(['collector', 'make'])).code, 2);
   });
 });
 

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
-import Fastify from 'fastify';
+import Fastify, { type FastifyRequest } from 'fastify';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { auditContext, auditContextFromRequest, clientAddress, createAuditLogger, fastifyAuditContext, withAuditContext, type HttpContextOptions } from '../../src/index.js';
 import { startOtlpListener } from '../helpers/otlp-listener.js';
@@ -51,7 +51,8 @@ describe('client address and trusted proxies', () => {
   });
 
   it('refuses a forwardedHeader or trustedProxies it does not know when the middleware is created, naming the option', () => {
-    for (const create of [auditContext, fastifyAuditContext, (options: HttpContextOptions) => withAuditContext(() => undefined, options)]) {
+    const creators: ((options: Pick<HttpContextOptions, 'trustedProxies' | 'forwardedHeader'>) => unknown)[] = [auditContext, fastifyAuditContext, (options) => withAuditContext(() => undefined, options)];
+    for (const create of creators) {
       assert.throws(() => create({ trustedProxies: 1, forwardedHeader: 'x-real-ip' as never }), /forwardedHeader must be one of 'x-forwarded-for', 'forwarded', got "x-real-ip"/);
       assert.throws(() => create({ trustedProxies: -1 }), /trustedProxies must be a whole number/);
       assert.throws(() => create({ trustedProxies: 1.5 }), /trustedProxies/);
@@ -160,9 +161,16 @@ describe('propagation through real servers', () => {
     }
   });
 
-  it('fastify onRequest hook and plain node:http handler carry the context too', async () => {
+  it('fastify onRequest hook and plain node:http handler carry the context too; fastify hooks get the FastifyRequest', async () => {
     const fastify = Fastify();
-    fastify.addHook('onRequest', fastifyAuditContext(options));
+    fastify.addHook(
+      'onRequest',
+      fastifyAuditContext({
+        trustedProxies: 1,
+        identify: (request: FastifyRequest) => options.identify!(request.raw),
+        site: (request: FastifyRequest) => ({ id: 7, domain: request.hostname }),
+      }),
+    );
     fastify.get('/doc', async () => {
       await new Promise((resolve) => setTimeout(resolve, 5));
       return audit.logEvent('document.create', { details });
@@ -179,6 +187,7 @@ describe('propagation through real servers', () => {
     const [carol, dave] = await bodiesOf([fastifyId, plainId]);
     assert.equal(carol!.actor.user?.name, 'carol');
     assert.equal(carol!.context['ip_address'], '198.51.100.3');
+    assert.deepEqual(carol!.context['site'], { id: 7, domain: '127.0.0.1' });
     assert.equal(dave!.actor.user?.name, 'dave');
     assert.equal(dave!.context['ip_address'], '198.51.100.4');
   });

@@ -89,7 +89,7 @@ describe('the application is SIGKILLed after 5,000 logEventOrThrow calls resolve
     await env.startHec();
     await env.startGateway();
     const audit = createAuditLogger({ catalog: gristCatalog, endpoint: env.endpoint, spoolDir, onError: (error) => assert.fail(error) });
-    assert.equal(audit.stats().replayed, 5000);
+    assert.equal(audit.stats().replayed, 5001, 'every resolved event, and the start checkpoint of the killed process');
     await audit.flush({ timeoutMillis: 60_000 });
     await audit.shutdown();
     await waitFor('all 5,000 at the HEC receiver', () => new Set(receivedIds(env.files.hec)).size >= 5000, 60_000);
@@ -117,7 +117,7 @@ describe('a long outage at a steady rate', () => {
     const peak = Math.max(...samples.map((s) => s.rss));
     const spooled = (app.lines.find((line) => line['done']) as { stats: { spooledBytes: number; spooledEvents: number; exported: number } }).stats;
     assert.equal(spooled.exported, 0, 'nothing delivered during the outage');
-    assert.equal(spooled.spooledEvents, 30_000);
+    assert.equal(spooled.spooledEvents, 30_001, 'every event, and the start checkpoint');
 
     await env.startHec();
     await env.startGateway();

@@ -2,20 +2,26 @@
 // a deployment would give it.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { COLLECTOR, ROOT } from '../../scripts/lib/processes.js';
 
 const configRoot = join(ROOT, 'collector-config');
 
+/** Folders of configs that only load merged with gateway.yaml: validated below, as they are used. */
+const OVERLAYS = new Set(['formats', 'siem-formats']);
+
 function configs(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) return name === 'lock' ? [] : configs(path);
+    if (statSync(path).isDirectory()) return name === 'lock' || OVERLAYS.has(name) ? [] : configs(path);
     return name.endsWith('.yaml') && name !== 'manifest.yaml' ? [path] : [];
   });
 }
+
+/** Each SIEM format fragment and the example that uses it with gateway.yaml. */
+const SIEM_EXAMPLES = { ocsf: 'ocsf-hec', ecs: 'ecs-elasticsearch', cim: 'cim-splunk', cef: 'cef-syslog' } as const;
 
 const deploymentEnv = {
   PATH: process.env['PATH'] ?? '',
@@ -26,6 +32,8 @@ const deploymentEnv = {
   SECURITY_HEC_ENDPOINT: 'https://siem.example.com:8088/services/collector',
   SECURITY_HEC_TOKEN: 'validate-security-token',
   HEC_RECEIVER_OUTPUT: '/tmp/otel-audit-validate/hec.jsonl',
+  OCSF_HEC_ENDPOINT: 'https://lake.example.com:8088/services/collector',
+  OCSF_HEC_TOKEN: 'validate-ocsf-token',
   REDACTION_KEY: 'validate-key',
   DATA_LAKE_PATH: '/tmp/otel-audit-validate/lake.jsonl',
 };
@@ -71,6 +79,27 @@ describe('shipped Collector configurations', () => {
       env: { PATH: deploymentEnv.PATH, LB_BIND: '0.0.0.0:4318', GATEWAY_1: '10.0.0.11:4318', GATEWAY_2: '10.0.0.12:4318', GATEWAY_1_HEALTH_PORT: '13133', GATEWAY_2_HEALTH_PORT: '13133' },
       stdio: 'pipe',
     });
+  });
+
+  for (const [format, example] of Object.entries(SIEM_EXAMPLES)) {
+    it(`gateway.yaml + formats/${format}.yaml + examples/siem-formats/${example}.yaml pass otelcol-audit validate`, () => {
+      const files = ['gateway.yaml', `formats/${format}.yaml`, `examples/siem-formats/${example}.yaml`];
+      execFileSync(COLLECTOR, ['validate', ...files.flatMap((file) => ['--config', join(configRoot, file)])], { env: deploymentEnv, stdio: 'pipe' });
+    });
+
+    it(`formats/${format}.yaml holds only a processors map, every name ending in /${format}`, () => {
+      const lines = readFileSync(join(configRoot, 'formats', `${format}.yaml`), 'utf8').split('\n');
+      const topLevel = lines.filter((line) => /^[^\s#]/.test(line));
+      assert.deepEqual(topLevel, ['processors:']);
+      const names = lines.filter((line) => /^ {2}[^\s#]/.test(line)).map((line) => line.trim().replace(/:$/, ''));
+      assert.ok(names.length > 0);
+      for (const name of names) assert.ok(name.endsWith(`/${format}`), name);
+    });
+  }
+
+  it('all four fragments load together (their processor names do not clash)', () => {
+    const files = ['gateway.yaml', ...Object.keys(SIEM_EXAMPLES).map((f) => `formats/${f}.yaml`), ...Object.values(SIEM_EXAMPLES).map((e) => `examples/siem-formats/${e}.yaml`)];
+    execFileSync(COLLECTOR, ['validate', ...files.flatMap((file) => ['--config', join(configRoot, file)])], { env: deploymentEnv, stdio: 'pipe' });
   });
 
   it('validate rejects a broken configuration (the check can fail)', () => {

@@ -2,7 +2,7 @@
 // which also proves that each `@ts-expect-error` below really is an error without its directive.
 import { z } from 'zod';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
-import { createAuditLogger, defineCatalog, extendCatalog } from '../../src/index.js';
+import { createAuditLogger, defineCatalog, extendCatalog, type ActionOf, type LogEventProps } from '../../src/index.js';
 
 const audit = createAuditLogger({ catalog: gristCatalog });
 
@@ -14,7 +14,13 @@ audit.logEvent('document.change_access', {
 });
 void audit.logEventOrThrow('user.delete_api_key', { details: { user: { id: 1, name: 'A' } } });
 
-// @ts-expect-error an action that is not in the catalog
+// An application's own wrapper, generic over the catalog's actions, compiles.
+export function logFor<A extends ActionOf<typeof gristCatalog>>(action: A, props: LogEventProps<typeof gristCatalog, A>): string {
+  return audit.logEvent(action, props);
+}
+logFor('document.create', { details: { document: { id: 'd1', name: 'Plan' } } });
+
+// @ts-expect-error an action that is not in the catalog (test/types.test.ts checks the message)
 audit.logEvent('document.explode', { details: {} });
 // @ts-expect-error details of another action
 audit.logEvent('document.create', { details: { workspace: { id: 1, name: 'W' } } });

@@ -1,0 +1,46 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EXIT, UsageError, type Command } from './args.js';
+
+/**
+ * The package's root: the nearest directory above this module holding the Collector manifest.
+ * Found by walking up because this file runs from src/cli (tests) and from dist/src/cli (installed).
+ */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 4; depth++) {
+    if (existsSync(join(dir, 'collector-config/manifest.yaml'))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error('collector-config/manifest.yaml is not in this installation of otel-audit');
+}
+
+export const collectorCommand: Command = {
+  name: 'collector',
+  summary: 'build the otelcol-audit Collector distribution (needs Go)',
+  usage: `otel-audit collector build [options]
+
+Builds otelcol-audit, the OpenTelemetry Collector distribution of otel-audit, from the manifest and
+the module lock shipped in this package (collector-config/manifest.yaml, collector-config/lock), with
+the OpenTelemetry Collector Builder and the Go toolchain (>= 1.24). A binary that is up to date with
+the manifest is kept. The configs to run it with are in collector-config/ of this package.
+
+Options:
+  --out <dir>             where the binary (<dir>/otelcol-audit) and the build files go (default: .collector)
+
+Exit codes: 0 built or up to date, 2 usage error, 3 the build failed (Go missing, a module not served).`,
+  options: { out: { type: 'string', default: '.collector' } },
+  async run(values, positionals) {
+    if (positionals.length !== 1 || positionals[0] !== 'build') throw new UsageError('the only subcommand is build: otel-audit collector build');
+    const root = packageRoot();
+    const out = resolve(String(values['out']));
+    const status = await new Promise<number | null>((done, fail) => {
+      const build = spawn('bash', [join(root, 'scripts/build-collector.sh')], { stdio: 'inherit', env: { ...process.env, OTELCOL_AUDIT_OUT: out } });
+      build.once('error', fail);
+      build.once('exit', done);
+    });
+    return status === 0 ? EXIT.ok : EXIT.failure;
+  },
+};
