@@ -46,6 +46,23 @@ async function onFreshPorts<T>(start: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Whether both consumer groups have every partition assigned, none to two consumers and some to
+ * each, from the consumers' logs (the franz-go client logs each assignment it syncs). Traffic
+ * sent while a group still rebalances can hit the kafka receiver's stuck-partition bug (see the
+ * README's limits), so the tests start the applications only once the groups are settled.
+ */
+function groupsSettled(consumerLogs: readonly string[], partitions: number): boolean {
+  return ['-splunk', '-archive'].every((suffix) => {
+    const owned = consumerLogs.map((log) => {
+      const synced = [...log.matchAll(/"group": "[^"]*(-splunk|-archive)", "assigned": "(?:[^"[]*\[([\d ]*)\])?"/g)].filter((m) => m[1] === suffix);
+      return (synced.at(-1)?.[2] ?? '').split(' ').filter(Boolean);
+    });
+    const all = owned.flat();
+    return owned.every((mine) => mine.length > 0) && all.length === partitions && new Set(all).size === partitions;
+  });
+}
+
 /** Starts every part, in the order data flows backwards (destinations first), in `dir`. */
 export async function startTopology(dir: string, options: TopologyOptions = {}) {
   const { gateways: gatewayCount = 2, consumers: consumerCount = 2, partitions = 4, splunkRetryWindow = '60s', sessionTimeout = '6s', deferConsumers = false } = options;
@@ -59,6 +76,15 @@ export async function startTopology(dir: string, options: TopologyOptions = {}) 
   };
 
   const kafka: KafkaBroker = await onFreshPorts(() => startKafka(join(dir, 'kafka'), { partitions }));
+  const stopped = async (process: RunningProcess | undefined, signal?: NodeJS.Signals): Promise<void> => {
+    if (!process) return;
+    await process.stop(signal);
+    running.delete(process);
+  };
+  const stopAll = async (): Promise<void> => {
+    for (const process of [...running].reverse()) await stopped(process);
+    await kafka.stop();
+  };
 
   let hecPort = 0;
   /** Every file the HEC stand-in wrote: a restarted stand-in writes a new one. */
@@ -69,10 +95,6 @@ export async function startTopology(dir: string, options: TopologyOptions = {}) 
     hecFiles.push(file);
     hec = await started(startHecReceiver(hecPort, file));
   };
-  await onFreshPorts(async () => {
-    hecPort = await freePort();
-    await startHec();
-  });
 
   // Restarts (startGateway, startConsumer) reuse the environment, and so the ports, of the first start.
   const gatewayEnvs: Record<string, string>[] = [];
@@ -81,37 +103,7 @@ export async function startTopology(dir: string, options: TopologyOptions = {}) 
     const env = gatewayEnvs[i]!;
     gateways[i] = await started(startCollector(`${TOPOLOGY}/gateway.yaml`, env, env['AUDIT_HEALTH_ENDPOINT']!, `gateway-${i + 1}`));
   };
-  for (let i = 0; i < gatewayCount; i++) {
-    await onFreshPorts(async () => {
-      gatewayEnvs[i] = {
-        AUDIT_OTLP_HTTP_ENDPOINT: `127.0.0.1:${await freePort()}`,
-        AUDIT_HEALTH_ENDPOINT: `127.0.0.1:${await freePort()}`,
-        AUDIT_METRICS_PORT: String(await freePort()),
-        KAFKA_BROKERS: kafka.bootstrap,
-        KAFKA_TOPIC: topic,
-      };
-      await startGateway(i);
-    });
-  }
-
   const slot = (i: number) => gatewayEnvs[Math.min(i, gatewayCount - 1)]!;
-  const lbPort = await onFreshPorts(async () => {
-    const port = await freePort();
-    const env: Record<string, string> = { PATH: process.env['PATH'] ?? '', LB_BIND: `127.0.0.1:${port}` };
-    for (let i = 0; i < LOAD_BALANCER_SLOTS; i++) {
-      env[`GATEWAY_${i + 1}`] = slot(i)['AUDIT_OTLP_HTTP_ENDPOINT']!;
-      env[`GATEWAY_${i + 1}_HEALTH_PORT`] = slot(i)['AUDIT_HEALTH_ENDPOINT']!.split(':')[1]!;
-    }
-    const child = spawn('haproxy', ['-db', '-f', CONFIG(`${TOPOLOGY}/haproxy.cfg`)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const haproxy = track(child, 'haproxy');
-    await waitFor('HAProxy to listen', () => {
-      if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}:\n${haproxy.output()}`);
-      return listening(port);
-    });
-    running.add(haproxy);
-    return port;
-  });
-
   const archiveFiles = Array.from({ length: consumerCount }, (_, i) => join(dir, `archive-consumer-${i + 1}.jsonl`));
   const consumerEnvs: Record<string, string>[] = [];
   const consumers: (RunningProcess | undefined)[] = [];
@@ -137,13 +129,58 @@ export async function startTopology(dir: string, options: TopologyOptions = {}) 
       await runConsumer(i);
     });
   };
-  if (!deferConsumers) for (let i = 0; i < consumerCount; i++) await startConsumer(i);
+  const startLoadBalancer = (): Promise<number> =>
+    onFreshPorts(async () => {
+      const port = await freePort();
+      const env: Record<string, string> = { PATH: process.env['PATH'] ?? '', LB_BIND: `127.0.0.1:${port}` };
+      for (let i = 0; i < LOAD_BALANCER_SLOTS; i++) {
+        env[`GATEWAY_${i + 1}`] = slot(i)['AUDIT_OTLP_HTTP_ENDPOINT']!;
+        env[`GATEWAY_${i + 1}_HEALTH_PORT`] = slot(i)['AUDIT_HEALTH_ENDPOINT']!.split(':')[1]!;
+      }
+      const child = spawn('haproxy', ['-db', '-f', CONFIG(`${TOPOLOGY}/haproxy.cfg`)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const haproxy = track(child, 'haproxy');
+      running.add(haproxy);
+      try {
+        await waitFor('HAProxy to listen', () => {
+          if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}:\n${haproxy.output()}`);
+          return listening(port);
+        });
+      } catch (error) {
+        await stopped(haproxy);
+        throw error;
+      }
+      return port;
+    });
 
-  const stopped = async (process: RunningProcess | undefined, signal?: NodeJS.Signals): Promise<void> => {
-    if (!process) return;
-    await process.stop(signal);
-    running.delete(process);
-  };
+  // Whatever started is stopped again if a later part fails to start.
+  let lbPort = 0;
+  try {
+    await kafka.createTopic(topic, partitions);
+    await onFreshPorts(async () => {
+      hecPort = await freePort();
+      await startHec();
+    });
+    for (let i = 0; i < gatewayCount; i++) {
+      await onFreshPorts(async () => {
+        gatewayEnvs[i] = {
+          AUDIT_OTLP_HTTP_ENDPOINT: `127.0.0.1:${await freePort()}`,
+          AUDIT_HEALTH_ENDPOINT: `127.0.0.1:${await freePort()}`,
+          AUDIT_METRICS_PORT: String(await freePort()),
+          KAFKA_BROKERS: kafka.bootstrap,
+          KAFKA_TOPIC: topic,
+        };
+        await startGateway(i);
+      });
+    }
+    lbPort = await startLoadBalancer();
+    if (!deferConsumers) {
+      for (let i = 0; i < consumerCount; i++) await startConsumer(i);
+      await waitFor('both consumer groups to settle', () => groupsSettled(consumers.map((c) => c?.output() ?? ''), partitions), 60_000);
+    }
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
 
   return {
     /** The applications' OTLP/HTTP endpoint: the load balancer. */
@@ -166,10 +203,7 @@ export async function startTopology(dir: string, options: TopologyOptions = {}) 
     processes: (): RunningProcess[] => [...running, kafka.process()],
     /** Output of every process still running, for a failure message. */
     output: () => [...running].map((p) => `--- ${p.name} ---\n${p.output().slice(-4000)}`).join('\n'),
-    async stopAll(): Promise<void> {
-      for (const process of [...running].reverse()) await stopped(process);
-      await kafka.stop();
-    },
+    stopAll,
   };
 }
 

@@ -90,7 +90,11 @@ async function scenario(name: string, options: TopologyOptions, fault: Fault, cl
   // way (another gateway, another consumer) are among them.
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, recoveryStarts + 1000 - Date.now())));
   const loggedByThen = [...stream.ids];
-  await waitFor('the events logged up to a second after the fault at the HEC destination', () => countDelivery(hec(), loggedByThen).missing === 0, 120_000);
+  await waitFor('the events logged up to a second after the fault at the HEC destination', () => countDelivery(hec(), loggedByThen).missing === 0, 120_000).catch(
+    (error: Error) => {
+      throw new Error(`${error.message}: ${JSON.stringify(countDelivery(hec(), loggedByThen))}\n${topology.output()}`);
+    },
+  );
   const recoveredMillis = Date.now() - recoveryStarts;
 
   await stream.done;
