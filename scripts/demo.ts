@@ -2,7 +2,8 @@
 // stand-in, the example document service, scripted traffic that triggers all 40 actions, then a
 // table of where every event landed. Exits 0 only if every event arrived.
 //   npm start                      run, report, stop
-//   npm start -- --keep-running    leave everything running to click around (Ctrl-C stops)
+//   npm start -- --keep-running    leave everything running to click around, and start the Admin
+//                                  Panel (its URL and a one-time login are printed; Ctrl-C stops)
 // Output stays in .run/demo/: hec-received.jsonl (what "Splunk" got), archive.jsonl, spool/, *.log.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
 import { readTrail } from '../src/integrity/trail.js';
 import { verifyTrail } from '../src/integrity/verify.js';
 import { driveAllActions } from '../examples/docs-service/traffic.js';
+import { startAdmin, type RunningAdmin } from '../src/admin/app.js';
 import { freePort, localPipeline, ROOT, waitFor } from './lib/processes.js';
 
 const keepRunning = process.argv.includes('--keep-running');
@@ -20,7 +22,12 @@ mkdirSync(out, { recursive: true });
 
 const pipeline = await localPipeline(out);
 const { running } = pipeline;
+let panel: RunningAdmin | undefined;
 async function stopAll(): Promise<void> {
+  if (panel) {
+    await panel.close();
+    writeFileSync(join(out, 'admin-collector.log'), panel.control.supervisor.log());
+  }
   await pipeline.stopAll();
   for (const p of running) writeFileSync(join(out, `${p.name}.log`), p.output());
 }
@@ -91,6 +98,7 @@ async function main(): Promise<number> {
     ].join('\n'),
   );
   if (keepRunning) {
+    await startPanel();
     process.stdout.write(
       `everything keeps running: the service at http://127.0.0.1:${appPort} (POST /login {"email":"flapjack@example.com"}),\n` +
         `events land in ${files.hec} and ${files.archive}. Ctrl-C stops.\n`,
@@ -98,6 +106,35 @@ async function main(): Promise<number> {
     await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
   }
   return missing.length === 0 ? 0 : 1;
+}
+
+/**
+ * The Admin Panel beside its own otelcol-audit (gateway.yaml), with the HEC stand-in already added
+ * as a destination through the panel's API, as an administrator would.
+ */
+async function startPanel(): Promise<void> {
+  const admin = await startAdmin({ stateDir: join(out, 'admin'), otlpEndpoint: `127.0.0.1:${await freePort()}` });
+  panel = admin;
+  const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(new URL(path, admin.url), { method, headers: { 'content-type': 'application/json', ...headers }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    if (!response.ok) throw new Error(`admin ${method} ${path}: ${response.status} ${await response.text()}`);
+    return { body: (await response.json()) as Record<string, unknown>, cookie: response.headers.get('set-cookie')?.split(';')[0] ?? '' };
+  };
+  // A session of its own: the one-time token stays usable for the person reading the terminal.
+  const session = await api('POST', '/api/login', { token: admin.oneTimeToken });
+  const auth = { cookie: session.cookie, 'x-csrf-token': String(session.body['csrfToken']) };
+  const { body } = await api('GET', '/api/destinations', undefined, auth);
+  await api(
+    'POST',
+    '/api/destinations',
+    { id: 'splunk', name: 'Splunk (HEC stand-in)', type: 'splunk_hec', url: `http://127.0.0.1:${pipeline.ports.hec}/services/collector`, allowInsecure: true, token: 'local-token' },
+    { ...auth, 'if-match': String(body['revision']) },
+  );
+  process.stdout.write(
+    `\nAdmin Panel: ${admin.url}  (one-time login token: ${admin.oneTimeToken})\n` +
+      `its gateway takes OTLP/HTTP at ${admin.ingestEndpoint} and streams to the HEC stand-in;\n` +
+      `send an event: npx tsx src/cli/main.ts emit document.create --endpoint ${admin.ingestEndpoint}\n\n`,
+  );
 }
 
 main()

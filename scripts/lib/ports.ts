@@ -1,13 +1,2 @@
-import { createServer } from 'node:net';
-
-/** A loopback port that was free a moment ago (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+// The tests and scripts use the same helper as the Admin Panel (which picks its destinations' ports with it).
+export { freePort } from '../../src/admin/ports.js';

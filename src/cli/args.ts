@@ -35,3 +35,8 @@ export function headersOf(values: string[] | undefined): Record<string, string> 
   }
   return headers;
 }
+
+/** A string option's value (parseArgs types every value as string | boolean | string[]). */
+export function stringOption(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}

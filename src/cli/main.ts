@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // otel-audit: the command-line tool. Thin: each command calls the library's rooms.
 import { EXIT, UsageError, parse, type Command } from './args.js';
+import { adminCommand } from './admin.js';
 import { collectorCommand } from './collector.js';
 import { docsCommand, schemaCommand } from './docs.js';
 import { doctorCommand } from './doctor.js';
 import { emitCommand } from './emit.js';
+import { replayCommand } from './replay.js';
 import { spoolCommand } from './spool.js';
 import { verifyCommand } from './verify.js';
 
-const commands: readonly Command[] = [verifyCommand, emitCommand, doctorCommand, spoolCommand, docsCommand, schemaCommand, collectorCommand];
+const commands: readonly Command[] = [verifyCommand, emitCommand, doctorCommand, spoolCommand, replayCommand, adminCommand, docsCommand, schemaCommand, collectorCommand];
 
 const help = `otel-audit <command> [options]
 

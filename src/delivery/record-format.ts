@@ -162,7 +162,7 @@ class ProtoWriter {
     let size = 1;
     for (let rest = length; rest > 0x7f; rest = Math.floor(rest / 128)) size++;
     this.ensure(size - 1);
-    this.buf.copy(this.buf, start + size, start + 1, this.pos);
+    this.buf.copyWithin(start + size, start + 1, this.pos);
     this.pos = start;
     this.varint(length);
     this.pos += length;

@@ -21,8 +21,8 @@ export interface SenderOptions {
   readonly now: () => number;
   readonly stats: MutableStats;
   readonly report: (error: AuditError) => void;
-  /** Keeps records the collector will never accept; resolves once they are safe (or reported). */
-  readonly deadLetter: (records: readonly QueuedRecord[], reason: 'dead_letter' | 'retry_exhausted', why: string, status: number | undefined) => Promise<void>;
+  /** Keeps records the collector will never accept; resolves true once they are safe (or reported, with no file to keep them), false when the file could not be written. */
+  readonly deadLetter: (records: readonly QueuedRecord[], reason: 'dead_letter' | 'retry_exhausted', why: string, status: number | undefined) => Promise<boolean>;
   /** Records acknowledged (or dead-lettered), in queue order. */
   readonly onSettled: (records: readonly QueuedRecord[]) => void;
 }
@@ -122,6 +122,8 @@ export class Sender {
     for (let attempt = 0; ; attempt++) {
       if (this.#stop.signal.aborted) return false;
       const result = await this.#o.transport.send(records);
+      // Stopped while the request was out: whatever the answer, the queue is closed; the records stay in it.
+      if (this.#stop.signal.aborted) return false;
       if (result.ok) {
         this.#recovered();
         this.#o.stats.exported += records.length;
@@ -136,16 +138,17 @@ export class Sender {
       if (status !== undefined && RECORD_REJECTIONS.has(status)) {
         this.#recovered();
         if (records.length === 1) {
-          await this.#o.deadLetter(records, 'dead_letter', `HTTP ${status}: ${error.message}`, status);
-          return true;
+          if (await this.#o.deadLetter(records, 'dead_letter', `HTTP ${status}: ${error.message}`, status)) return true;
+          // The dead-letter file could not be written: keep the record and try the whole way again later.
+          await sleep(backoffDelay(attempt, this.#o.retry), this.#stop.signal);
+          continue;
         }
         const half = Math.ceil(records.length / 2);
         return (await this.#deliver(records.slice(0, half))) && this.#deliver(records.slice(half));
       }
       this.#failed(status, error);
       this.#o.stats.retried++;
-      if (this.#o.now() - started >= this.#o.retry.maxElapsedMillis) {
-        await this.#o.deadLetter(records, 'retry_exhausted', `${status ? `HTTP ${status}: ` : ''}${error.message}`, status);
+      if (this.#o.now() - started >= this.#o.retry.maxElapsedMillis && (await this.#o.deadLetter(records, 'retry_exhausted', `${status ? `HTTP ${status}: ` : ''}${error.message}`, status))) {
         return true;
       }
       await sleep(backoffDelay(attempt, this.#o.retry), this.#stop.signal);

@@ -2,10 +2,13 @@
 // a deployment would give it.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { COLLECTOR, ROOT } from '../../scripts/lib/processes.js';
+import { parseDestination } from '../../src/admin/destinations.js';
+import { formatNames, loadFormats, renderCollectorConfig } from '../../src/admin/render.js';
 
 const configRoot = join(ROOT, 'collector-config');
 
@@ -100,6 +103,29 @@ describe('shipped Collector configurations', () => {
   it('all four fragments load together (their processor names do not clash)', () => {
     const files = ['gateway.yaml', ...Object.keys(SIEM_EXAMPLES).map((f) => `formats/${f}.yaml`), ...Object.values(SIEM_EXAMPLES).map((e) => `examples/siem-formats/${e}.yaml`)];
     execFileSync(COLLECTOR, ['validate', ...files.flatMap((file) => ['--config', join(configRoot, file)])], { env: deploymentEnv, stdio: 'pipe' });
+  });
+
+  it('the Admin Panel renders a valid config from gateway.yaml for every destination type, PII policy and format', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-validate-admin-'));
+    const formats = loadFormats(join(configRoot, 'formats'));
+    const samples = [
+      { type: 'splunk_hec', url: 'https://splunk.example.com:8088/services/collector', token: 't', pii: 'hash', filter: { include: ['user.*', '*.change_access'], exclude: ['user.login'] } },
+      { type: 'syslog', host: 'syslog.example.com', port: 6514, pii: 'drop' },
+      { type: 'otlp_http', endpoint: 'https://siem.example.com/v1/logs', headers: { Authorization: 'Bearer x' }, paused: true },
+      { type: 'kafka', brokers: ['kafka.example.com:9092'], topic: 'audit' },
+      { type: 'elasticsearch', url: 'https://es.example.com:9200', apiKey: 'k', enabled: false },
+    ];
+    const names = formatNames(formats);
+    const destinations = samples.flatMap((sample, i) =>
+      names.map((format, j) => parseDestination({ id: `d${i}_${j}`, name: `d${i}_${j}`, format, ...sample }, { path: 'destination', formats: names, directPort: 20000 + i * 100 + j }).destination),
+    );
+    const secret = join(dir, 'secret');
+    writeFileSync(secret, 'validate-secret');
+    const headers = join(dir, 'headers.yaml');
+    writeFileSync(headers, 'Authorization: Bearer x\n');
+    const config = join(dir, 'collector.yaml');
+    writeFileSync(config, renderCollectorConfig({ base: readFileSync(join(configRoot, 'gateway.yaml'), 'utf8'), destinations, formats, secretFile: (_id, field) => (field === 'headers' ? headers : secret) }));
+    execFileSync(COLLECTOR, ['validate', '--config', config], { env: deploymentEnv, stdio: 'pipe' });
   });
 
   it('validate rejects a broken configuration (the check can fail)', () => {

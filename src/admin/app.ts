@@ -1,0 +1,98 @@
+// `otel-audit admin` put together: the Collector under supervision, the control plane, the
+// panel's own audit logger (its changes go into the trail through the gateway it manages) and
+// the HTTP server, loopback by default.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createAuditLogger } from '../logger.js';
+import { Authenticator } from './auth.js';
+import { adminCatalog } from './catalog.js';
+import { AdminControl } from './control.js';
+import { freePort } from './ports.js';
+import { startAdminServer } from './server.js';
+
+/** The package root (collector-config/ and .collector/ live there), from src/admin or dist/src/admin. */
+const PACKAGE_ROOT = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../../' : '../../', import.meta.url));
+
+export interface AdminOptions {
+  /** Everything the panel writes goes here (mode 0700): revisions, secrets, the rendered config, its spool. */
+  readonly stateDir: string;
+  /** The archive file (the system of record replay reads). @default <stateDir>/archive/audit.jsonl */
+  readonly archivePath?: string;
+  /** The Collector's persistent queues. @default <stateDir>/queue */
+  readonly storageDir?: string;
+  /** Where applications send OTLP/HTTP (host:port). @default 127.0.0.1:4318 */
+  readonly otlpEndpoint?: string;
+  /** @default .collector/otelcol-audit of the package */
+  readonly collectorBinary?: string;
+  /** @default collector-config/gateway.yaml of the package */
+  readonly baseConfig?: string;
+  /** @default collector-config/formats of the package */
+  readonly formatsDir?: string;
+  /** The panel's address. @default 127.0.0.1 */
+  readonly host?: string;
+  /** @default 0 (any free port) */
+  readonly port?: number;
+  /** The administrator token; with neither it nor usersFile, a one-time token is made and returned. */
+  readonly adminToken?: string;
+  readonly usersFile?: string;
+  /** @default 5000 */
+  readonly sampleIntervalMillis?: number;
+}
+
+export async function startAdmin(options: AdminOptions) {
+  const adminToken = options.adminToken ?? (options.usersFile ? undefined : randomBytes(24).toString('base64url'));
+  const auth = new Authenticator({ ...(adminToken ? { adminToken } : {}), ...(options.usersFile ? { usersFile: options.usersFile } : {}) });
+  const otlpEndpoint = options.otlpEndpoint ?? '127.0.0.1:4318';
+  const stateDir = options.stateDir;
+  const collectorEnv = {
+    AUDIT_ARCHIVE_PATH: options.archivePath ?? join(stateDir, 'archive', 'audit.jsonl'),
+    AUDIT_STORAGE_DIR: options.storageDir ?? join(stateDir, 'queue'),
+    AUDIT_OTLP_HTTP_ENDPOINT: otlpEndpoint,
+    AUDIT_OTLP_GRPC_ENDPOINT: `127.0.0.1:${await freePort()}`,
+    AUDIT_HEALTH_ENDPOINT: `127.0.0.1:${await freePort()}`,
+    AUDIT_METRICS_HOST: '127.0.0.1',
+    AUDIT_METRICS_PORT: String(await freePort()),
+  };
+  const control = new AdminControl({
+    stateDir,
+    collectorBinary: options.collectorBinary ?? join(PACKAGE_ROOT, '.collector/otelcol-audit'),
+    baseConfig: options.baseConfig ?? join(PACKAGE_ROOT, 'collector-config/gateway.yaml'),
+    formatsDir: options.formatsDir ?? join(PACKAGE_ROOT, 'collector-config/formats'),
+    collectorEnv,
+    ...(options.sampleIntervalMillis ? { sampleIntervalMillis: options.sampleIntervalMillis } : {}),
+  });
+  await control.start();
+  const audit = createAuditLogger({
+    catalog: adminCatalog,
+    serviceName: 'otel-audit-admin',
+    endpoint: `http://${otlpEndpoint}/v1/logs`,
+    spoolDir: control.state.path('spool'),
+    checkpoints: false,
+  });
+  let server;
+  try {
+    server = await startAdminServer({ control, auth, audit, ...(options.host ? { host: options.host } : {}), ...(options.port !== undefined ? { port: options.port } : {}) });
+  } catch (error) {
+    await audit.shutdown({ timeoutMillis: 5000 }).catch(() => undefined);
+    await control.stop();
+    throw error;
+  }
+  const running = server;
+  return {
+    url: running.url,
+    /** The administrator token, when it was made here (print it once). */
+    oneTimeToken: options.adminToken === undefined ? adminToken : undefined,
+    control,
+    audit,
+    /** Where applications send their audit events (OTLP/HTTP). */
+    ingestEndpoint: `http://${otlpEndpoint}/v1/logs`,
+    async close(): Promise<void> {
+      await running.close();
+      await audit.shutdown({ timeoutMillis: 10_000 }).catch(() => undefined);
+      await control.stop();
+    },
+  };
+}
+
+export type RunningAdmin = Awaited<ReturnType<typeof startAdmin>>;

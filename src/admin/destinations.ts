@@ -1,0 +1,277 @@
+// The destination model of the Admin Panel: what an administrator may configure, validated once
+// with errors that name the field (`destinations[2].url: must be https unless allowInsecure`).
+// Secrets (tokens, API keys, header values) are kept apart from the rest: the model only says
+// whether one is set; their values live in the state directory's secrets folder.
+
+export const DESTINATION_TYPES = ['splunk_hec', 'syslog', 'otlp_http', 'kafka', 'elasticsearch'] as const;
+export type DestinationType = (typeof DESTINATION_TYPES)[number];
+
+export const PII_POLICIES = ['none', 'hash', 'drop'] as const;
+export type PiiPolicy = (typeof PII_POLICIES)[number];
+
+/** The canonical event, as otel-audit writes it: no format fragment. */
+export const CANONICAL_FORMAT = 'canonical';
+
+/** Secret settings per type: write-only, stored in files of mode 0600. */
+export const SECRET_FIELDS: Readonly<Record<DestinationType, readonly string[]>> = {
+  splunk_hec: ['token'],
+  syslog: [],
+  otlp_http: ['headers'],
+  kafka: [],
+  elasticsearch: ['apiKey'],
+};
+
+export interface DestinationCommon {
+  /** Stable, lower case: names the Collector components (`splunk_hec/<id>`) and the queue file. */
+  readonly id: string;
+  readonly name: string;
+  readonly type: DestinationType;
+  /** false: no pipeline at all (nothing delivered, nothing replayed later). */
+  readonly enabled: boolean;
+  /** true: the pipeline receives no new events (its queue still drains); on resume the gap is replayed. */
+  readonly paused: boolean;
+  /** When it was paused (ISO time): where the replay on resume starts. */
+  readonly pausedAt?: string;
+  /** Action patterns (`user.*`, `*.change_access`); empty include: every action. */
+  readonly filter: { readonly include: readonly string[]; readonly exclude: readonly string[] };
+  readonly pii: PiiPolicy;
+  /** `canonical` or the name of a fragment in collector-config/formats/. */
+  readonly format: string;
+  /** Loopback port of this destination's own OTLP receiver: test events and replays reach it only. */
+  readonly directPort: number;
+}
+
+export type DestinationSettings =
+  | { readonly type: 'splunk_hec'; readonly url: string; readonly index: string; readonly sourcetype: string; readonly source: string; readonly verifyTls: boolean; readonly allowInsecure: boolean }
+  | { readonly type: 'syslog'; readonly host: string; readonly port: number; readonly tls: boolean }
+  | { readonly type: 'otlp_http'; readonly endpoint: string; readonly verifyTls: boolean; readonly allowInsecure: boolean }
+  | { readonly type: 'kafka'; readonly brokers: readonly string[]; readonly topic: string }
+  | { readonly type: 'elasticsearch'; readonly url: string; readonly index: string; readonly allowInsecure: boolean };
+
+export type Destination = DestinationCommon & DestinationSettings & {
+  /** Which secret fields are set (their values are never part of the model). */
+  readonly secrets: Readonly<Record<string, boolean>>;
+};
+
+/** Secret values of a request, by field; `headers` is a JSON object of header name to value. */
+export type SecretValues = Record<string, string | Record<string, string>>;
+
+/** A request error naming the field: `destinations[2].url: must be https unless allowInsecure`. */
+export class FieldError extends Error {
+  override readonly name = 'FieldError';
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`${field}: ${problem}`);
+  }
+}
+
+type Input = Record<string, unknown>;
+
+class Reader {
+  constructor(
+    private readonly input: Input,
+    private readonly path: string,
+    private readonly previous: Input | undefined,
+  ) {}
+
+  private value(key: string): unknown {
+    return this.input[key] !== undefined ? this.input[key] : this.previous?.[key];
+  }
+
+  fail(key: string, problem: string): never {
+    throw new FieldError(`${this.path}.${key}`, problem);
+  }
+
+  string(key: string, fallback?: string, pattern?: { re: RegExp; says: string }): string {
+    const value = this.value(key) ?? fallback;
+    if (value === undefined) this.fail(key, 'is required');
+    if (typeof value !== 'string') this.fail(key, 'must be a string');
+    if (value.trim() === '' && fallback === undefined) this.fail(key, 'must not be empty');
+    if (value.length > 512) this.fail(key, 'must be at most 512 characters');
+    // The Collector expands ${env:...} and ${file:...} in its config: a setting must not read its secrets or environment.
+    if (value.includes('$')) this.fail(key, 'must not contain $');
+    if (pattern && !pattern.re.test(value)) this.fail(key, pattern.says);
+    return value;
+  }
+
+  boolean(key: string, fallback: boolean): boolean {
+    const value = this.value(key) ?? fallback;
+    if (typeof value !== 'boolean') this.fail(key, 'must be true or false');
+    return value;
+  }
+
+  integer(key: string, min: number, max: number): number {
+    const value = this.value(key);
+    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) this.fail(key, `must be an integer from ${min} to ${max}`);
+    return value as number;
+  }
+
+  oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
+    const value = this.value(key) ?? fallback;
+    if (!allowed.includes(value as T)) this.fail(key, `must be one of ${allowed.join(', ')}`);
+    return value as T;
+  }
+
+  strings(key: string, fallback: readonly string[], each: { re: RegExp; says: string }): string[] {
+    const value = this.value(key) ?? fallback;
+    if (!Array.isArray(value)) this.fail(key, 'must be a list of strings');
+    return value.map((item: unknown, index) => {
+      if (typeof item !== 'string' || !each.re.test(item)) this.fail(`${key}[${index}]`, each.says);
+      return item;
+    });
+  }
+
+  url(key: string, allowInsecure: boolean): string {
+    const value = this.string(key);
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      this.fail(key, 'must be an absolute URL');
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') this.fail(key, 'must be an http(s) URL');
+    if (url.protocol === 'http:' && !allowInsecure) this.fail(key, 'must be https unless allowInsecure');
+    if (url.username || url.password) this.fail(key, 'must not contain credentials (use the secret fields)');
+    return value;
+  }
+
+  object(key: string): Input | undefined {
+    const value = this.value(key);
+    if (value === undefined) return undefined;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(key, 'must be an object');
+    return value as Input;
+  }
+}
+
+const ID = { re: /^[a-z][a-z0-9_]{0,39}$/, says: 'must be lower case letters, digits and _ (at most 40), starting with a letter' };
+const HOST = { re: /^[A-Za-z0-9.-]{1,253}$|^\[[0-9a-fA-F:]+\]$/, says: 'must be a host name or IP address' };
+const BROKER = { re: /^[A-Za-z0-9.-]{1,253}:\d{1,5}$/, says: 'must be host:port' };
+/** `user.*`, `*.change_access`, `document.create`: `*` stands for any characters. */
+const ACTION_PATTERN = { re: /^[a-z0-9_*]+(\.[a-z0-9_*]+)*$/, says: 'must be an action pattern such as user.* or *.change_access' };
+const HEADER_NAME = /^[A-Za-z0-9-]{1,100}$/;
+const SIMPLE = { re: /^[\w.:-]{1,200}$/, says: 'must be letters, digits and . _ : - only' };
+
+export interface ParseContext {
+  /** Where the destination is in the request, e.g. `destinations[2]` or `destination`. */
+  readonly path: string;
+  /** The stored destination being updated (fields not given keep their values). */
+  readonly previous?: Destination;
+  /** Formats that may be chosen: `canonical` and the fragments present. */
+  readonly formats: readonly string[];
+  /** A free loopback port for a new destination's own receiver. */
+  readonly directPort: number;
+}
+
+/** Validates a create or update request. Returns the destination and the secret values it carried. */
+export function parseDestination(input: unknown, context: ParseContext): { destination: Destination; secrets: SecretValues } {
+  const { path, previous } = context;
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new FieldError(path, 'must be an object');
+  const body = input as Input;
+  const read = new Reader(body, path, previous as unknown as Input | undefined);
+  if (previous && body['id'] !== undefined && body['id'] !== previous.id) read.fail('id', 'cannot be changed');
+  if (previous && body['type'] !== undefined && body['type'] !== previous.type) read.fail('type', 'cannot be changed (create a new destination)');
+  // Pausing records where the gap starts, resuming replays it: only the pause and resume actions do that.
+  if (previous && body['paused'] !== undefined && body['paused'] !== previous.paused) read.fail('paused', 'use the pause and resume actions');
+  const type = read.oneOf('type', DESTINATION_TYPES, undefined as unknown as DestinationType);
+  const id = read.string('id', undefined, ID);
+  if (id === 'archive') read.fail('id', 'is reserved for the file archive');
+  const filterInput = read.object('filter') ?? {};
+  const filterPath = new Reader(filterInput, `${path}.filter`, undefined);
+  const filter = { include: filterPath.strings('include', [], ACTION_PATTERN), exclude: filterPath.strings('exclude', [], ACTION_PATTERN) };
+  const paused = read.boolean('paused', false);
+  const common = {
+    id,
+    name: read.string('name'),
+    type,
+    enabled: read.boolean('enabled', true),
+    paused,
+    ...(paused && previous?.pausedAt ? { pausedAt: previous.pausedAt } : {}),
+    filter,
+    pii: read.oneOf('pii', PII_POLICIES, 'none'),
+    format: read.oneOf('format', context.formats, CANONICAL_FORMAT),
+    directPort: previous?.directPort ?? context.directPort,
+  };
+  const settings = parseSettings(type, read);
+  const secrets = parseSecrets(type, body, path, previous);
+  const secretsSet: Record<string, boolean> = {};
+  for (const field of SECRET_FIELDS[type]) secretsSet[field] = secrets[field] !== undefined || previous?.secrets[field] === true;
+  if (type === 'splunk_hec' && !secretsSet['token']) read.fail('token', 'is required');
+  return { destination: { ...common, ...settings, secrets: secretsSet } as Destination, secrets };
+}
+
+function parseSettings(type: DestinationType, read: Reader): DestinationSettings {
+  switch (type) {
+    case 'splunk_hec': {
+      const allowInsecure = read.boolean('allowInsecure', false);
+      return {
+        type,
+        url: read.url('url', allowInsecure),
+        index: read.string('index', 'audit', SIMPLE),
+        sourcetype: read.string('sourcetype', 'otel:audit', SIMPLE),
+        source: read.string('source', 'otel-audit', SIMPLE),
+        verifyTls: read.boolean('verifyTls', true),
+        allowInsecure,
+      };
+    }
+    case 'syslog':
+      return { type, host: read.string('host', undefined, HOST), port: read.integer('port', 1, 65535), tls: read.boolean('tls', true) };
+    case 'otlp_http': {
+      const allowInsecure = read.boolean('allowInsecure', false);
+      return { type, endpoint: read.url('endpoint', allowInsecure), verifyTls: read.boolean('verifyTls', true), allowInsecure };
+    }
+    case 'kafka': {
+      const brokers = read.strings('brokers', [], BROKER);
+      if (brokers.length === 0) read.fail('brokers', 'must list at least one broker');
+      return { type, brokers, topic: read.string('topic', 'audit-events', { re: /^[A-Za-z0-9._-]{1,249}$/, says: 'must be a Kafka topic name' }) };
+    }
+    case 'elasticsearch': {
+      const allowInsecure = read.boolean('allowInsecure', false);
+      return { type, url: read.url('url', allowInsecure), index: read.string('index', 'audit-events', { re: /^[a-z0-9._-]{1,255}$/, says: 'must be a lower case index name' }), allowInsecure };
+    }
+  }
+}
+
+function parseSecrets(type: DestinationType, body: Input, path: string, previous: Destination | undefined): SecretValues {
+  const secrets: SecretValues = {};
+  for (const field of SECRET_FIELDS[type]) {
+    const value = body[field];
+    // Omitted, or the page's masked placeholder: keep what is stored.
+    if (value === undefined || (previous?.secrets[field] && value === null)) continue;
+    if (field === 'headers') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FieldError(`${path}.headers`, 'must be an object of header name to value');
+      const headers: Record<string, string> = {};
+      for (const [name, headerValue] of Object.entries(value as Input)) {
+        if (!HEADER_NAME.test(name)) throw new FieldError(`${path}.headers.${name}`, 'is not a valid header name');
+        if (typeof headerValue !== 'string' || /[\r\n]/.test(headerValue)) throw new FieldError(`${path}.headers.${name}`, 'must be a string on one line');
+        if (headerValue.includes('${')) throw new FieldError(`${path}.headers.${name}`, 'must not contain ${ (the Collector would expand it)');
+        headers[name] = headerValue;
+      }
+      secrets[field] = headers;
+    } else {
+      if (typeof value !== 'string' || value.trim() === '' || /[\r\n]/.test(value) || value.length > 4096) throw new FieldError(`${path}.${field}`, 'must be a non-empty string on one line');
+      if (value.includes('${')) throw new FieldError(`${path}.${field}`, 'must not contain ${ (the Collector would expand it)');
+      secrets[field] = value;
+    }
+  }
+  for (const key of Object.keys(body)) {
+    if (!COMMON_FIELDS.has(key) && !TYPE_FIELDS[type].includes(key) && !SECRET_FIELDS[type].includes(key)) throw new FieldError(`${path}.${key}`, `is not a setting of a ${type} destination`);
+  }
+  return secrets;
+}
+
+/** Accepted in every request; `secrets`, `directPort`, `pausedAt` and `health` are what the API returns (ignored on input). */
+const COMMON_FIELDS = new Set(['id', 'name', 'type', 'enabled', 'paused', 'filter', 'pii', 'format', 'secrets', 'directPort', 'pausedAt', 'health']);
+const TYPE_FIELDS: Readonly<Record<DestinationType, readonly string[]>> = {
+  splunk_hec: ['url', 'index', 'sourcetype', 'source', 'verifyTls', 'allowInsecure'],
+  syslog: ['host', 'port', 'tls'],
+  otlp_http: ['endpoint', 'verifyTls', 'allowInsecure'],
+  kafka: ['brokers', 'topic'],
+  elasticsearch: ['url', 'index', 'allowInsecure'],
+};
+
+/** `user.*` → a regular expression anchored on the whole action. */
+export function actionPatternRegex(patterns: readonly string[]): string {
+  return `^(${patterns.map((p) => p.split('*').map((part) => part.replace(/[.]/g, '\\.')).join('.*')).join('|')})$`;
+}

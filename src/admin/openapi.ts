@@ -1,0 +1,82 @@
+// The API's OpenAPI 3.1 document (served at /api/openapi.json). test/admin/api.test.ts checks
+// that every route it lists refuses a request without a session.
+import { DESTINATION_TYPES, PII_POLICIES } from './destinations.js';
+
+const error = { $ref: '#/components/responses/Error' };
+const ifMatch = { name: 'If-Match', in: 'header', required: true, description: 'The revision the change is based on; a stale one gets 409.', schema: { type: 'string' } };
+const csrf = { name: 'X-CSRF-Token', in: 'header', required: true, description: 'The csrfToken of the session (from login or GET /api/session).', schema: { type: 'string' } };
+const id = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const n = { name: 'n', in: 'path', required: true, schema: { type: 'integer' } };
+const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+const ok = (description: string, schema: object = { type: 'object' }) => ({ description, ...json(schema) });
+const change = (summary: string, extra: object = {}) => ({ summary, parameters: [ifMatch, csrf], responses: { 200: ok('Applied: the Collector runs the new revision.'), 400: error, 401: error, 403: error, 409: error, 422: error, 428: error }, ...extra });
+
+export function openApiDocument(): object {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'otel-audit admin', version: '1', description: 'Streaming destinations of audit events: configure, apply to the otelcol-audit gateway, watch, test, pause, replay.' },
+    components: {
+      securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'otel_audit_admin' } },
+      responses: { Error: ok('An error; `field` names what was wrong.', { type: 'object', properties: { error: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } }, required: ['message'] } } }) },
+      schemas: {
+        Destination: {
+          type: 'object',
+          required: ['id', 'name', 'type'],
+          properties: {
+            id: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,39}$' },
+            name: { type: 'string' },
+            type: { enum: [...DESTINATION_TYPES] },
+            enabled: { type: 'boolean', default: true },
+            paused: { type: 'boolean', default: false },
+            filter: { type: 'object', properties: { include: { type: 'array', items: { type: 'string' } }, exclude: { type: 'array', items: { type: 'string' } } } },
+            pii: { enum: [...PII_POLICIES], default: 'none' },
+            format: { type: 'string', default: 'canonical', description: 'canonical, or a fragment of collector-config/formats/ (see GET /api/destinations: formats).' },
+            url: { type: 'string', description: 'splunk_hec, elasticsearch: https unless allowInsecure.' },
+            endpoint: { type: 'string', description: 'otlp_http: the logs URL.' },
+            host: { type: 'string' },
+            port: { type: 'integer' },
+            tls: { type: 'boolean' },
+            brokers: { type: 'array', items: { type: 'string' } },
+            topic: { type: 'string' },
+            index: { type: 'string' },
+            sourcetype: { type: 'string' },
+            source: { type: 'string' },
+            verifyTls: { type: 'boolean' },
+            allowInsecure: { type: 'boolean' },
+            token: { type: 'string', writeOnly: true },
+            apiKey: { type: 'string', writeOnly: true },
+            headers: { type: 'object', additionalProperties: { type: 'string' }, writeOnly: true },
+            secrets: { type: 'object', readOnly: true, additionalProperties: { type: 'boolean' }, description: 'Which secrets are set; their values are never returned.' },
+          },
+        },
+      },
+    },
+    security: [{ session: [] }],
+    paths: {
+      '/api/login': { post: { summary: 'Log in with the administrator token or a user and password (rate-limited).', security: [], requestBody: json({ type: 'object', properties: { token: { type: 'string' }, user: { type: 'string' }, password: { type: 'string' } } }), responses: { 200: ok('Session cookie set; the body has csrfToken.'), 401: error, 429: error } } },
+      '/api/logout': { post: { summary: 'Ends the session.', parameters: [csrf], responses: { 200: ok('Logged out.'), 401: error } } },
+      '/api/session': { get: { summary: 'The current user and CSRF token.', responses: { 200: ok('The session.'), 401: error } } },
+      '/api/openapi.json': { get: { summary: 'This document.', responses: { 200: ok('OpenAPI 3.1.') } } },
+      '/api/destinations': {
+        get: { summary: 'The current revision, the formats, the archive and every destination with its health.', responses: { 200: ok('Destinations.'), 401: error } },
+        post: change('Adds a destination; `backfillSince` (ISO time) replays archived events since then to it.', { requestBody: json({ $ref: '#/components/schemas/Destination' }), responses: { 201: ok('Created and applied.'), 400: error, 401: error, 403: error, 409: error, 422: error, 428: error } }),
+      },
+      '/api/destinations/{id}': {
+        parameters: [id],
+        get: { summary: 'One destination and its health.', responses: { 200: ok('The destination.'), 401: error, 404: error } },
+        put: change('Changes a destination; omitted fields (and secrets) keep their values.', { requestBody: json({ $ref: '#/components/schemas/Destination' }) }),
+        delete: change('Removes a destination; the response says how many queued events were abandoned.'),
+      },
+      '/api/destinations/{id}/pause': { parameters: [id], post: change('Pauses: nothing new reaches it; the archive keeps everything.') },
+      '/api/destinations/{id}/resume': { parameters: [id], post: change('Resumes, and replays the gap from the archive to it only.') },
+      '/api/destinations/{id}/test': { parameters: [id], post: { summary: 'Sends one test event (otel_audit.test=true) to it only; delivered: its sent counter moved.', parameters: [csrf], responses: { 200: ok('Result.'), 400: error, 401: error, 403: error } } },
+      '/api/destinations/{id}/replay': {
+        parameters: [id],
+        post: { summary: 'Replays archived events of [since, until] to it only (same id, seq, hash).', parameters: [csrf], requestBody: json({ type: 'object', required: ['since'], properties: { since: { type: 'string' }, until: { type: 'string' } } }), responses: { 200: ok('How many were replayed.'), 400: error, 401: error, 403: error } },
+      },
+      '/api/revisions': { get: { summary: 'Every revision: who, when, what, applied or rejected (and why).', responses: { 200: ok('Revisions.'), 401: error } } },
+      '/api/revisions/{n}': { parameters: [n], get: { summary: 'One revision with its rendered config and the diff from the revision before.', responses: { 200: ok('The revision.'), 401: error, 404: error } } },
+      '/api/revisions/{n}/rollback': { parameters: [n], post: change('Applies an earlier revision again (as a new revision).') },
+    },
+  };
+}

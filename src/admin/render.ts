@@ -1,0 +1,215 @@
+// Renders the whole Collector configuration from collector-config/gateway.yaml (the base) and the
+// destinations: one pipeline, one exporter and one persistent queue per destination, plus the file
+// archive that is always there. Each exporter is the base's exporter of the same kind with the
+// destination's settings put in, so the durable queue and retry policy stay the gateway's own.
+// Secrets are never in the result: the exporters reference files (`${file:...}`).
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { ATTR } from '../attributes.js';
+import { actionPatternRegex, CANONICAL_FORMAT, type Destination } from './destinations.js';
+
+type Node = Record<string, unknown>;
+
+export interface RenderInput {
+  /** The text of gateway.yaml. */
+  readonly base: string;
+  readonly destinations: readonly Destination[];
+  /** Format name → its fragment's processors, in file order. */
+  readonly formats: ReadonlyMap<string, Node>;
+  /** The file holding one secret of a destination (`token`, `apiKey`, `headers`, `piiKey`). */
+  readonly secretFile: (destinationId: string, field: string) => string;
+}
+
+/** collector-config/formats/<name>.yaml: each holds a top-level `processors:` map. */
+export function loadFormats(dir: string): Map<string, Node> {
+  const formats = new Map<string, Node>();
+  if (!existsSync(dir)) return formats;
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()) {
+    const fragment = parse(readFileSync(join(dir, file), 'utf8')) as Node | null;
+    const processors = fragment?.['processors'];
+    if (typeof processors !== 'object' || processors === null) throw new Error(`${join(dir, file)}: expected a top-level processors: map`);
+    formats.set(basename(file, '.yaml'), processors as Node);
+  }
+  return formats;
+}
+
+export function formatNames(formats: ReadonlyMap<string, Node>): string[] {
+  return [CANONICAL_FORMAT, ...formats.keys()];
+}
+
+const EXPORTER_KIND = { splunk_hec: 'splunk_hec', syslog: 'syslog', otlp_http: 'otlphttp', kafka: 'kafka', elasticsearch: 'elasticsearch' } as const;
+
+/**
+ * How the base sends to Elastic: through Elastic's OTLP intake (an `otlphttp/elastic` exporter,
+ * lossless: it retries from the persistent queue) or with the `elasticsearch` exporter.
+ */
+export function elasticViaOtlp(base: string): boolean {
+  return Boolean(((parse(base) as Node)['exporters'] as Node | undefined)?.['otlphttp/elastic']);
+}
+
+/** The Collector component names of a destination. */
+export function componentNames(destination: Pick<Destination, 'id' | 'type'>, elasticOtlp: boolean) {
+  const kind = destination.type === 'elasticsearch' && elasticOtlp ? 'otlphttp' : EXPORTER_KIND[destination.type];
+  return {
+    exporter: `${kind}/${destination.id}`,
+    receiver: `otlp/direct_${destination.id}`,
+    pipeline: `logs/${destination.id}`,
+    filter: `filter/${destination.id}`,
+    pii: `transform/pii_${destination.id}`,
+  };
+}
+
+const clone = <T>(value: T): T => structuredClone(value);
+const fileRef = (path: string) => `\${file:${path}}`;
+
+export function renderCollectorConfig(input: RenderInput): string {
+  const base = parse(input.base) as Node;
+  const baseExporters = base['exporters'] as Node;
+  const baseProcessors = base['processors'] as Node;
+  const baseService = base['service'] as Node;
+  // The gateway's durable queue and retry policy, as its HEC exporter has them.
+  const durableQueue = (baseExporters['splunk_hec'] as Node)['sending_queue'];
+  const retryForever = (baseExporters['splunk_hec'] as Node)['retry_on_failure'];
+
+  const elasticOtlp = elasticViaOtlp(input.base);
+  const receivers: Node = { otlp: (base['receivers'] as Node)['otlp'] };
+  const processors: Node = { memory_limiter: baseProcessors['memory_limiter'] };
+  const exporters: Node = { 'file/archive': baseExporters['file/archive'] };
+  const pipelines: Node = { 'logs/archive': { receivers: ['otlp'], processors: ['memory_limiter'], exporters: ['file/archive'] } };
+
+  for (const destination of input.destinations.filter((d) => d.enabled)) {
+    const names = componentNames(destination, elasticOtlp);
+    const secret = (field: string) => fileRef(input.secretFile(destination.id, field));
+    receivers[names.receiver] = { protocols: { http: { endpoint: `127.0.0.1:${destination.directPort}` } } };
+    const chain = ['memory_limiter'];
+    if (destination.filter.include.length || destination.filter.exclude.length) {
+      processors[names.filter] = filterProcessor(destination);
+      chain.push(names.filter);
+    }
+    if (destination.pii !== 'none') {
+      processors[names.pii] = destination.pii === 'hash' ? hashPii(secret('piiKey')) : dropPii();
+      chain.push(names.pii);
+    }
+    if (destination.format !== CANONICAL_FORMAT) {
+      const fragment = input.formats.get(destination.format);
+      if (!fragment) throw new Error(`destination ${destination.id}: format ${destination.format} has no fragment in collector-config/formats/`);
+      for (const [name, processor] of Object.entries(fragment)) {
+        processors[name] = processor;
+        chain.push(name);
+      }
+    }
+    const exporter = renderExporter(destination, baseExporters, { durableQueue, retryForever, secret });
+    if (destination.type === 'syslog') {
+      processors['transform/syslog'] = baseProcessors['transform/syslog'];
+      chain.push('transform/syslog');
+    }
+    exporters[names.exporter] = exporter;
+    // Paused: only its own receiver feeds it (replays, tests); what is queued still drains.
+    pipelines[names.pipeline] = { receivers: destination.paused ? [names.receiver] : ['otlp', names.receiver], processors: chain, exporters: [names.exporter] };
+  }
+
+  const config = {
+    extensions: base['extensions'],
+    receivers,
+    processors,
+    exporters,
+    service: { ...baseService, pipelines },
+  };
+  return `# Rendered by otel-audit admin from collector-config/gateway.yaml and the destinations.\n# Do not edit: every apply replaces it (revisions are kept in the state directory).\n${stringify(config, { aliasDuplicateObjects: false, lineWidth: 0 })}`;
+}
+
+interface Templates {
+  readonly durableQueue: unknown;
+  readonly retryForever: unknown;
+  readonly secret: (field: string) => string;
+}
+
+function renderExporter(destination: Destination, baseExporters: Node, { durableQueue, retryForever, secret }: Templates): Node {
+  const template = (kind: string): Node => clone((baseExporters[kind] as Node | undefined) ?? {});
+  switch (destination.type) {
+    case 'splunk_hec':
+      return {
+        ...template('splunk_hec'),
+        endpoint: destination.url,
+        token: secret('token'),
+        index: destination.index,
+        source: destination.source,
+        sourcetype: destination.sourcetype,
+        tls: { insecure_skip_verify: !destination.verifyTls },
+      };
+    case 'syslog': {
+      const base = template('syslog');
+      const tls = { ...(base['tls'] as Node), insecure: !destination.tls };
+      return { ...base, endpoint: destination.host, port: destination.port, tls };
+    }
+    case 'otlp_http':
+      return {
+        // The whole logs URL, used as it is (`endpoint` would get /v1/logs appended).
+        logs_endpoint: destination.endpoint,
+        ...(destination.secrets['headers'] ? { headers: secret('headers') } : {}),
+        ...(destination.verifyTls ? {} : { tls: { insecure_skip_verify: true } }),
+        sending_queue: clone(durableQueue),
+        retry_on_failure: clone(retryForever),
+      };
+    case 'kafka': {
+      const base = template('kafka');
+      return { ...base, brokers: [...destination.brokers], logs: { ...(base['logs'] as Node), topic: destination.topic } };
+    }
+    case 'elasticsearch': {
+      const intake = template('otlphttp/elastic');
+      if (Object.keys(intake).length) {
+        const { headers: _headers, ...rest } = intake;
+        return { ...rest, endpoint: destination.url, ...(destination.secrets['apiKey'] ? { headers: { Authorization: `ApiKey ${secret('apiKey')}` } } : {}) };
+      }
+      const base = template('elasticsearch');
+      return {
+        ...(Object.keys(base).length ? base : { sending_queue: clone(durableQueue) }),
+        endpoint: destination.url,
+        logs_index: destination.index,
+        ...(destination.secrets['apiKey'] ? { api_key: secret('apiKey') } : { api_key: undefined }),
+      };
+    }
+  }
+}
+
+/** Drops a record unless its action matches `include` (when given) and does not match `exclude`; test events always pass. */
+function filterProcessor(destination: Destination): Node {
+  const action = `attributes["${ATTR.action}"]`;
+  const notTest = `attributes["${TEST_ATTRIBUTE}"] != true`;
+  const conditions: string[] = [];
+  if (destination.filter.include.length) conditions.push(`${notTest} and (${action} == nil or not IsMatch(${action}, "${actionPatternRegex(destination.filter.include).replace(/\\/g, '\\\\')}"))`);
+  if (destination.filter.exclude.length) conditions.push(`${notTest} and ${action} != nil and IsMatch(${action}, "${actionPatternRegex(destination.filter.exclude).replace(/\\/g, '\\\\')}")`);
+  return { error_mode: 'ignore', logs: { log_record: conditions } };
+}
+
+/** Marks a destination test event; filters let it through and no real event has it. */
+export const TEST_ATTRIBUTE = 'otel_audit.test';
+
+/** Emails and IP addresses: in the attributes and in the event (the body). */
+const PII_PATHS = [
+  `log.attributes["${ATTR.userEmail}"]`,
+  `log.attributes["${ATTR.clientAddress}"]`,
+  'log.body["actor"]["user"]["email"]',
+  'log.body["context"]["ip_address"]',
+];
+
+/** SHA-256 of the destination's key and the value: the same address always gives the same hash. */
+function hashPii(keyRef: string): Node {
+  return transform(PII_PATHS.map((path) => `set(${path}, SHA256(Concat(["${keyRef}", ${path}], ""))) where ${path} != nil`));
+}
+
+function dropPii(): Node {
+  return transform(
+    PII_PATHS.map((path) => {
+      const at = path.lastIndexOf('[');
+      return `delete_key(${path.slice(0, at)}, ${path.slice(at + 1, -1)}) where ${path} != nil`;
+    }),
+  );
+}
+
+function transform(statements: string[]): Node {
+  // ignore: a record the statements cannot rewrite still goes out (rewritten as far as possible)
+  // instead of refusing the request, which would stall this destination.
+  return { error_mode: 'ignore', log_statements: [{ context: 'log', statements }] };
+}

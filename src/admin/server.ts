@@ -1,0 +1,354 @@
+// The Admin Panel's HTTP server: the page, and the JSON API described by /api/openapi.json.
+// Every /api route but login needs a session; every change needs the CSRF token and the revision
+// it was based on (`If-Match: <revision>`); errors name the field.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import type { DetailsOf } from '../catalog/define.js';
+import type { AuditLogger } from '../logger.js';
+import type { adminCatalog } from './catalog.js';
+import { ApplyRejectedError, StaleRevisionError, type AdminControl } from './control.js';
+import { FieldError, parseDestination, type Destination } from './destinations.js';
+import { Authenticator, type Session } from './auth.js';
+import type { StoredDestination } from './state.js';
+import { lineDiff } from './diff.js';
+import { openApiDocument } from './openapi.js';
+import { PAGE_HTML, PAGE_SCRIPT } from './page.js';
+import { freePort } from './ports.js';
+
+export interface AdminServerOptions {
+  readonly control: AdminControl;
+  readonly auth: Authenticator;
+  /** Logs the panel's own changes (actions of `adminCatalog`). */
+  readonly audit: AuditLogger<typeof adminCatalog>;
+  /** @default 127.0.0.1 */
+  readonly host?: string;
+  /** 0: any free port. @default 0 */
+  readonly port?: number;
+}
+
+const MAX_BODY = 64 * 1024;
+
+type ChangeAction = 'audit_destination.create' | 'audit_destination.update' | 'audit_destination.delete' | 'audit_destination.pause' | 'audit_destination.resume';
+type ChangeDetails<A extends ChangeAction> = DetailsOf<typeof adminCatalog, A>;
+/** What an action records beyond the destination and the outcome (the fields changed, the events abandoned). */
+type ChangeExtra<A extends ChangeAction> = Omit<ChangeDetails<A>, 'destination' | 'revision' | 'outcome' | 'error'>;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+interface Request {
+  readonly raw: IncomingMessage;
+  readonly session: Session | undefined;
+  body(): Promise<Record<string, unknown>>;
+}
+
+type Handler = (request: Request, params: string[]) => Promise<{ status?: number; body: unknown; headers?: Record<string, string> }>;
+
+interface Route {
+  readonly method: string;
+  readonly pattern: RegExp;
+  /** false: reachable without a session (the page shell and login only). */
+  readonly auth: boolean;
+  readonly handler: Handler;
+}
+
+/** What the API returns for a destination: never a secret, only whether each is set. */
+function publicView(destination: StoredDestination): Destination {
+  const { secretFiles: _secretFiles, ...rest } = destination;
+  return rest;
+}
+
+function clientAddress(raw: IncomingMessage): string {
+  return raw.socket.remoteAddress?.replace(/^::ffff:/, '') ?? 'unknown';
+}
+
+export async function startAdminServer(options: AdminServerOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+  const { control, auth, audit } = options;
+  const host = options.host ?? '127.0.0.1';
+
+  const actorOf = (request: Request) => {
+    const ip = clientAddress(request.raw);
+    return {
+      actor: { type: 'user' as const, user: { id: request.session!.user, email: auth.emailOf(request.session!.user), name: request.session!.user } },
+      context: { ...(isIP(ip) ? { ip_address: ip } : {}), ...(request.raw.headers['user-agent'] ? { user_agent: String(request.raw.headers['user-agent']).slice(0, 256) } : {}) },
+    };
+  };
+
+  const expectedRevision = (request: Request): number => {
+    const header = request.raw.headers['if-match'];
+    if (header === undefined) throw new HttpError(428, 'If-Match: <revision> is required on every change (the revision you are changing)', 'If-Match');
+    const revision = Number(String(header).replace(/"/g, ''));
+    if (!Number.isInteger(revision)) throw new HttpError(400, 'must be a revision number', 'If-Match');
+    return revision;
+  };
+
+  const find = (id: string): StoredDestination => {
+    const destination = control.destinations().find((d) => d.id === id);
+    if (!destination) throw new HttpError(404, `no destination ${id}`, 'id');
+    return destination;
+  };
+
+  const ref = (d: Destination) => ({ id: d.id, name: d.name, type: d.type });
+
+  /** Applies, and logs the change (applied, or rejected with the reason) as an audit event. */
+  const applyChange = async <A extends ChangeAction>(request: Request, action: A, destination: Destination, list: readonly StoredDestination[], change: string, extra: ChangeExtra<A>) => {
+    const who = actorOf(request);
+    const log = (outcome: Pick<ChangeDetails<A>, 'revision' | 'outcome' | 'error'>) =>
+      audit.logEvent(action, { ...who, details: { destination: ref(destination), ...outcome, ...extra } as ChangeDetails<A> });
+    try {
+      const revision = await control.apply(who.actor.user.id, expectedRevision(request), change, list);
+      log({ revision: revision.revision, outcome: 'applied' });
+      return revision;
+    } catch (error) {
+      if (error instanceof ApplyRejectedError) log({ outcome: 'rejected', error: error.message.slice(0, 1000) });
+      throw error;
+    }
+  };
+
+  const parse = async (input: unknown, previous?: StoredDestination) => {
+    const others = control.destinations().filter((d) => d.id !== previous?.id);
+    const { destination, secrets } = parseDestination(input, { path: 'destination', ...(previous ? { previous } : {}), formats: control.formats(), directPort: await freePort() });
+    if (!previous && others.some((d) => d.id === destination.id)) throw new FieldError('destination.id', `${destination.id} already exists`);
+    if (others.some((d) => d.name === destination.name)) throw new FieldError('destination.name', `another destination is named ${destination.name}`);
+    return { destination, secrets };
+  };
+
+  const routes: Route[] = [];
+  const route = (method: string, path: string, handler: Handler, needsAuth = true) =>
+    routes.push({ method, pattern: new RegExp(`^${path.replace(/\{[a-z]+\}/g, '([^/]+)')}$`), auth: needsAuth, handler });
+
+  route('GET', '/', async () => ({ body: PAGE_HTML, headers: { 'content-type': 'text/html; charset=utf-8' } }), false);
+  route('GET', '/admin.js', async () => ({ body: PAGE_SCRIPT, headers: { 'content-type': 'text/javascript; charset=utf-8' } }), false);
+
+  route(
+    'POST',
+    '/api/login',
+    async (request) => {
+      const client = clientAddress(request.raw);
+      // The body first: the limit check and the attempt then run in one tick, so parallel requests cannot all pass the check.
+      const credentials = await request.body();
+      const wait = auth.retryAfter(client);
+      if (wait > 0) throw new HttpError(429, `too many failed logins: try again in ${wait} s`, undefined, { retryAfter: wait });
+      const session = auth.login(client, credentials);
+      if (!session) throw new HttpError(401, 'wrong token, user or password');
+      return { body: { user: session.user, csrfToken: session.csrfToken }, headers: { 'set-cookie': auth.cookie(session, false) } };
+    },
+    false,
+  );
+  route('POST', '/api/logout', async (request) => {
+    auth.logout(request.session!);
+    return { body: { ok: true }, headers: { 'set-cookie': auth.cookie(undefined, false) } };
+  });
+  route('GET', '/api/session', async (request) => ({ body: { user: request.session!.user, csrfToken: request.session!.csrfToken } }));
+  route('GET', '/api/openapi.json', async () => ({ body: openApiDocument() }));
+
+  route('GET', '/api/destinations', async () => {
+    const current = control.current();
+    const archive = { id: 'archive', name: 'File archive (system of record)', type: 'archive', path: control.archivePath, health: control.health.health('file/archive', { enabled: true, paused: false }, control.supervisor.log()) };
+    return {
+      body: {
+        revision: current.revision,
+        formats: control.formats(),
+        archive,
+        destinations: current.destinations.map((d) => ({ ...publicView(d), health: control.destinationHealth(d) })),
+      },
+      headers: { etag: `"${current.revision}"` },
+    };
+  });
+  route('GET', '/api/destinations/{id}', async (_request, [id]) => {
+    const destination = find(id!);
+    return { body: { revision: control.current().revision, destination: { ...publicView(destination), health: control.destinationHealth(destination) } } };
+  });
+
+  route('POST', '/api/destinations', async (request) => {
+    const { backfillSince, ...input } = await request.body();
+    const since = backfillSince === undefined ? undefined : Date.parse(String(backfillSince));
+    if (since !== undefined && Number.isNaN(since)) throw new FieldError('backfillSince', 'must be a date and time (ISO 8601)');
+    const { destination, secrets } = await parse(input);
+    // Created paused: what it misses starts now (replayed on resume).
+    const stored: StoredDestination = { ...destination, ...(destination.paused ? { pausedAt: new Date().toISOString() } : {}), secretFiles: control.state.storeSecrets(destination.id, secrets) };
+    const revision = await applyChange(request, 'audit_destination.create', destination, [...control.destinations(), stored], `create ${destination.id}`, {});
+    const replayed = since !== undefined ? await replay(request, stored, since, Date.now()) : undefined;
+    return { status: 201, body: { revision: revision.revision, applyMillis: revision.applyMillis, destination: publicView(stored), ...(replayed !== undefined ? { replayed } : {}) } };
+  });
+
+  route('PUT', '/api/destinations/{id}', async (request, [id]) => {
+    const previous = find(id!);
+    const input = await request.body();
+    const { destination, secrets } = await parse(input, previous);
+    const stored: StoredDestination = { ...destination, secretFiles: control.state.storeSecrets(destination.id, secrets, previous.secretFiles) };
+    const fields = Object.keys(input).filter((k) => JSON.stringify((previous as unknown as Record<string, unknown>)[k]) !== JSON.stringify(input[k]));
+    const list = control.destinations().map((d) => (d.id === id ? stored : d));
+    const revision = await applyChange(request, 'audit_destination.update', destination, list, `update ${id}: ${fields.join(', ')}`, { fields });
+    return { body: { revision: revision.revision, applyMillis: revision.applyMillis, destination: publicView(stored) } };
+  });
+
+  route('DELETE', '/api/destinations/{id}', async (request, [id]) => {
+    const destination = find(id!);
+    // Its queue is left behind: count what it still held, and say so.
+    const metrics = await control.health.sample().catch(() => new Map<string, Record<string, number>>());
+    const abandoned = metrics.get(control.exporterOf(destination))?.['queue_size'] ?? 0;
+    const list = control.destinations().filter((d) => d.id !== id);
+    const revision = await applyChange(request, 'audit_destination.delete', destination, list, `delete ${id}`, { abandoned_queued_events: abandoned });
+    return { body: { revision: revision.revision, applyMillis: revision.applyMillis, abandonedQueuedEvents: abandoned } };
+  });
+
+  route('POST', '/api/destinations/{id}/pause', async (request, [id]) => {
+    const destination = find(id!);
+    if (destination.paused) throw new FieldError('paused', `${id} is already paused`);
+    const paused: StoredDestination = { ...destination, paused: true, pausedAt: new Date().toISOString() };
+    const revision = await applyChange(request, 'audit_destination.pause', destination, control.destinations().map((d) => (d.id === id ? paused : d)), `pause ${id}`, {});
+    return { body: { revision: revision.revision, destination: publicView(paused) } };
+  });
+
+  route('POST', '/api/destinations/{id}/resume', async (request, [id]) => {
+    const destination = find(id!);
+    if (!destination.paused) throw new FieldError('paused', `${id} is not paused`);
+    const { pausedAt, ...rest } = destination;
+    const resumed: StoredDestination = { ...rest, paused: false };
+    const list = control.destinations().map((d) => (d.id === id ? resumed : d));
+    // The gap: from the pause (a little before, duplicates at the edge are harmless) to the moment
+    // the pipeline took live events again.
+    const since = Date.parse(pausedAt ?? new Date().toISOString()) - 5000;
+    const revision = await applyChange(request, 'audit_destination.resume', destination, list, `resume ${id}`, {});
+    const replayed = await control.replay(resumed, since, Date.now() + 1000);
+    audit.logEvent('audit_destination.replay', { ...actorOf(request), details: { destination: ref(resumed), since: new Date(since).toISOString(), until: new Date().toISOString(), replayed_events: replayed } });
+    return { body: { revision: revision.revision, destination: publicView(resumed), replayed } };
+  });
+
+  const replay = async (request: Request, destination: StoredDestination, since: number, until: number) => {
+    const replayed = await control.replay(destination, since, until);
+    audit.logEvent('audit_destination.replay', { ...actorOf(request), details: { destination: ref(destination), since: new Date(since).toISOString(), until: new Date(until).toISOString(), replayed_events: replayed } });
+    return replayed;
+  };
+
+  route('POST', '/api/destinations/{id}/replay', async (request, [id]) => {
+    const destination = find(id!);
+    const body = await request.body();
+    const since = Date.parse(String(body['since']));
+    if (Number.isNaN(since)) throw new FieldError('since', 'must be a date and time (ISO 8601)');
+    const until = body['until'] === undefined ? Date.now() : Date.parse(String(body['until']));
+    if (Number.isNaN(until) || until < since) throw new FieldError('until', 'must be a date and time after since');
+    return { body: { replayed: await replay(request, destination, since, until) } };
+  });
+
+  route('POST', '/api/destinations/{id}/test', async (request, [id]) => {
+    const destination = find(id!);
+    if (!destination.enabled) throw new FieldError('enabled', `${id} is disabled: enable it to test it`);
+    const result = await control.sendTest(destination, request.session!.user);
+    audit.logEvent('audit_destination.test', { ...actorOf(request), details: { destination: ref(destination), delivered: result.delivered } });
+    return { body: { ...result, health: control.destinationHealth(destination) } };
+  });
+
+  route('GET', '/api/revisions', async () => ({
+    body: { current: control.current().revision, revisions: control.state.revisions().map(({ config: _config, destinations: _destinations, ...summary }) => summary).reverse() },
+  }));
+  route('GET', '/api/revisions/{n}', async (_request, [n]) => {
+    const revision = control.state.revision(Number(n));
+    if (!revision) throw new HttpError(404, `no revision ${n}`, 'revision');
+    const before = control.state.revisions().filter((r) => r.revision < revision.revision && r.status === 'applied').at(-1);
+    const { destinations, ...rest } = revision;
+    return { body: { ...rest, destinations: destinations.map(publicView), diff: lineDiff(before?.config ?? '', revision.config) } };
+  });
+  route('POST', '/api/revisions/{n}/rollback', async (request, [n]) => {
+    const target = control.state.revision(Number(n));
+    if (!target || target.status !== 'applied') throw new HttpError(404, `no applied revision ${n}`, 'revision');
+    const who = actorOf(request);
+    try {
+      const revision = await control.apply(who.actor.user.id, expectedRevision(request), `rollback to ${target.revision}`, target.destinations);
+      audit.logEvent('audit_config.rollback', { ...who, details: { to_revision: target.revision, revision: revision.revision, outcome: 'applied' } });
+      return { body: { revision: revision.revision, applyMillis: revision.applyMillis } };
+    } catch (error) {
+      if (error instanceof ApplyRejectedError) audit.logEvent('audit_config.rollback', { ...who, details: { to_revision: target.revision, outcome: 'rejected', error: error.message.slice(0, 1000) } });
+      throw error;
+    }
+  });
+
+  const server = createServer((raw, response) => void handle(raw, response));
+
+  async function handle(raw: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(raw.url ?? '/', 'http://admin.invalid');
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      const text = typeof body === 'string' ? body : JSON.stringify(body);
+      response.writeHead(status, {
+        'content-type': 'application/json; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        'x-frame-options': 'DENY',
+        'referrer-policy': 'no-referrer',
+        'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
+        ...headers,
+      });
+      response.end(text);
+    };
+    try {
+      const method = raw.method ?? 'GET';
+      const matches = routes.filter((r) => r.pattern.test(url.pathname));
+      const match = matches.find((r) => r.method === method);
+      if (!match) throw new HttpError(matches.length ? 405 : 404, matches.length ? `${method} is not allowed here` : 'not found');
+      const session = auth.session(raw.headers.cookie);
+      if (match.auth && !session) throw new HttpError(401, 'login required');
+      if (method !== 'GET') {
+        // A change from another site: the browser says where it comes from.
+        const origin = raw.headers.origin;
+        if (origin !== undefined && origin !== `http://${raw.headers.host}` && origin !== `https://${raw.headers.host}`) throw new HttpError(403, 'cross-origin request refused', 'Origin');
+        if (match.auth && !auth.csrfValid(session!, raw.headers['x-csrf-token'] as string | undefined)) throw new HttpError(403, 'missing or wrong CSRF token', 'X-CSRF-Token');
+      }
+      let bodyRead: Promise<Record<string, unknown>> | undefined;
+      const request: Request = {
+        raw,
+        session,
+        body: () => (bodyRead ??= readJson(raw)),
+      };
+      const result = await match.handler(request, (match.pattern.exec(url.pathname) ?? []).slice(1).map(decodeURIComponent));
+      send(result.status ?? 200, result.body, result.headers);
+    } catch (error) {
+      if (error instanceof FieldError) return send(400, { error: { field: error.field, message: error.message } });
+      if (error instanceof StaleRevisionError) return send(409, { error: { field: 'If-Match', message: error.message }, current: control.current().revision });
+      if (error instanceof ApplyRejectedError) return send(422, { error: { message: error.message }, rejectedRevision: error.revision, current: control.current().revision });
+      if (error instanceof HttpError) {
+        const headers: Record<string, string> = error.extra['retryAfter'] ? { 'retry-after': String(error.extra['retryAfter']) } : {};
+        return send(error.status, { error: { ...(error.field ? { field: error.field } : {}), message: error.message } }, headers);
+      }
+      send(500, { error: { message: (error as Error).message } });
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    server,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function readJson(raw: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of raw as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new HttpError(413, `the body is larger than ${MAX_BODY} bytes`, '(body)');
+    chunks.push(chunk);
+  }
+  if (size === 0) return {};
+  try {
+    const value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('expected an object');
+    return value as Record<string, unknown>;
+  } catch (error) {
+    throw new HttpError(400, `not a JSON object: ${(error as Error).message}`, '(body)');
+  }
+}

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { hashPassword } from '../admin/auth.js';
+import { startAdmin } from '../admin/app.js';
+import { EXIT, stringOption as str, UsageError, type Command } from './args.js';
+
+export const adminCommand: Command = {
+  name: 'admin',
+  summary: 'run otelcol-audit with the Admin Panel: destinations, health, test, pause, replay',
+  usage: `otel-audit admin --state-dir <dir> [options]
+otel-audit admin hash-password <user> [<email>]   (reads the password from stdin; prints a users-file line)
+
+Starts otelcol-audit (collector-config/gateway.yaml plus the destinations configured in the panel)
+under supervision, and the Admin Panel with its JSON API (/api/openapi.json). Changes are validated
+by the Collector, applied by reload (SIGHUP) and rolled back by themselves if the Collector fails.
+Runs until SIGINT or SIGTERM.
+
+Options:
+  --state-dir <dir>       everything the panel writes (revisions, secrets, config, archive, queues)
+  --host <address>        the panel's address (default 127.0.0.1: loopback only)
+  --port <n>              the panel's port (default 8080; 0 picks a free one)
+  --otlp-endpoint <h:p>   where applications send OTLP/HTTP (default 127.0.0.1:4318)
+  --archive <file>        the archive (default <state-dir>/archive/audit.jsonl)
+  --storage-dir <dir>     the Collector's persistent queues (default <state-dir>/queue)
+  --token-file <file>     the administrator token (without it and --users-file, a one-time token is printed)
+  --users-file <file>     users with scrypt-hashed passwords (lines from hash-password)
+  --collector <path>      the otelcol-audit binary (default .collector/otelcol-audit of the package)`,
+  options: {
+    'state-dir': { type: 'string' },
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'otlp-endpoint': { type: 'string' },
+    archive: { type: 'string' },
+    'storage-dir': { type: 'string' },
+    'token-file': { type: 'string' },
+    'users-file': { type: 'string' },
+    collector: { type: 'string' },
+  },
+  async run(values, positionals) {
+    if (positionals[0] === 'hash-password') {
+      const [, user, email] = positionals;
+      if (!user) throw new UsageError('hash-password needs a user name');
+      const password = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+      if (password.length < 12) throw new UsageError('the password must have at least 12 characters');
+      process.stdout.write(`${hashPassword(user, password, email)}\n`);
+      return EXIT.ok;
+    }
+    if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
+    const stateDir = str(values['state-dir']);
+    if (!stateDir) throw new UsageError('--state-dir is required');
+    const port = Number(str(values['port']) ?? 8080);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a port number');
+    const tokenFile = str(values['token-file']);
+    const admin = await startAdmin({
+      stateDir,
+      port,
+      ...(str(values['host']) ? { host: str(values['host'])! } : {}),
+      ...(str(values['otlp-endpoint']) ? { otlpEndpoint: str(values['otlp-endpoint'])! } : {}),
+      ...(str(values['archive']) ? { archivePath: str(values['archive'])! } : {}),
+      ...(str(values['storage-dir']) ? { storageDir: str(values['storage-dir'])! } : {}),
+      ...(tokenFile ? { adminToken: readFileSync(tokenFile, 'utf8').trim() } : {}),
+      ...(str(values['users-file']) ? { usersFile: str(values['users-file'])! } : {}),
+      ...(str(values['collector']) ? { collectorBinary: str(values['collector'])! } : {}),
+    });
+    process.stdout.write(`otel-audit admin: ${admin.url}\napplications send OTLP/HTTP to ${admin.ingestEndpoint}\n`);
+    if (admin.oneTimeToken) process.stdout.write(`one-time login token (valid while this process runs): ${admin.oneTimeToken}\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await admin.close();
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,64 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { userInfo } from 'node:os';
+import { adminCatalog } from '../admin/catalog.js';
+import { replayArchive } from '../admin/replay.js';
+import { StateDirectory } from '../admin/state.js';
+import { createAuditLogger } from '../logger.js';
+import { EXIT, stringOption as str, UsageError, type Command } from './args.js';
+
+function time(option: string, value: string | undefined): number {
+  const parsed = Date.parse(value ?? '');
+  if (Number.isNaN(parsed)) throw new UsageError(`--${option} must be a date and time (ISO 8601), got "${value}"`);
+  return parsed;
+}
+
+export const replayCommand: Command = {
+  name: 'replay',
+  summary: 'replay archived events of a time window to one destination of otel-audit admin',
+  usage: `otel-audit replay --since <time> --destination <id> --state-dir <dir> [options]
+
+Reads the archive (the system of record) and sends the events of [since, until] to that destination
+only, through its own loopback receiver in the running Collector: same id, seq and hash, so its copy
+passes otel-audit verify (events at the edges may arrive twice, as identical duplicates). The replay
+is itself logged as an audit event (audit_destination.replay), with you as the actor.
+
+Options:
+  --since <time>          ISO 8601, e.g. 2026-11-26T10:00:00Z
+  --until <time>          default: now
+  --destination <id>      the destination's id in the Admin Panel
+  --state-dir <dir>       the --state-dir of otel-audit admin
+  --archive <file>        default <state-dir>/archive/audit.jsonl
+  --otlp-endpoint <h:p>   the gateway's OTLP/HTTP endpoint, for the audit event (default 127.0.0.1:4318)`,
+  options: {
+    since: { type: 'string' },
+    until: { type: 'string' },
+    destination: { type: 'string' },
+    'state-dir': { type: 'string' },
+    archive: { type: 'string' },
+    'otlp-endpoint': { type: 'string' },
+  },
+  async run(values) {
+    const stateDir = str(values['state-dir']);
+    const id = str(values['destination']);
+    if (!stateDir || !id) throw new UsageError('--state-dir and --destination are required');
+    if (!existsSync(join(stateDir, 'revisions'))) throw new UsageError(`${stateDir} is not a state directory of otel-audit admin`);
+    const since = time('since', str(values['since']));
+    const until = values['until'] === undefined ? Date.now() : time('until', str(values['until']));
+    const destination = new StateDirectory(stateDir).lastGood()?.destinations.find((d) => d.id === id);
+    if (!destination) throw new UsageError(`no destination ${id} in the running configuration`);
+    const replayed = await replayArchive({ archivePath: str(values['archive']) ?? join(stateDir, 'archive', 'audit.jsonl'), since, until, port: destination.directPort });
+    const audit = createAuditLogger({ catalog: adminCatalog, serviceName: 'otel-audit-admin', endpoint: `http://${str(values['otlp-endpoint']) ?? '127.0.0.1:4318'}/v1/logs`, checkpoints: false });
+    const user = userInfo().username;
+    try {
+      await audit.logEventOrThrow('audit_destination.replay', {
+        actor: { type: 'user', user: { id: user, email: '', name: user } },
+        details: { destination: { id, name: destination.name, type: destination.type }, since: new Date(since).toISOString(), until: new Date(until).toISOString(), replayed_events: replayed },
+      });
+    } finally {
+      await audit.shutdown({ timeoutMillis: 10_000 }).catch(() => undefined);
+    }
+    process.stdout.write(`${replayed} event(s) replayed to ${id}\n`);
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,224 @@
+// The Admin Panel's JSON API against a real otelcol-audit under its supervision: CRUD for every
+// destination type, errors naming the field, secrets never returned, auth and CSRF on every
+// route, 409 on a stale revision, and each change in the audit trail with the administrator as actor.
+import { connect } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { readTrail } from '../../src/integrity/trail.js';
+import { archiveFiles } from '../../src/admin/replay.js';
+import { waitFor } from '../../scripts/lib/processes.js';
+import { login, request, startTestAdmin, type Client } from './helpers.js';
+
+const SECRET = 'hec-token-must-never-come-back-7f3a';
+const samples: Record<string, Record<string, unknown>> = {
+  splunk_hec: { type: 'splunk_hec', url: 'https://127.0.0.1:1/services/collector', token: SECRET, index: 'main' },
+  syslog: { type: 'syslog', host: '127.0.0.1', port: 1, tls: false },
+  otlp_http: { type: 'otlp_http', endpoint: 'https://127.0.0.1:1/v1/logs', headers: { Authorization: `Bearer ${SECRET}` } },
+  kafka: { type: 'kafka', brokers: ['127.0.0.1:1'], topic: 'audit' },
+  elasticsearch: { type: 'elasticsearch', url: 'https://127.0.0.1:1', apiKey: SECRET },
+};
+
+describe('admin API', () => {
+  let admin: Awaited<ReturnType<typeof startTestAdmin>>;
+  let client: Client;
+  before(async () => {
+    admin = await startTestAdmin();
+    client = await login(admin.url, { token: admin.token });
+  });
+  after(async () => {
+    await admin?.close();
+  });
+
+  test('every route of the OpenAPI document refuses a request without a session', async () => {
+    const doc = (await client.call('GET', '/api/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
+    let checked = 0;
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const method of Object.keys(operations).filter((m) => ['get', 'post', 'put', 'delete'].includes(m))) {
+        if (path === '/api/login') continue;
+        const response = await request(admin.url, method.toUpperCase(), path.replace('{id}', 'splunk').replace('{n}', '1'), method === 'get' ? undefined : {});
+        assert.equal(response.status, 401, `${method} ${path}`);
+        checked++;
+      }
+    }
+    assert.ok(checked >= 14, `${checked} routes checked`);
+    const forged = await request(admin.url, 'GET', '/api/destinations', undefined, { cookie: 'otel_audit_admin=forged' });
+    assert.equal(forged.status, 401);
+  });
+
+  test('the session cookie is HttpOnly and SameSite=Strict; a wrong token is refused', async () => {
+    const response = await request(admin.url, 'POST', '/api/login', { token: admin.token });
+    assert.match(response.headers.get('set-cookie')!, /HttpOnly; SameSite=Strict; Path=\//);
+    assert.equal((await request(admin.url, 'POST', '/api/login', { token: 'wrong' })).status, 401);
+  });
+
+  test('a change without the CSRF token, or with a wrong one, or from another origin, is refused', async () => {
+    const body = { id: 'csrf', name: 'CSRF', ...samples['kafka'] };
+    const revision = String(await client.revision());
+    const none = await client.call('POST', '/api/destinations', body, { 'if-match': revision });
+    assert.equal(none.status, 403);
+    assert.equal(none.body['error'].field, 'X-CSRF-Token');
+    assert.equal((await client.call('POST', '/api/destinations', body, { 'if-match': revision, 'x-csrf-token': 'nope' })).status, 403);
+    const crossSite = await client.call('POST', '/api/destinations', body, { 'if-match': revision, 'x-csrf-token': client.csrf, origin: 'https://evil.example' });
+    assert.equal(crossSite.status, 403);
+    assert.equal((await client.call('GET', '/api/destinations')).body['destinations'].length, 0);
+  });
+
+  for (const [type, settings] of Object.entries(samples)) {
+    test(`${type}: create, read (no secret comes back), update, delete; each one applied revision`, async () => {
+      const id = `d_${type}`;
+      const created = await client.change('POST', '/api/destinations', { id, name: `The ${type}`, ...settings, filter: { include: ['user.*'], exclude: ['*.delete'] }, pii: 'hash' });
+      assert.equal(created.status, 201, created.text);
+      assert.ok(!created.text.includes(SECRET));
+      const read = await client.call('GET', `/api/destinations/${id}`);
+      assert.equal(read.status, 200);
+      assert.equal(read.body['destination'].type, type);
+      assert.ok(!read.text.includes(SECRET), 'a secret was returned');
+      assert.ok(!(await client.call('GET', '/api/destinations')).text.includes(SECRET));
+      const revisionView = await client.call('GET', `/api/revisions/${created.body['revision']}`);
+      assert.ok(!revisionView.text.includes(SECRET), 'a secret is in the revision view');
+      assert.match(revisionView.body['diff'], new RegExp(`\\+ .*/${id}`));
+      for (const secret of Object.keys(read.body['destination'].secrets)) assert.equal(read.body['destination'].secrets[secret], true);
+
+      // What GET returned can be sent back as it is (health, secrets and directPort are ignored).
+      const updated = await client.change('PUT', `/api/destinations/${id}`, { ...read.body['destination'], name: `Renamed ${type}` });
+      assert.equal(updated.status, 200, updated.text);
+      assert.equal((await client.call('GET', `/api/destinations/${id}`)).body['destination'].name, `Renamed ${type}`);
+      const config = readFileSync(admin.control.state.configPath, 'utf8');
+      assert.ok(!config.includes(SECRET), 'a secret is in the Collector config');
+      assert.ok(config.includes(`logs/${id}:`));
+
+      const deleted = await client.change('DELETE', `/api/destinations/${id}`);
+      assert.equal(deleted.status, 200, deleted.text);
+      assert.equal(typeof deleted.body['abandonedQueuedEvents'], 'number');
+      assert.equal((await client.call('GET', `/api/destinations/${id}`)).status, 404);
+    });
+  }
+
+  test('secrets are files of mode 0600 in a 0700 folder, referenced from the config as ${file:...}', async () => {
+    const created = await client.change('POST', '/api/destinations', { id: 'secretive', name: 'Secretive', ...samples['splunk_hec'] });
+    assert.equal(created.status, 201, created.text);
+    const state = admin.control.state;
+    assert.equal(statSync(state.secretsDir).mode & 0o777, 0o700);
+    const files = readdirSync(state.secretsDir);
+    assert.ok(files.length > 0);
+    for (const file of files) assert.equal(statSync(join(state.secretsDir, file)).mode & 0o777, 0o600, file);
+    const tokenFile = files.find((f) => f.startsWith('secretive.token.'))!;
+    assert.equal(readFileSync(join(state.secretsDir, tokenFile), "utf8"), SECRET);
+    assert.match(readFileSync(state.configPath, 'utf8'), new RegExp(`token: \\$\\{file:${join(state.secretsDir, tokenFile)}\\}`));
+    // An update without the token keeps it.
+    assert.equal((await client.change('PUT', '/api/destinations/secretive', { index: 'other' })).status, 200);
+    assert.match(readFileSync(state.configPath, 'utf8'), new RegExp(tokenFile));
+    assert.equal((await client.change('DELETE', '/api/destinations/secretive')).status, 200);
+  });
+
+  test('every error names the field', async () => {
+    const cases: [Record<string, unknown>, string, RegExp][] = [
+      [{ id: 'x', name: 'X', type: 'splunk_hec', url: 'http://splunk.example.com:8088', token: 't' }, 'destination.url', /must be https unless allowInsecure/],
+      [{ id: 'x', name: 'X', type: 'splunk_hec', url: 'https://splunk.example.com:8088' }, 'destination.token', /is required/],
+      [{ id: 'x', name: 'X', type: 'syslog', host: 'localhost', port: 70000 }, 'destination.port', /integer from 1 to 65535/],
+      [{ id: 'x', name: 'X', type: 'kafka', brokers: ['nohostport'] }, 'destination.brokers[0]', /host:port/],
+      [{ id: 'X Y', name: 'X', type: 'kafka', brokers: ['k:9092'] }, 'destination.id', /lower case/],
+      [{ id: 'x', name: 'X', type: 'kafka', brokers: ['k:9092'], format: 'nope' }, 'destination.format', /must be one of canonical/],
+      [{ id: 'x', name: 'X', type: 'kafka', brokers: ['k:9092'], filter: { include: ['user.*', 'bad pattern'] } }, 'destination.filter.include[1]', /action pattern/],
+      [{ id: 'x', name: 'X', type: 'kafka', brokers: ['k:9092'], url: 'https://a' }, 'destination.url', /is not a setting of a kafka destination/],
+      [{ id: 'x', name: 'X', type: 'pigeon' }, 'destination.type', /must be one of splunk_hec/],
+      [{ id: 'x', name: 'X', type: 'otlp_http', endpoint: 'https://a/v1/logs', headers: { 'bad header': 'v' } }, 'destination.headers.bad header', /not a valid header name/],
+      // The Collector expands ${file:...} and ${env:...}: a setting must not make it send its secrets elsewhere.
+      [{ id: 'x', name: 'X', type: 'splunk_hec', url: 'https://attacker.example/?a=${file:/etc/otel/secret}', token: 't' }, 'destination.url', /must not contain \$/],
+      [{ id: 'x', name: 'X', type: 'splunk_hec', url: 'https://splunk.example.com:8088', token: '${env:SPLUNK_HEC_TOKEN}' }, 'destination.token', /must not contain \$\{/],
+      [{ id: 'x', name: 'X', type: 'otlp_http', endpoint: 'https://a/v1/logs', headers: { Authorization: 'Bearer ${env:X}' } }, 'destination.headers.Authorization', /must not contain \$\{/],
+    ];
+    for (const [body, field, message] of cases) {
+      const response = await client.change('POST', '/api/destinations', body);
+      assert.equal(response.status, 400, `${field}: ${response.text}`);
+      assert.equal(response.body['error'].field, field);
+      assert.match(response.body['error'].message, new RegExp(`^${field.replace(/[[\].]/g, '\\$&')}: `));
+      assert.match(response.body['error'].message, message);
+    }
+    assert.equal((await client.change('POST', '/api/destinations', { id: 'p', name: 'P', ...samples['kafka'] })).status, 201);
+    const pausedByPut = await client.change('PUT', '/api/destinations/p', { paused: true });
+    assert.equal(pausedByPut.status, 400);
+    assert.equal(pausedByPut.body['error'].field, 'destination.paused');
+    assert.equal((await client.change('DELETE', '/api/destinations/p')).status, 200);
+    const notJson = await client.call('POST', '/api/destinations', undefined, { 'x-csrf-token': client.csrf, 'if-match': String(await client.revision()) });
+    assert.equal(notJson.status, 400);
+  });
+
+  test('a change based on a stale revision gets 409 and changes nothing', async () => {
+    const stale = await client.revision();
+    assert.equal((await client.change('POST', '/api/destinations', { id: 'first', name: 'First', ...samples['kafka'] })).status, 201);
+    const second = await client.call('POST', '/api/destinations', { id: 'second', name: 'Second', ...samples['kafka'] }, { 'x-csrf-token': client.csrf, 'if-match': String(stale) });
+    assert.equal(second.status, 409);
+    assert.equal(second.body['error'].field, 'If-Match');
+    const missing = await client.call('DELETE', '/api/destinations/first', undefined, { 'x-csrf-token': client.csrf });
+    assert.equal(missing.status, 428);
+    const ids = (await client.call('GET', '/api/destinations')).body['destinations'].map((d: { id: string }) => d.id);
+    assert.deepEqual(ids, ['first']);
+    assert.equal((await client.change('DELETE', '/api/destinations/first')).status, 200);
+  });
+
+  test('rollback applies an earlier revision again; revisions say who and when', async () => {
+    const base = await client.revision();
+    assert.equal((await client.change('POST', '/api/destinations', { id: 'temp', name: 'Temp', ...samples['kafka'] })).status, 201);
+    const rolled = await client.change('POST', `/api/revisions/${base}/rollback`);
+    assert.equal(rolled.status, 200, rolled.text);
+    assert.equal((await client.call('GET', '/api/destinations')).body['destinations'].length, 0);
+    const revisions = (await client.call('GET', '/api/revisions')).body['revisions'] as { author: string; at: string; change: string }[];
+    assert.equal(revisions[0]!.change, `rollback to ${base}`);
+    assert.equal(revisions[0]!.author, 'admin');
+    assert.ok(!Number.isNaN(Date.parse(revisions[0]!.at)));
+  });
+
+  test('each change is an audit event in the trail, with the administrator as actor', async () => {
+    await admin.audit.flush({ timeoutMillis: 20_000 });
+    const archive = join(admin.dir, 'state/archive/audit.jsonl');
+    let actions: string[] = [];
+    await waitFor('the admin events in the archive', () => {
+      const records = archiveFiles(archive).flatMap((f) => readTrail(f));
+      actions = records.map((r) => (r.body as { action: string }).action);
+      const creates = records.filter((r) => (r.body as { action: string }).action === 'audit_destination.create');
+      return creates.length > 0 && (creates[0]!.body as { actor: { user: { id: string } } }).actor.user.id === 'admin' && actions.includes('audit_config.rollback');
+    });
+    for (const action of ['audit_destination.create', 'audit_destination.update', 'audit_destination.delete', 'audit_config.rollback']) assert.ok(actions.includes(action), action);
+  });
+
+  // Last: it locks this client address out of logging in for a minute.
+  test('logins are rate-limited per client address', async () => {
+    // Five failures within a minute (one came from the test above).
+    for (let i = 0; i < 5; i++) assert.ok([401, 429].includes((await request(admin.url, 'POST', '/api/login', { user: 'nobody', password: 'wrong' })).status));
+    const limited = await request(admin.url, 'POST', '/api/login', { token: admin.token });
+    assert.equal(limited.status, 429);
+    assert.ok(Number(limited.headers.get('retry-after')) > 0);
+  });
+});
+
+describe('admin login limit under parallel attempts', () => {
+  test('attempts whose bodies arrive slowly cannot all pass the limit check: at most five are tried, the rest get 429', async () => {
+    const admin = await startTestAdmin();
+    const { hostname, port } = new URL(admin.url);
+    const body = JSON.stringify({ user: 'nobody', password: 'wrong' });
+    try {
+      // Every request's headers first; the bodies only once all of them are waiting for theirs.
+      const sockets = Array.from({ length: 20 }, () => connect(Number(port), hostname));
+      const answers = sockets.map(
+        (socket) =>
+          new Promise<number>((resolve) => {
+            let text = '';
+            socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+            socket.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
+          }),
+      );
+      for (const socket of sockets) socket.write(`POST /api/login HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      for (const socket of sockets) socket.end(body);
+      const statuses = await Promise.all(answers);
+      const tried = statuses.filter((status) => status === 401).length;
+      assert.ok(tried <= 5, `${tried} attempts were checked`);
+      assert.equal(statuses.filter((status) => status === 429).length, 20 - tried);
+    } finally {
+      await admin.close();
+    }
+  });
+});

@@ -1,0 +1,165 @@
+// The Admin Panel's pure parts: health from metrics and logs, logins, the state directory's
+// boundaries, the config diff, and the OTLP/JSON a replay sends.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Authenticator, hashPassword, SESSION_COOKIE } from '../../src/admin/auth.js';
+import { lineDiff } from '../../src/admin/diff.js';
+import { HealthMonitor, lastErrorOf, parseExporterMetrics } from '../../src/admin/health.js';
+import { archiveFiles, archivedRecords, otlpRequest } from '../../src/admin/replay.js';
+import { StateDirectory } from '../../src/admin/state.js';
+import { fromAnyValue, type OtlpAnyValue } from '../../src/integrity/otlp-json.js';
+import { createServer } from 'node:http';
+
+const metricsText = (sent: number, queued: number, failed = 0) =>
+  [
+    '# HELP otelcol_exporter_sent_log_records_total Number of log record successfully sent to destination.',
+    `otelcol_exporter_sent_log_records_total{exporter="splunk_hec/s",otel_scope_name="x"} ${sent}`,
+    `otelcol_exporter_send_failed_log_records_total{exporter="splunk_hec/s",otel_scope_name="x"} ${failed}`,
+    `otelcol_exporter_queue_size{data_type="logs",exporter="splunk_hec/s",otel_scope_name="x"} ${queued}`,
+    `otelcol_exporter_queue_capacity{data_type="logs",exporter="splunk_hec/s"} 5e+06`,
+  ].join('\n');
+
+describe('health', () => {
+  test('reads sent, failed and queued per exporter from the Prometheus text', () => {
+    const metrics = parseExporterMetrics(metricsText(12, 3, 1));
+    assert.deepEqual(
+      { sent: metrics.get('splunk_hec/s')!['sent_log_records'], failed: metrics.get('splunk_hec/s')!['send_failed_log_records'], queued: metrics.get('splunk_hec/s')!['queue_size'] },
+      { sent: 12, failed: 1, queued: 3 },
+    );
+  });
+
+  test('the last error is the newest line of that exporter with an error, from the Collector log', () => {
+    const line = (at: string, id: string, error: string) =>
+      `${at}\tinfo\tinternal/retry_sender.go:133\tExporting failed. Will retry the request after interval.\t{"otelcol.component.id": "${id}", "error": "${error}"}`;
+    const log = [line('2026-11-26T10:00:00Z', 'splunk_hec/s', 'old'), line('2026-11-26T10:00:05Z', 'splunk_hec/s', 'dial tcp: connection refused'), line('2026-11-26T10:00:09Z', 'splunk_hec/other', 'not mine')].join('\n');
+    assert.deepEqual(lastErrorOf(log, 'splunk_hec/s'), { at: '2026-11-26T10:00:05Z', message: 'Exporting failed. Will retry the request after interval.: dial tcp: connection refused' });
+    assert.equal(lastErrorOf(log, 'kafka/k'), undefined);
+  });
+
+  test('status: healthy, delayed (queue not draining), failing (failures or errors with a queue), paused, disabled', async () => {
+    let body = metricsText(0, 0);
+    const server = createServer((_req, res) => res.end(body));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/metrics`;
+      const monitor = new HealthMonitor(url, 60_000);
+      const active = { enabled: true, paused: false };
+      assert.equal(monitor.health('splunk_hec/s', active, '').status, 'unknown');
+      await monitor.sample();
+      body = metricsText(10, 0);
+      await monitor.sample();
+      assert.equal(monitor.health('splunk_hec/s', active, '').status, 'healthy');
+      body = metricsText(10, 5);
+      await monitor.sample();
+      await monitor.sample();
+      assert.equal(monitor.health('splunk_hec/s', active, '').status, 'delayed');
+      const recentError = `${new Date().toISOString()}\tinfo\tx\tExporting failed.\t{"otelcol.component.id": "splunk_hec/s", "error": "refused"}`;
+      assert.equal(monitor.health('splunk_hec/s', active, recentError).status, 'failing');
+      body = metricsText(10, 0, 4);
+      await monitor.sample();
+      assert.equal(monitor.health('splunk_hec/s', active, '').status, 'failing');
+      assert.equal(monitor.health('splunk_hec/s', { enabled: true, paused: true }, '').status, 'paused');
+      assert.equal(monitor.health('splunk_hec/s', { enabled: false, paused: false }, '').status, 'disabled');
+      const health = monitor.health('splunk_hec/s', active, '');
+      assert.equal(health.history.length, 5);
+      assert.deepEqual(health.history.map((p) => p.sent), [0, 10, 0, 0, 0]);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('logins', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'otel-audit-auth-'));
+  const usersFile = join(dir, 'users');
+  writeFileSync(usersFile, `# administrators\n${hashPassword('ada', 'correct horse battery', 'ada@example.com')}\n`);
+  const auth = new Authenticator({ usersFile });
+
+  test('a user from the file logs in with the password hashed there (scrypt); anything else does not', () => {
+    assert.equal(auth.login('10.0.0.1', { user: 'ada', password: 'correct horse battery' })?.user, 'ada');
+    assert.equal(auth.login('10.0.0.1', { user: 'ada', password: 'wrong' }), undefined);
+    assert.equal(auth.login('10.0.0.1', { user: 'bob', password: 'correct horse battery' }), undefined);
+    assert.equal(auth.login('10.0.0.1', { token: 'anything' }), undefined, 'no admin token configured');
+    assert.equal(auth.emailOf('ada'), 'ada@example.com');
+  });
+
+  test('a session is found only by its own cookie, and its CSRF token is checked', () => {
+    const session = auth.login('10.0.0.2', { user: 'ada', password: 'correct horse battery' })!;
+    assert.equal(auth.session(`other=1; ${SESSION_COOKIE}=${session.id}`)?.user, 'ada');
+    assert.equal(auth.session(`${SESSION_COOKIE}=${session.id}x`), undefined);
+    assert.equal(auth.csrfValid(session, session.csrfToken), true);
+    assert.equal(auth.csrfValid(session, undefined), false);
+    assert.equal(auth.csrfValid(session, `${session.csrfToken}x`), false);
+    assert.match(auth.cookie(session, true), /HttpOnly; SameSite=Strict; Path=\/; Secure$/);
+    assert.equal(auth.session(`${SESSION_COOKIE}=${session.id}`, Date.now() + 31 * 60_000), undefined, 'idle for more than 30 minutes');
+    auth.logout(session);
+    assert.equal(auth.session(`${SESSION_COOKIE}=${session.id}`), undefined);
+  });
+
+  test('five failures in a minute lock that address out, not another', () => {
+    for (let i = 0; i < 5; i++) auth.login('10.0.0.3', { user: 'ada', password: 'nope' });
+    assert.ok(auth.retryAfter('10.0.0.3') > 0);
+    assert.equal(auth.retryAfter('10.0.0.4'), 0);
+    assert.equal(auth.retryAfter('10.0.0.3', Date.now() + 61_000), 0);
+  });
+});
+
+describe('state directory', () => {
+  test('refuses any path outside itself', () => {
+    const state = new StateDirectory(mkdtempSync(join(tmpdir(), 'otel-audit-state-')));
+    assert.throws(() => state.path('..', 'elsewhere'), /outside the state directory/);
+    assert.throws(() => state.secretFile('../../etc/passwd'), /outside the state directory/);
+    assert.throws(() => state.writeAtomic('/tmp/otel-audit-escape', 'x'), /outside the state directory/);
+    assert.equal(state.path('secrets', 'a'), join(state.root, 'secrets', 'a'));
+  });
+});
+
+describe('config diff', () => {
+  test('shows added and removed lines with context', () => {
+    const before = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'].join('\n');
+    const after = ['a', 'b', 'c', 'd', 'E', 'f', 'g', 'h', 'i', 'j'].join('\n');
+    assert.equal(lineDiff(before, after, 1), ['  d', '- e', '+ E', '  f', '@@', '  i', '+ j'].join('\n'));
+    assert.equal(lineDiff('same', 'same'), '');
+  });
+});
+
+describe('replay request', () => {
+  test('carries each record as it was read: body, attributes (integers stay integers), resource, event name, time', () => {
+    const record = {
+      body: { id: 'e1', details: { n: 3, ratio: 0.5, tags: ['a'], nested: { ok: true } } },
+      attributes: { 'audit.seq': 7, 'audit.hash': 'h', 'audit.action': 'document.open' },
+      resource: { 'service.name': 'app' },
+      eventName: 'document.open',
+      timeUnixNano: '1764150000000000000',
+      source: 'x',
+    };
+    const request = otlpRequest([record]) as { resourceLogs: { resource: { attributes: { key: string; value: OtlpAnyValue }[] }; scopeLogs: { logRecords: { body: OtlpAnyValue; attributes: { key: string; value: OtlpAnyValue }[]; eventName: string; timeUnixNano: string }[] }[] }[] };
+    const sent = request.resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!;
+    assert.deepEqual(fromAnyValue(sent.body), record.body);
+    assert.deepEqual(sent.attributes.find((a) => a.key === 'audit.seq')!.value, { intValue: '7' });
+    assert.equal(sent.eventName, 'document.open');
+    assert.equal(sent.timeUnixNano, record.timeUnixNano);
+    assert.deepEqual(request.resourceLogs[0]!.resource.attributes, [{ key: 'service.name', value: { stringValue: 'app' } }]);
+  });
+});
+
+describe('archive files for a replay', () => {
+  test('the current file and its rotated backups, oldest first; backups last written long before the window are not read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-archive-'));
+    const line = (id: string, timestamp: string) => `${JSON.stringify(otlpRequest([{ body: { id, timestamp }, attributes: {}, resource: {}, source: '' }]))}\n`;
+    const now = Date.now();
+    const at = (ms: number) => new Date(ms).toISOString();
+    writeFileSync(join(dir, 'audit-2026-01-01T00-00-00.000.jsonl'), line('old', at(now - 90_000)));
+    utimesSync(join(dir, 'audit-2026-01-01T00-00-00.000.jsonl'), (now - 3_600_000) / 1000, (now - 3_600_000) / 1000);
+    writeFileSync(join(dir, 'audit-2026-01-02T00-00-00.000.jsonl'), line('recent-backup', at(now - 60_000)));
+    writeFileSync(join(dir, 'audit.jsonl'), line('current', at(now)));
+    writeFileSync(join(dir, 'other.jsonl'), line('not-archive', at(now)));
+    assert.deepEqual(archiveFiles(join(dir, 'audit.jsonl')).map((f) => f.slice(dir.length + 1)), ['audit-2026-01-01T00-00-00.000.jsonl', 'audit-2026-01-02T00-00-00.000.jsonl', 'audit.jsonl']);
+    const ids = (since: number) => archivedRecords(join(dir, 'audit.jsonl'), since, now + 1).map((r) => (r.body as { id: string }).id);
+    assert.deepEqual(ids(now - 120_000), ['recent-backup', 'current']);
+    assert.deepEqual(ids(now - 7_200_000), ['old', 'recent-backup', 'current']);
+  });
+});
