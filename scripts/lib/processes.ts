@@ -36,7 +36,7 @@ export interface RunningProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-function track(child: ChildProcess, name: string): RunningProcess {
+export function track(child: ChildProcess, name: string): RunningProcess {
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -53,6 +53,16 @@ function track(child: ChildProcess, name: string): RunningProcess {
       if (process.env['E2E_VERBOSE']) console.error(`--- ${name} ---\n${output}`);
     },
   };
+}
+
+/** Whether something accepts TCP connections on the loopback `port`. */
+export async function listening(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = new Socket();
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+    socket.connect(port, '127.0.0.1');
+  });
 }
 
 async function healthy(url: string): Promise<boolean> {
@@ -110,12 +120,7 @@ export async function startRsyslog(port: number, output: string, rfc5424Output?:
   const running = track(child, 'rsyslogd');
   await waitFor('rsyslogd to listen', async () => {
     if (child.exitCode !== null) throw new Error(`rsyslogd exited with ${child.exitCode}:\n${running.output()}`);
-    return new Promise<boolean>((resolve) => {
-      const socket = new Socket();
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-      socket.connect(port, '127.0.0.1');
-    });
+    return listening(port);
   });
   return running;
 }
