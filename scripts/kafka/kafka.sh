@@ -11,6 +11,8 @@
 #   kafka.sh start DIR [PARTITIONS]     run it in the background on free loopback ports, wait until
 #                                       it is ready, print its bootstrap address (host:port)
 #   kafka.sh stop DIR                   stop what `start` started (SIGTERM, SIGKILL after 30 s)
+#   kafka.sh create-topic BOOTSTRAP TOPIC PARTITIONS
+#                                       create a topic (if it does not exist yet) with one replica
 #
 # PARTITIONS (default 4) is the partition count of topics the producers create on first use.
 set -euo pipefail
@@ -115,8 +117,13 @@ case "${1:-}" in
     for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done
     kill -KILL "$pid"
     ;;
+  create-topic)
+    [ $# -ge 4 ] || { echo "usage: kafka.sh create-topic BOOTSTRAP TOPIC PARTITIONS" >&2; exit 2; }
+    "${java_kafka[@]}" org.apache.kafka.tools.TopicCommand --bootstrap-server "$2" --create --if-not-exists \
+      --topic "$3" --partitions "$4" --replication-factor 1
+    ;;
   *)
-    sed -n '2,17p' "$0" >&2
+    sed -n '2,19p' "$0" >&2
     exit 2
     ;;
 esac

@@ -1,7 +1,8 @@
 // A real Apache Kafka broker for the end-to-end tests: single-node KRaft (broker and controller in
 // one JVM) on free loopback ports, run by scripts/kafka/kafka.sh from the jars that
 // `bash scripts/kafka/kafka.sh resolve` fetched from Maven Central into .kafka/lib.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, ROOT, track, waitFor, type RunningProcess } from './processes.js';
@@ -20,11 +21,13 @@ export interface KafkaBroker {
   start(): Promise<void>;
   /** SIGTERM (a clean, controlled shutdown) or the given signal, then waits for the exit. */
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Creates a topic (one replica) unless it exists: consumers join their group only once it does. */
+  createTopic(topic: string, partitions: number): Promise<void>;
 }
 
 /**
- * Formats `dir` (unless it already holds a cluster) and starts a broker whose topics, created on
- * first use, get `partitions` partitions; resolves once the broker serves clients.
+ * Formats `dir` (unless it already holds a cluster) and starts a broker whose topics, when created
+ * on first use, get `partitions` partitions; resolves once the broker serves clients.
  */
 export async function startKafka(dir: string, { partitions = 4 }: { partitions?: number } = {}): Promise<KafkaBroker> {
   if (!existsSync(KAFKA_LIB)) throw new Error(`${KAFKA_LIB} is missing: run bash scripts/kafka/kafka.sh resolve`);
@@ -52,5 +55,8 @@ export async function startKafka(dir: string, { partitions = 4 }: { partitions?:
     process: () => running!,
     start,
     stop: async (signal) => running?.stop(signal),
+    createTopic: async (topic, partitions) => {
+      await promisify(execFile)('bash', [KAFKA_SCRIPT, 'create-topic', `127.0.0.1:${port}`, topic, String(partitions)], { timeout: 60_000 });
+    },
   };
 }

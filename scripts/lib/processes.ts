@@ -55,6 +55,16 @@ export function track(child: ChildProcess, name: string): RunningProcess {
   };
 }
 
+/** Whether something accepts TCP connections on the loopback `port`. */
+export async function listening(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = new Socket();
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+    socket.connect(port, '127.0.0.1');
+  });
+}
+
 async function healthy(url: string): Promise<boolean> {
   try {
     return (await fetch(url)).ok;
@@ -110,12 +120,7 @@ export async function startRsyslog(port: number, output: string, rfc5424Output?:
   const running = track(child, 'rsyslogd');
   await waitFor('rsyslogd to listen', async () => {
     if (child.exitCode !== null) throw new Error(`rsyslogd exited with ${child.exitCode}:\n${running.output()}`);
-    return new Promise<boolean>((resolve) => {
-      const socket = new Socket();
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-      socket.connect(port, '127.0.0.1');
-    });
+    return listening(port);
   });
   return running;
 }

@@ -90,6 +90,8 @@ class Reader {
     if (typeof value !== 'string') this.fail(key, 'must be a string');
     if (value.trim() === '' && fallback === undefined) this.fail(key, 'must not be empty');
     if (value.length > 512) this.fail(key, 'must be at most 512 characters');
+    // The Collector expands ${env:...} and ${file:...} in its config: a setting must not read its secrets or environment.
+    if (value.includes('$')) this.fail(key, 'must not contain $');
     if (pattern && !pattern.re.test(value)) this.fail(key, pattern.says);
     return value;
   }
@@ -243,11 +245,13 @@ function parseSecrets(type: DestinationType, body: Input, path: string, previous
       for (const [name, headerValue] of Object.entries(value as Input)) {
         if (!HEADER_NAME.test(name)) throw new FieldError(`${path}.headers.${name}`, 'is not a valid header name');
         if (typeof headerValue !== 'string' || /[\r\n]/.test(headerValue)) throw new FieldError(`${path}.headers.${name}`, 'must be a string on one line');
+        if (headerValue.includes('${')) throw new FieldError(`${path}.headers.${name}`, 'must not contain ${ (the Collector would expand it)');
         headers[name] = headerValue;
       }
       secrets[field] = headers;
     } else {
       if (typeof value !== 'string' || value.trim() === '' || /[\r\n]/.test(value) || value.length > 4096) throw new FieldError(`${path}.${field}`, 'must be a non-empty string on one line');
+      if (value.includes('${')) throw new FieldError(`${path}.${field}`, 'must not contain ${ (the Collector would expand it)');
       secrets[field] = value;
     }
   }

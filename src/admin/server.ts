@@ -133,9 +133,11 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
     '/api/login',
     async (request) => {
       const client = clientAddress(request.raw);
+      // The body first: the limit check and the attempt then run in one tick, so parallel requests cannot all pass the check.
+      const credentials = await request.body();
       const wait = auth.retryAfter(client);
       if (wait > 0) throw new HttpError(429, `too many failed logins: try again in ${wait} s`, undefined, { retryAfter: wait });
-      const session = auth.login(client, await request.body());
+      const session = auth.login(client, credentials);
       if (!session) throw new HttpError(401, 'wrong token, user or password');
       return { body: { user: session.user, csrfToken: session.csrfToken }, headers: { 'set-cookie': auth.cookie(session, false) } };
     },

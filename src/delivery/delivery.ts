@@ -138,6 +138,10 @@ export class Delivery {
       for (const dir of orphanedSlots(fs, spoolDir, this.#spool.dir)) {
         const adopted = openSlot(dir, this.#spoolOptionsFor(fs));
         if (!adopted) continue; // another process was faster
+        if (adopted.pending === 0) {
+          void adopted.close(); // delivered meanwhile by whoever held it
+          continue;
+        }
         this.#backlog(adopted.replayed);
         (this.#queue as CompositeQueue).adopt(adopted);
         this.#sender.wake();
@@ -283,23 +287,31 @@ export class Delivery {
     this.#report(error);
   }
 
-  async #deadLetter(records: readonly QueuedRecord[], reason: 'dead_letter' | 'retry_exhausted', why: string, status: number | undefined): Promise<void> {
-    this.#stats.deadLettered += records.length;
+  /**
+   * Writes records the collector refused for good to the dead-letter file (or, with none, attaches
+   * them to the report). False when the file cannot be written: the records stay queued.
+   */
+  async #deadLetter(records: readonly QueuedRecord[], reason: 'dead_letter' | 'retry_exhausted', why: string, status: number | undefined): Promise<boolean> {
     let where = 'attached to this report';
     let attached: string[] | undefined = readable(records);
     if (this.#deadLetterFile) {
       try {
         const time = new Date(this.#now());
         await appendDeadLetters(this.#deadLetterFile, records.map((record) => deadLetterOf(record, reason, why, status, time)));
-        where = `kept in ${this.#deadLetterFile} (otel-audit spool --redrive sends them again)`;
-        attached = undefined;
       } catch (error) {
-        this.#report(new AuditDeliveryError('dead_letter', `cannot write ${this.#deadLetterFile}: ${(error as Error).message}`, records.length, { cause: error }));
+        this.#report(
+          new AuditDeliveryError('spool_unavailable', `cannot write ${this.#deadLetterFile} (${(error as Error).message}); ${records.length} refused event(s) stay queued and are tried again`, records.length, { cause: error }),
+        );
+        return false;
       }
+      where = `kept in ${this.#deadLetterFile} (otel-audit spool --redrive sends them again)`;
+      attached = undefined;
     }
+    this.#stats.deadLettered += records.length;
     const error = new AuditDeliveryError(reason, `${records.length} event(s) not accepted by the collector (${why}); ${where}`, records.length, { records: attached });
     this.#rejectWaiters(records, error);
     this.#report(error);
+    return true;
   }
 
   /** Resolves when every record accepted before the call is acknowledged or dead-lettered; rejects at the deadline. */

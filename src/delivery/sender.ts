@@ -21,8 +21,8 @@ export interface SenderOptions {
   readonly now: () => number;
   readonly stats: MutableStats;
   readonly report: (error: AuditError) => void;
-  /** Keeps records the collector will never accept; resolves once they are safe (or reported). */
-  readonly deadLetter: (records: readonly QueuedRecord[], reason: 'dead_letter' | 'retry_exhausted', why: string, status: number | undefined) => Promise<void>;
+  /** Keeps records the collector will never accept; resolves true once they are safe (or reported, with no file to keep them), false when the file could not be written. */
+  readonly deadLetter: (records: readonly QueuedRecord[], reason: 'dead_letter' | 'retry_exhausted', why: string, status: number | undefined) => Promise<boolean>;
   /** Records acknowledged (or dead-lettered), in queue order. */
   readonly onSettled: (records: readonly QueuedRecord[]) => void;
 }
@@ -122,30 +122,31 @@ export class Sender {
     for (let attempt = 0; ; attempt++) {
       if (this.#stop.signal.aborted) return false;
       const result = await this.#o.transport.send(records);
-      if (result.ok) {
+      // Stopped while the request was out: whatever the answer, the queue is closed; the records stay in it.
+      if (this.#stop.signal.aborted) return false;
+      if (result.ok && result.rejected === 0) {
         this.#recovered();
         this.#o.stats.exported += records.length;
-        if (result.rejected > 0) {
-          this.#o.report(
-            new AuditDeliveryError('collector_refused', `the collector accepted the request but reported ${result.rejected} record(s) rejected: ${result.message || 'no reason given'}`, result.rejected),
-          );
-        }
         return true;
       }
-      const { status, error } = result;
-      if (status !== undefined && RECORD_REJECTIONS.has(status)) {
+      // A partial success names no record: split like a 400 (the accepted ones arrive again, as identical copies).
+      const partial = result.ok;
+      const status = result.ok ? undefined : result.status;
+      const error = result.ok ? new Error(`partial success, ${result.rejected} rejected: ${result.message || 'no reason given'}`) : result.error;
+      if (partial || (status !== undefined && RECORD_REJECTIONS.has(status))) {
         this.#recovered();
         if (records.length === 1) {
-          await this.#o.deadLetter(records, 'dead_letter', `HTTP ${status}: ${error.message}`, status);
-          return true;
+          if (await this.#o.deadLetter(records, 'dead_letter', `${status ? `HTTP ${status}: ` : ''}${error.message}`, status)) return true;
+          // The dead-letter file could not be written: keep the record and try the whole way again later.
+          await sleep(backoffDelay(attempt, this.#o.retry), this.#stop.signal);
+          continue;
         }
         const half = Math.ceil(records.length / 2);
         return (await this.#deliver(records.slice(0, half))) && this.#deliver(records.slice(half));
       }
       this.#failed(status, error);
       this.#o.stats.retried++;
-      if (this.#o.now() - started >= this.#o.retry.maxElapsedMillis) {
-        await this.#o.deadLetter(records, 'retry_exhausted', `${status ? `HTTP ${status}: ` : ''}${error.message}`, status);
+      if (this.#o.now() - started >= this.#o.retry.maxElapsedMillis && (await this.#o.deadLetter(records, 'retry_exhausted', `${status ? `HTTP ${status}: ` : ''}${error.message}`, status))) {
         return true;
       }
       await sleep(backoffDelay(attempt, this.#o.retry), this.#stop.signal);

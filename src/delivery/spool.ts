@@ -191,6 +191,8 @@ export function openSpool(spoolDir: string, options: SpoolOptions): Spool {
       fsyncDirectory(fs, spoolDir);
     }
     const lock = tryLockSlot(dir);
+    // A slot this call just created cannot be held by anyone else: the lock itself does not work here.
+    if (!lock && !existing) throw new SpoolOpenError(`cannot lock spool slot ${dir} (the platform refused the lock socket)`);
     if (lock) {
       try {
         return new Spool(dir, lock, options);
@@ -495,8 +497,10 @@ export class Spool implements RecordQueue {
         this.#committed(waiting, data.length);
       }
     } catch {
+      // Back in front, in order; what the bound cannot take now (the newest) is reported, never dropped silently.
       const later = this.#tail.takeUnsent();
-      for (const record of [...waiting, ...later]) this.#tail.append(record);
+      const overflow = [...waiting, ...later].filter((record) => !this.#tail.append(record));
+      if (overflow.length > 0) this.#options.onOverflow(overflow);
       return false;
     }
     // Appended to memory during the write: to disk next, before anything newer.
@@ -572,6 +576,8 @@ export class Spool implements RecordQueue {
   }
 
   #ack(end: Position, count: number): void {
+    // An export that ended after close: the next process re-sends those records (a duplicate, never a loss).
+    if (this.#closedForGood) return;
     this.#diskPending -= count;
     this.#ackPos = end;
     const reached = (p: Position): boolean => p.seg < end.seg || (p.seg === end.seg && p.offset <= end.offset);
@@ -606,7 +612,13 @@ export class Spool implements RecordQueue {
           this.#readFd = undefined;
         }
         this.#closed.delete(seg);
-        void this.#ackWrite.then(() => this.#fs.rmSync(join(this.dir, segmentName(seg))));
+        void this.#ackWrite.then(() => {
+          try {
+            this.#fs.rmSync(join(this.dir, segmentName(seg)));
+          } catch {
+            // A read-only or failing disk: the next process that opens the slot deletes it (it is before ack.json).
+          }
+        });
       }
     }
   }
@@ -636,6 +648,8 @@ export class Spool implements RecordQueue {
         // already unusable; nothing more to release
       }
     }
+    this.#readFd = undefined;
+    this.#writeFd = -1;
     this.#lock.release();
     return lost;
   }
@@ -691,7 +705,10 @@ export function inspectSlot(fs: FileSystem, dir: string): SlotInspection {
 export function orphanedSlots(fs: FileSystem, spoolDir: string, own: string): string[] {
   return slotsOf(fs, spoolDir).filter((dir) => {
     if (dir === own) return false;
-    const inspection = inspectSlot(fs, dir);
-    return !inspection.inUse && inspection.pending > 0;
+    // Slots held by a process (its own, those it adopted, and every other writer's) are not read at all.
+    const lock = tryLockSlot(dir);
+    if (!lock) return false;
+    lock.release();
+    return inspectSlot(fs, dir).pending > 0;
   });
 }

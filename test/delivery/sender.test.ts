@@ -84,6 +84,30 @@ describe('permanent rejections', () => {
     });
   }
 
+  it('a partial success (200 naming rejected records) is split down like a 400: the rejected record is dead-lettered, none is lost', async () => {
+    const poisoned = new Set<string>();
+    const listener = await startOtlpListener((_, records) =>
+      records.some((r) => poisoned.has(String(r.attributes['log.record.uid'])))
+        ? { status: 200, body: JSON.stringify({ partialSuccess: { rejectedLogRecords: '1', errorMessage: 'field too long' } }) }
+        : { status: 200 },
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-partial-'));
+    const deadLetterFile = join(dir, 'dead.ndjson');
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, protocol: 'http/json', deadLetterFile, retry: fastRetry, onError: () => undefined });
+    const ids = Array.from({ length: 20 }, (_, i) => {
+      const id = audit.logEvent('document.create', { details: details(`q${i}`) });
+      if (i === 13) poisoned.add(id);
+      return id;
+    });
+    await audit.shutdown({ timeoutMillis: 20_000 });
+    await listener.close();
+    const dead = readFileSync(deadLetterFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    assert.deepEqual(dead.map((d) => d.id), [...poisoned]);
+    assert.match(dead[0].error, /partial success, 1 rejected: field too long/);
+    assert.deepEqual([...new Set(uids(listener.records))].sort(), [...ids].sort(), 'every other record arrived (some more than once, identical)');
+    assert.equal(audit.stats().deadLettered, 1);
+  });
+
   it('without a dead-letter file, the rejected record travels in the onError report', async () => {
     const listener = await startOtlpListener(() => ({ status: 400 }));
     const errors: AuditError[] = [];

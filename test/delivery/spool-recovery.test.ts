@@ -16,13 +16,13 @@ const hashOf = (seq: number) => seq.toString(16).padStart(64, '0');
 const record = (seq: number, size = 50): QueuedRecord => ({ bytes: Buffer.alloc(size, seq % 251), at: 1_700_000_000_000 + seq, seq, hash: hashOf(seq), ordinal: seq });
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-function open(dir: string, faults: Faults, maxSegmentBytes = 4096) {
+function open(dir: string, faults: Faults, maxSegmentBytes = 4096, maxMemoryRecords = 1000) {
   const injected = faultyFs(faults);
   const events = { committed: [] as number[], failures: [] as string[], corrupt: [] as SpoolCorruptionError[], overflow: [] as number[] };
   const spool = openSpool(dir, {
     fs: injected.fs,
     maxSegmentBytes,
-    maxMemoryRecords: 1000,
+    maxMemoryRecords,
     recoveryMillis: 20,
     onCorrupt: (error) => events.corrupt.push(error),
     onWriteFailure: (error) => events.failures.push((error as NodeJS.ErrnoException).code ?? error.message),
@@ -144,6 +144,44 @@ describe('spool recovery (table)', () => {
     assert.equal(readdirSync(slot).filter((n) => n.endsWith('.seg')).length, 1);
     const next = open(dir, {}, 4096);
     assert.deepEqual({ seq: next.spool.recoveredHead.seq, replayed: next.spool.replayed }, { seq: 100, replayed: 0 });
+    await next.spool.close();
+  });
+
+  it('a recovery write that fails while new records arrive: what the memory bound cannot hold is reported, nothing vanishes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-recovery-'));
+    const faults: Faults = { asyncWrite: 'EIO', asyncDelayMillis: 30 };
+    const { spool, events } = open(dir, faults, 4096, 10);
+    let seq = 0;
+    for (let i = 0; i < 10; i++) spool.append(record(++seq));
+    await spool.committed();
+    // Recovery tries every 20 ms and its write takes 30 ms to fail: some of these land while it is out.
+    const refused: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      if (!spool.append(record(++seq))) refused.push(seq); // the caller reports those (queue_full)
+      await new Promise((resolve) => setTimeout(resolve, 7));
+    }
+    delete faults.asyncWrite;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await spool.committed();
+    const kept = await drain(spool);
+    assert.ok(events.overflow.length > 0, 'records taken in while the recovery write was out, beyond the bound, are reported');
+    assert.deepEqual([...kept, ...events.overflow, ...refused].sort((a, b) => a - b), range(1, seq), 'every record kept, reported or refused to its caller');
+    await spool.close();
+  });
+
+  it('an export that ends after the spool closed acknowledges nothing: no error, no deletion', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-recovery-'));
+    const { spool } = open(dir, {}, 4096);
+    for (let seq = 1; seq <= 40; seq++) {
+      spool.append(record(seq, 300));
+      if (seq % 5 === 0) await spool.committed();
+    }
+    const batch = await spool.next({ maxRecords: 100, maxBytes: 1 << 20 }); // the whole first segment: its ack would delete it
+    await spool.close();
+    assert.doesNotThrow(() => batch!.ack());
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const next = open(dir, {}, 4096);
+    assert.equal(next.spool.replayed, 40, 'the late acknowledgement changed nothing: the next process sends them all');
     await next.spool.close();
   });
 });

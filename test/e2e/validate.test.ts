@@ -46,7 +46,16 @@ describe('shipped Collector configurations', () => {
   const all = configs(configRoot);
   it('include the gateway, the local demo config and the examples', () => {
     const names = all.map((path) => relative(configRoot, path));
-    for (const expected of ['gateway.yaml', 'local.yaml', 'examples/hec-receiver/config.yaml', 'examples/otlp-receiver/config.yaml', 'examples/routing-by-action/config.yaml', 'examples/redaction-data-lake/config.yaml']) {
+    for (const expected of [
+      'gateway.yaml',
+      'local.yaml',
+      'examples/hec-receiver/config.yaml',
+      'examples/otlp-receiver/config.yaml',
+      'examples/routing-by-action/config.yaml',
+      'examples/redaction-data-lake/config.yaml',
+      'topologies/gateway-pool-kafka/gateway.yaml',
+      'topologies/gateway-pool-kafka/consumer.yaml',
+    ]) {
       assert.ok(names.includes(expected), `${expected} is shipped`);
     }
   });
@@ -75,6 +84,13 @@ describe('shipped Collector configurations', () => {
     validate({ AUDIT_OTLP_TLS: 'true', AUDIT_OTLP_TLS_CERT_FILE: '/etc/otel/tls.crt', AUDIT_OTLP_TLS_KEY_FILE: '/etc/otel/tls.key' });
     validate({ AUDIT_OTLP_BEARER_AUTH: 'true', AUDIT_OTLP_TLS: 'false' });
     assert.throws(() => validate({ AUDIT_OTLP_BEARER_AUTH: 'true' }), /TLS configuration must include both certificate and key/);
+  });
+
+  it('topologies/gateway-pool-kafka/haproxy.cfg passes haproxy -c', () => {
+    execFileSync('haproxy', ['-c', '-q', '-f', join(configRoot, 'topologies/gateway-pool-kafka/haproxy.cfg')], {
+      env: { PATH: deploymentEnv.PATH, LB_BIND: '0.0.0.0:4318', GATEWAY_1: '10.0.0.11:4318', GATEWAY_2: '10.0.0.12:4318', GATEWAY_1_HEALTH_PORT: '13133', GATEWAY_2_HEALTH_PORT: '13133' },
+      stdio: 'pipe',
+    });
   });
 
   for (const [format, example] of Object.entries(SIEM_EXAMPLES)) {

@@ -7,6 +7,9 @@ import { nodeFileSystem, type FileSystem } from '../../src/delivery/file-system.
 export interface Faults {
   /** Error code thrown by writes (and fdatasync) while set. */
   write?: string;
+  /** Error code of the asynchronous writes only (commit groups), after `asyncDelayMillis`; the synchronous ones (a new segment's HEAD) succeed. */
+  asyncWrite?: string;
+  asyncDelayMillis?: number;
   /** Error code thrown by `openSync` of paths matching `openMatch` while set. */
   open?: string;
   openMatch?: RegExp;
@@ -57,6 +60,11 @@ export function faultyFs(faults: Faults) {
     async write(fd, data, offset, length, position) {
       check(fd, 'write');
       if (faults.write) throw errorOf(faults.write);
+      if (faults.asyncWrite) {
+        const code = faults.asyncWrite;
+        await new Promise((resolve) => setTimeout(resolve, faults.asyncDelayMillis ?? 0));
+        throw errorOf(code);
+      }
       return nodeFileSystem.write(fd, data, offset, length, position);
     },
     async fdatasync(fd) {
