@@ -104,7 +104,9 @@ export async function prometheusCounter(url: string, name: string, labels = ''):
   let sum = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith(name) || !line.includes(labels)) continue;
-    if (line[name.length] !== '{' && line[name.length] !== ' ') continue;
+    // Prometheus names counters with a `_total` suffix.
+    const rest = line.slice(name.length).replace(/^_total/, '');
+    if (rest[0] !== '{' && rest[0] !== ' ') continue;
     sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
