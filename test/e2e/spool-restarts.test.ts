@@ -85,7 +85,7 @@ describe('restarts on one spool directory, through the real Collector', () => {
     const idsDir = join(dir, 'ids');
     mkdirSync(idsDir);
     const perWorker = 600;
-    const primary = app({ ENDPOINT: env.endpoint, SPOOL_DIR: join(dir, 'spool'), IDS_DIR: idsDir, COUNT: String(perWorker), WORKERS: '4' });
+    const primary = app({ ENDPOINT: env.endpoint, SPOOL_DIR: join(dir, 'spool'), IDS_DIR: idsDir, COUNT: String(perWorker), WORKERS: '4', PACE_MS: '25' });
     await waitFor('4 workers', () => primary.lines.filter((line) => 'worker' in line).length >= 4, 60_000);
     const [first, second] = primary.lines.map((line) => line['worker']!);
     const resolvedBy = (pid: number) => (existsSync(join(idsDir, `${pid}.ids`)) ? readFileSync(join(idsDir, `${pid}.ids`), 'utf8').split('\n').filter(Boolean).length : 0);
