@@ -359,15 +359,9 @@ const HEADERS: Record<SiemFormat, string> = {
 # Exporter settings: none needed. For Splunk HEC, give the exporter its own sourcetype (e.g. ocsf:audit).`,
   ecs: `# Elastic Common Schema (ECS 9): the log body becomes one ECS document.
 #
-# Fits Elasticsearch (and OpenSearch) through the \`elasticsearch\` exporter, which must send the body
-# as the document:
-#   elasticsearch:
-#     mapping:
-#       mode: bodymap
-#     sending_queue:
-#       batch:
-#         sizer: items   # this exporter batches by bytes by default: a max_size meant as items
-#                        # would drop every document larger than that many bytes
+# Fits Elasticsearch (and OpenSearch) through the \`elasticsearch\` exporter with mapping.mode
+# bodymap (the body is the document), fed from gateway.yaml's Kafka topic without a sending queue,
+# so that nothing is lost however long Elasticsearch is down: examples/siem-formats/ecs-elasticsearch.yaml.
 # event.kind/category/type come from ECS's allowed values (docs/siem-mapping.md), event.hash is the
 # chain hash, event.original the canonical event (JSON); audit.* holds what ECS has no field for.`,
   cim: `# Splunk Common Information Model (CIM), Change data model: index-time HEC fields.

@@ -7,29 +7,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
-import { createAuditLogger } from '../../src/index.js';
 import { fileRecordUids, gatewayEnv, gatewayFiles, gatewayPorts, kafkaRecordUids, startOtlpReceiver, tally } from '../../scripts/lib/gateway.js';
 import { startKafka, type KafkaBroker } from '../../scripts/lib/kafka.js';
 import { freePort, localPipeline, startCollector, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
-
-// 5.5 minutes: longer than every timeout in the shipped pipelines (exporter timeouts 10 s, retry
-// intervals up to 30 s, memory_limiter 1 s) and than the 300 s after which an exporter's default
-// retry gives up (max_elapsed_time, set to 0 in every shipped config), and three times the 90 s
-// after which the elasticsearch exporter dropped.
-const OUTAGE_MILLIS = 330_000;
-const WAVE_EVERY_MILLIS = 30_000;
-const EVENTS_PER_WAVE = 100;
-const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis));
-
-function logger(endpoint: string) {
-  return createAuditLogger({ catalog: gristCatalog, endpoint, serviceName: 'outage-test', checkpoints: false, onError: (error) => assert.fail(error) });
-}
-
-/** One wave of events; `document.change_access` is an action routing-by-action sends to security. */
-function wave(audit: ReturnType<typeof logger>, action: 'document.create' | 'document.change_access' = 'document.create'): string[] {
-  return Array.from({ length: EVENTS_PER_WAVE }, () => audit.logEvent(action, { details: gristCatalog.actions[action].sample as never }));
-}
+import { MIN_EVENTS_THROUGH_OUTAGE, OUTAGE_MILLIS, sendThroughOutage } from '../helpers/outage.js';
 
 describe(`every shipped pipeline through a ${OUTAGE_MILLIS / 1000} s outage of every destination`, () => {
   const dir = tempDir('outage');
@@ -72,21 +53,11 @@ describe(`every shipped pipeline through a ${OUTAGE_MILLIS / 1000} s outage of e
     running.push(routing);
     collectors.push(gateway, routing);
 
-    const toGateway = logger(`http://127.0.0.1:${ports.otlp}/v1/logs`);
-    const toLocal = logger(local.endpoint);
-    const toRouting = logger(`http://127.0.0.1:${routingPorts.otlp}/v1/logs`);
-    const outageStart = Date.now();
-    for (let n = 0; Date.now() - outageStart < OUTAGE_MILLIS; n++) {
-      sent.gateway.push(...wave(toGateway));
-      sent.local.push(...wave(toLocal));
-      sent.routing.push(...wave(toRouting, 'document.change_access'));
-      await Promise.all([toGateway, toLocal, toRouting].map((audit) => audit.flush({ timeoutMillis: 20_000 })));
-      await sleep(Math.min(WAVE_EVERY_MILLIS, OUTAGE_MILLIS - (Date.now() - outageStart)));
-    }
-    await Promise.all([toGateway, toLocal, toRouting].map((audit) => audit.shutdown({ timeoutMillis: 20_000 })));
-    assert.equal(toGateway.stats().exported, sent.gateway.length, 'the gateway acknowledged every event during the outage');
-    assert.equal(toLocal.stats().exported, sent.local.length, 'local.yaml acknowledged every event during the outage');
-    assert.equal(toRouting.stats().exported, sent.routing.length, 'routing-by-action acknowledged every event during the outage');
+    [sent.gateway, sent.local, sent.routing] = await sendThroughOutage([
+      { endpoint: `http://127.0.0.1:${ports.otlp}/v1/logs` },
+      { endpoint: local.endpoint },
+      { endpoint: `http://127.0.0.1:${routingPorts.otlp}/v1/logs`, action: 'document.change_access' },
+    ]);
 
     const back = Date.now();
     running.push(await startHecReceiver(ports.hec, files.hec, 'hec (gateway)'));
@@ -129,7 +100,7 @@ describe(`every shipped pipeline through a ${OUTAGE_MILLIS / 1000} s outage of e
       const { sent: ids, held } = copies();
       const counts = tally(ids, held);
       console.log(`outage ${OUTAGE_MILLIS / 1000} s, ${pipeline}: sent ${counts.sent}, delivered ${counts.delivered}, missing ${counts.missing.length}, duplicates ${counts.duplicates}; all destinations drained ${(drainMillis / 1000).toFixed(1)} s after they started`);
-      assert.ok(counts.sent >= (OUTAGE_MILLIS / WAVE_EVERY_MILLIS) * EVENTS_PER_WAVE, 'events were sent all through the outage');
+      assert.ok(counts.sent >= MIN_EVENTS_THROUGH_OUTAGE, 'events were sent all through the outage');
       assert.deepEqual(counts.missing, []);
     });
   }

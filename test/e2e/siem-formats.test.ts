@@ -7,9 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -21,6 +19,8 @@ import { fromAnyValue, fromKeyValues, type OtlpAnyValue, type OtlpKeyValue } fro
 import { readTrail, type TrailRecord } from '../../src/integrity/trail.js';
 import type { AuditEvent } from '../../src/catalog/envelope.js';
 import { sampleEvent } from '../helpers/fixtures.js';
+import { startElasticsearchBulkEndpoint, type ElasticsearchBulkEndpoint } from '../helpers/elasticsearch-bulk.js';
+import { startKafka, type KafkaBroker } from '../../scripts/lib/kafka.js';
 import { CIM_INDEXED_FIELDS } from '../../scripts/lib/siem-fragments.js';
 import { freePort, ROOT, startCollector, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
 
@@ -57,8 +57,11 @@ const HOSTILE = {
   documentName: 'Plan | Q3 = "final" \\ draft\nv2 ✓',
 };
 
-/** Where every copy lands: two HEC stand-ins, two rsyslogds, an Elasticsearch bulk endpoint. */
-async function setUp() {
+/**
+ * Where every copy lands: two HEC stand-ins, two rsyslogds, an Elasticsearch bulk endpoint (fed
+ * through the Kafka broker, as ecs-elasticsearch.yaml routes it).
+ */
+async function setUp(kafkaBrokers: string) {
   const dir = tempDir('siem');
   const ports = {
     otlp: await freePort(),
@@ -70,7 +73,6 @@ async function setUp() {
     syslog: await freePort(),
     syslogCef: await freePort(),
     elasticsearch: await freePort(),
-    closed: await freePort(),
   };
   const files = {
     cim: join(dir, 'hec-cim.jsonl'),
@@ -98,36 +100,9 @@ async function setUp() {
     SYSLOG_CEF_TLS_INSECURE: 'true',
     AUDIT_CEF_VENDOR: 'Acme|Corp',
     ELASTICSEARCH_ENDPOINT: `http://127.0.0.1:${ports.elasticsearch}`,
-    // No Kafka broker here: its pipeline retries on its own queue, blocking nothing else.
-    KAFKA_BROKERS: `127.0.0.1:${ports.closed}`,
+    KAFKA_BROKERS: kafkaBrokers,
   };
   return { dir, ports, files, env };
-}
-
-/**
- * Elasticsearch's bulk API, as far as the exporter uses it: the documents it indexes are kept as
- * they arrived on the wire. The product header is what the Go client checks before trusting a reply.
- */
-function elasticsearchBulkEndpoint(port: number, documents: Json[]): Promise<Server> {
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      response.setHeader('X-Elastic-Product', 'Elasticsearch');
-      response.setHeader('content-type', 'application/json');
-      if (!request.url?.startsWith('/_bulk')) return response.end('{}');
-      const raw = Buffer.concat(chunks);
-      const lines = (request.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8').split('\n').filter(Boolean);
-      const items: Json[] = [];
-      for (let i = 0; i + 1 < lines.length; i += 2) {
-        const [operation] = Object.keys(JSON.parse(lines[i]!) as Json);
-        documents.push(JSON.parse(lines[i + 1]!) as Json);
-        items.push({ [operation!]: { _index: 'audit-events', status: 201 } });
-      }
-      response.end(JSON.stringify({ errors: false, items }));
-    });
-  });
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
 }
 
 // --- a CEF parser of the test's own (not the one in src/integrity/trail-siem.ts) -------------
@@ -238,7 +213,8 @@ function compatible(type: string, value: unknown): boolean {
 describe('SIEM formats through the real Collector', () => {
   let setup: Awaited<ReturnType<typeof setUp>>;
   const running: RunningProcess[] = [];
-  let elasticsearch: Server | undefined;
+  let kafka: KafkaBroker | undefined;
+  let elasticsearch: ElasticsearchBulkEndpoint | undefined;
   const documents: Json[] = [];
   /** The canonical events as sent, by id (read back from the gateway's archive). */
   const sent = new Map<string, AuditEvent>();
@@ -269,8 +245,11 @@ describe('SIEM formats through the real Collector', () => {
       : [];
 
   before(async () => {
-    setup = await setUp();
-    elasticsearch = await elasticsearchBulkEndpoint(setup.ports.elasticsearch, documents);
+    kafka = await startKafka(tempDir('siem-kafka'));
+    // Before the Collector starts: the ECS route's receiver joins its group only once the topic exists.
+    await kafka.createTopic('audit-events', 4);
+    setup = await setUp(kafka.bootstrap);
+    elasticsearch = await startElasticsearchBulkEndpoint(setup.ports.elasticsearch, documents);
     running.push(await startHecReceiver(setup.ports.hec, setup.files.cim, 'hec-cim'));
     running.push(await startHecReceiver(setup.ports.hecOcsf, setup.files.ocsf, 'hec-ocsf'));
     running.push(await startRsyslog(setup.ports.syslog, setup.files.syslog));
@@ -318,7 +297,8 @@ describe('SIEM formats through the real Collector', () => {
 
   after(async () => {
     for (const process of running.reverse()) await process.stop();
-    await new Promise((resolve) => (elasticsearch ? elasticsearch.close(resolve) : resolve(undefined)));
+    await elasticsearch?.close();
+    await kafka?.stop();
   });
 
   /**

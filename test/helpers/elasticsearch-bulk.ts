@@ -1,0 +1,48 @@
+// Elasticsearch's bulk API, as far as the `elasticsearch` exporter uses it: the documents it indexes
+// are kept as they arrived on the wire. The product header is what the exporter's Go client checks
+// before it trusts a reply. It stands in for Elasticsearch, which this machine cannot run; the
+// pipelines in front of it are the real Collector's.
+import { createServer, type Server } from 'node:http';
+import { gunzipSync } from 'node:zlib';
+
+export type ElasticsearchDocument = Record<string, unknown>;
+
+export interface ElasticsearchBulkEndpoint {
+  /** Every document indexed so far, in arrival order. */
+  readonly documents: ElasticsearchDocument[];
+  close(): Promise<void>;
+}
+
+export function startElasticsearchBulkEndpoint(port: number, documents: ElasticsearchDocument[] = []): Promise<ElasticsearchBulkEndpoint> {
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      response.setHeader('X-Elastic-Product', 'Elasticsearch');
+      response.setHeader('content-type', 'application/json');
+      if (!request.url?.startsWith('/_bulk')) return response.end('{}');
+      const raw = Buffer.concat(chunks);
+      const lines = (request.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8').split('\n').filter(Boolean);
+      const items: Record<string, unknown>[] = [];
+      for (let i = 0; i + 1 < lines.length; i += 2) {
+        const [operation] = Object.keys(JSON.parse(lines[i]!) as ElasticsearchDocument);
+        documents.push(JSON.parse(lines[i + 1]!) as ElasticsearchDocument);
+        items.push({ [operation!]: { _index: 'audit-events', status: 201 } });
+      }
+      response.end(JSON.stringify({ errors: false, items }));
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(port, '127.0.0.1', () =>
+      resolve({
+        documents,
+        close: () => new Promise<void>((closed) => server.close(() => closed())),
+      }),
+    ),
+  );
+}
+
+/** The audit event ids of ECS documents (`event.id`). */
+export function documentEventIds(documents: readonly ElasticsearchDocument[]): string[] {
+  return documents.map((document) => (document['event'] as { id: string }).id);
+}
