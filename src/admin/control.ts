@@ -5,7 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { componentNames, elasticViaOtlp, formatNames, loadFormats, renderCollectorConfig, TEST_ATTRIBUTE } from './render.js';
+import { componentNames, formatNames, loadFormats, renderCollectorConfig, TEST_ATTRIBUTE } from './render.js';
 import { CollectorSupervisor } from './supervisor.js';
 import { HealthMonitor, type DestinationHealth } from './health.js';
 import { replayArchive, postRecords } from './replay.js';
@@ -47,14 +47,12 @@ export class AdminControl {
   readonly health: HealthMonitor;
   readonly archivePath: string;
   private readonly base: string;
-  private readonly elasticOtlp: boolean;
   private queue: Promise<unknown> = Promise.resolve();
   private stopped = false;
 
   constructor(private readonly options: ControlOptions) {
     this.state = new StateDirectory(options.stateDir);
     this.base = readFileSync(options.baseConfig, 'utf8');
-    this.elasticOtlp = elasticViaOtlp(this.base);
     const env = options.collectorEnv;
     for (const key of ['AUDIT_ARCHIVE_PATH', 'AUDIT_STORAGE_DIR', 'AUDIT_HEALTH_ENDPOINT', 'AUDIT_METRICS_PORT', 'AUDIT_OTLP_HTTP_ENDPOINT']) {
       if (!env[key]) throw new Error(`collectorEnv.${key} is required`);
@@ -114,7 +112,7 @@ export class AdminControl {
 
   /** The name of a destination's exporter in the running Collector (its metrics are labelled with it). */
   exporterOf(destination: StoredDestination): string {
-    return componentNames(destination, this.elasticOtlp).exporter;
+    return componentNames(destination).exporter;
   }
 
   /**

@@ -38,21 +38,17 @@ export function formatNames(formats: ReadonlyMap<string, Node>): string[] {
   return [CANONICAL_FORMAT, ...formats.keys()];
 }
 
-const EXPORTER_KIND = { splunk_hec: 'splunk_hec', syslog: 'syslog', otlp_http: 'otlphttp', kafka: 'kafka', elasticsearch: 'elasticsearch' } as const;
-
 /**
- * How the base sends to Elastic: through Elastic's OTLP intake (an `otlphttp/elastic` exporter,
- * lossless: it retries from the persistent queue) or with the `elasticsearch` exporter.
+ * The exporter of each destination type. Elasticsearch is reached through Elastic's OTLP intake
+ * (otlphttp, retrying from the persistent queue), never the `elasticsearch` exporter, whose queue
+ * drops a batch once its request times out (gateway.yaml, `otlphttp/elastic`).
  */
-export function elasticViaOtlp(base: string): boolean {
-  return Boolean(((parse(base) as Node)['exporters'] as Node | undefined)?.['otlphttp/elastic']);
-}
+const EXPORTER_KIND = { splunk_hec: 'splunk_hec', syslog: 'syslog', otlp_http: 'otlphttp', kafka: 'kafka', elasticsearch: 'otlphttp' } as const;
 
 /** The Collector component names of a destination. */
-export function componentNames(destination: Pick<Destination, 'id' | 'type'>, elasticOtlp: boolean) {
-  const kind = destination.type === 'elasticsearch' && elasticOtlp ? 'otlphttp' : EXPORTER_KIND[destination.type];
+export function componentNames(destination: Pick<Destination, 'id' | 'type'>) {
   return {
-    exporter: `${kind}/${destination.id}`,
+    exporter: `${EXPORTER_KIND[destination.type]}/${destination.id}`,
     receiver: `otlp/direct_${destination.id}`,
     pipeline: `logs/${destination.id}`,
     filter: `filter/${destination.id}`,
@@ -72,14 +68,13 @@ export function renderCollectorConfig(input: RenderInput): string {
   const durableQueue = (baseExporters['splunk_hec'] as Node)['sending_queue'];
   const retryForever = (baseExporters['splunk_hec'] as Node)['retry_on_failure'];
 
-  const elasticOtlp = elasticViaOtlp(input.base);
   const receivers: Node = { otlp: (base['receivers'] as Node)['otlp'] };
   const processors: Node = { memory_limiter: baseProcessors['memory_limiter'] };
   const exporters: Node = { 'file/archive': baseExporters['file/archive'] };
   const pipelines: Node = { 'logs/archive': { receivers: ['otlp'], processors: ['memory_limiter'], exporters: ['file/archive'] } };
 
   for (const destination of input.destinations.filter((d) => d.enabled)) {
-    const names = componentNames(destination, elasticOtlp);
+    const names = componentNames(destination);
     const secret = (field: string) => fileRef(input.secretFile(destination.id, field));
     receivers[names.receiver] = { protocols: { http: { endpoint: `127.0.0.1:${destination.directPort}` } } };
     const chain = ['memory_limiter'];
@@ -157,17 +152,13 @@ function renderExporter(destination: Destination, baseExporters: Node, { durable
       return { ...base, brokers: [...destination.brokers], logs: { ...(base['logs'] as Node), topic: destination.topic } };
     }
     case 'elasticsearch': {
-      const intake = template('otlphttp/elastic');
-      if (Object.keys(intake).length) {
-        const { headers: _headers, ...rest } = intake;
-        return { ...rest, endpoint: destination.url, ...(destination.secrets['apiKey'] ? { headers: { Authorization: `ApiKey ${secret('apiKey')}` } } : {}) };
-      }
-      const base = template('elasticsearch');
+      const { headers: _headers, ...intake } = template('otlphttp/elastic');
       return {
-        ...(Object.keys(base).length ? base : { sending_queue: clone(durableQueue) }),
+        sending_queue: clone(durableQueue),
+        retry_on_failure: clone(retryForever),
+        ...intake,
         endpoint: destination.url,
-        logs_index: destination.index,
-        ...(destination.secrets['apiKey'] ? { api_key: secret('apiKey') } : { api_key: undefined }),
+        ...(destination.secrets['apiKey'] ? { headers: { Authorization: `ApiKey ${secret('apiKey')}` } } : {}),
       };
     }
   }
