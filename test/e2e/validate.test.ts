@@ -60,6 +60,24 @@ describe('shipped Collector configurations', () => {
     }
   });
 
+  it('every listener defaults to loopback: a wildcard address only where a variable sets it', () => {
+    const everyConfig = (dir: string): string[] =>
+      readdirSync(dir).flatMap((name) => {
+        const path = join(dir, name);
+        if (statSync(path).isDirectory()) return name === 'lock' ? [] : everyConfig(path);
+        return /\.(yaml|cfg)$/.test(name) ? [path] : [];
+      });
+    const wildcard = /(^|[\s:"'-])(0\.0\.0\.0|\[::\]|\*):\d+/;
+    const found = everyConfig(configRoot).flatMap((path) =>
+      readFileSync(path, 'utf8')
+        .split('\n')
+        .map((line, n) => ({ line: line.replace(/#.*$/, ''), at: `${relative(configRoot, path)}:${n + 1}` }))
+        .filter(({ line }) => wildcard.test(line))
+        .map(({ at, line }) => `${at}: ${line.trim()}`),
+    );
+    assert.deepEqual(found, []);
+  });
+
   for (const config of all) {
     it(`${relative(configRoot, config)} passes otelcol-audit validate`, () => {
       execFileSync(COLLECTOR, ['validate', '--config', config], { env: deploymentEnv, stdio: 'pipe' });
@@ -79,12 +97,16 @@ describe('shipped Collector configurations', () => {
     });
   });
 
-  it('gateway.yaml validates with TLS alone, and with bearer auth in clear text only under the insecure flag', () => {
-    const validate = (env: Record<string, string>) => execFileSync(COLLECTOR, ['validate', '--config', join(configRoot, 'gateway.yaml')], { env: { ...deploymentEnv, ...env }, stdio: 'pipe' });
-    validate({ AUDIT_OTLP_TLS: 'true', AUDIT_OTLP_TLS_CERT_FILE: '/etc/otel/tls.crt', AUDIT_OTLP_TLS_KEY_FILE: '/etc/otel/tls.key' });
-    validate({ AUDIT_OTLP_BEARER_AUTH: 'true', AUDIT_OTLP_TLS: 'false' });
-    assert.throws(() => validate({ AUDIT_OTLP_BEARER_AUTH: 'true' }), /TLS configuration must include both certificate and key/);
-  });
+  for (const gateway of ['gateway.yaml', 'topologies/gateway-pool-kafka/gateway.yaml']) {
+    it(`${gateway} validates with TLS alone, with bearer auth and TLS, and with bearer auth in clear text only under the insecure flag`, () => {
+      const validate = (env: Record<string, string>) => execFileSync(COLLECTOR, ['validate', '--config', join(configRoot, gateway)], { env: { ...deploymentEnv, ...env }, stdio: 'pipe' });
+      const certificate = { AUDIT_OTLP_TLS_CERT_FILE: '/etc/otel/tls.crt', AUDIT_OTLP_TLS_KEY_FILE: '/etc/otel/tls.key' };
+      validate({ AUDIT_OTLP_TLS: 'true', ...certificate });
+      validate({ AUDIT_OTLP_BEARER_AUTH: 'true', ...certificate });
+      validate({ AUDIT_OTLP_BEARER_AUTH: 'true', AUDIT_OTLP_TLS: 'false' });
+      assert.throws(() => validate({ AUDIT_OTLP_BEARER_AUTH: 'true' }), /TLS configuration must include both certificate and key/);
+    });
+  }
 
   it('topologies/gateway-pool-kafka/haproxy.cfg passes haproxy -c', () => {
     execFileSync('haproxy', ['-c', '-q', '-f', join(configRoot, 'topologies/gateway-pool-kafka/haproxy.cfg')], {
