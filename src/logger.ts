@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { trace, context as otelContext, isSpanContextValid } from '@opentelemetry/api';
+import { trace, context as otelContext, isSpanContextValid, type SpanContext } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { detectResources, envDetector, resourceFromAttributes, defaultResource } from '@opentelemetry/resources';
 import type { z } from 'zod';
@@ -18,7 +18,7 @@ import { AuditError, AuditValidationError, AuditDeliveryError } from './errors.j
 import { canonicalJson } from './integrity/canonical-json.js';
 import { GENESIS_HASH, HashChain, type ChainLink } from './integrity/chain.js';
 import { checkpointEvent, startCheckpointEvent } from './integrity/checkpoint.js';
-import { compileCanonicalWriter } from './integrity/canonical-writer.js';
+import { compileCanonicalWriter, outputIsDetached } from './integrity/canonical-writer.js';
 import { ATTR } from './attributes.js';
 import { DEFAULTS, resolveOptions, type AuditLoggerOptions } from './options.js';
 import { eventTimeOf, recordAttributes, text, type ValidationIssue } from './record.js';
@@ -65,6 +65,9 @@ export interface AuditLogger<C extends Catalog> {
   /** A snapshot of the delivery counters. */
   stats(): DeliveryStats;
 }
+
+/** What `emit` returns for an event that waits in `deferred`: kept, its ordinal not known yet. */
+const DEFERRED = -1;
 
 function defaultReport(error: AuditError): void {
   process.emitWarning(error.message, { type: error.name, code: 'OTEL_AUDIT' });
@@ -118,11 +121,12 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     }
   };
   const stats = emptyStats();
-  // Compiled once per action: the validator, and the canonical JSON writer with its keys pre-sorted.
-  const compiled = new Map<string, { validator: z.ZodType; canonical: (event: unknown) => string }>();
+  // Compiled once per action: the validator, the canonical JSON writer with its keys pre-sorted, and
+  // whether a valid event may be chained later (zod's output shares no object the caller could change).
+  const compiled = new Map<string, { validator: z.ZodType; canonical: (event: unknown) => string; deferrable: boolean }>();
   for (const [action, definition] of Object.entries(resolved.catalog.actions)) {
     const validator = eventSchemaFor(action, definition.details);
-    compiled.set(action, { validator, canonical: compileCanonicalWriter(validator) });
+    compiled.set(action, { validator, canonical: compileCanonicalWriter(validator), deferrable: outputIsDetached(validator) });
   }
   const dropInvalid = resolved.invalidEvents === 'drop';
   const origin: Origin = {
@@ -138,14 +142,17 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     now: internals.now,
     slot: internals.slot,
   });
-  const snapshot = (): DeliveryStats => ({ ...stats, oldestPendingAgeMillis: delivery.oldestPendingAgeMillis() });
+  const snapshot = (): DeliveryStats => {
+    drainDeferred();
+    return { ...stats, oldestPendingAgeMillis: delivery.oldestPendingAgeMillis() };
+  };
   if (resolved.meterProvider) publishStats(resolved.meterProvider, snapshot, VERSION);
   const chain = new HashChain(delivery.spooledHead ?? { streamId: randomUUID(), seq: 0, hash: GENESIS_HASH }, resolved.hmacKey);
   const checkpoints = resolved.checkpoints;
+  const maxDeferred = resolved.delivery.maxQueueRecords;
 
   /** Encodes and queues one record; returns its ordinal (0: not kept, reported). */
-  function send(event: AuditEvent, now: number, attributes: Record<string, AttributeValue>, link: ChainLink | undefined): number {
-    const span = trace.getSpanContext(otelContext.active());
+  function send(event: AuditEvent, now: number, attributes: Record<string, AttributeValue>, link: ChainLink | undefined, span: SpanContext | undefined): number {
     const withSpan = span && isSpanContextValid(span);
     const bytes = encodeLogRecord({
       timeMillis: eventTimeOf(event, now),
@@ -160,7 +167,46 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     return delivery.accept(bytes, now, link?.seq ?? 0, link?.hash ?? '');
   }
 
+  /** Chains, encodes and queues a validated (or flagged) event; returns its ordinal (0: not kept, reported). */
+  function chainAndSend(event: AuditEvent, now: number, span: SpanContext | undefined, canonical: string, issues: ValidationIssue[] | undefined): number {
+    const link = chain.next(canonical);
+    const ordinal = send(event, now, recordAttributes(event, { link, issues }), link, span);
+    stats.emitted++;
+    return ordinal;
+  }
+
+  /**
+   * Valid events of `logEvent`, validated and captured (time, request context, span) at the call,
+   * waiting to be chained and encoded, in call order, once the caller's synchronous code is done (a
+   * microtask; the SDK's batch processor defers its serialization the same way). At most
+   * maxQueueRecords wait: a longer synchronous burst drains them in the call. Anything that reads or
+   * extends the chain (logEventOrThrow, a checkpoint, flush, shutdown, stats) drains them first.
+   */
+  const deferred: { event: AuditEvent; now: number; span: SpanContext | undefined; canonical: (event: unknown) => string }[] = [];
+  let drainQueued = false;
+  let draining = false;
+  function drainDeferred(): void {
+    drainQueued = false;
+    // An onError hook that logs while this runs adds to the end, in order (the loop re-reads the length).
+    if (draining) return;
+    draining = true;
+    try {
+      for (let i = 0; i < deferred.length; i++) {
+        const { event, now, span, canonical } = deferred[i]!;
+        try {
+          chainAndSend(event, now, span, canonical(event), undefined);
+        } catch (error) {
+          report(new AuditError(`event ${event.id} ("${safeString(event.action)}") could not be chained: ${safeString(error)}`, { cause: error }));
+        }
+      }
+    } finally {
+      deferred.length = 0;
+      draining = false;
+    }
+  }
+
   function emitCheckpoint(kind: 'start' | 'periodic' | 'final'): void {
+    drainDeferred();
     if (!checkpoints || delivery.closed) return;
     try {
       const now = internals.now();
@@ -171,7 +217,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       const attributes = recordAttributes(event, {});
       attributes[ATTR.streamId] = chain.head.streamId;
       if (signature) attributes[ATTR.signature] = signature;
-      send(event, now, attributes, undefined);
+      send(event, now, attributes, undefined, undefined);
     } catch (error) {
       report(new AuditError(`checkpoint failed: ${safeString(error)}`, { cause: error }));
     }
@@ -182,8 +228,9 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
   checkpointTimer?.unref();
 
   /**
-   * Builds, validates, chains and queues one event. Returns the ordinal (0 when it was not kept)
-   * and the issues when it was invalid; throws the validation error when `rejectInvalid`.
+   * Builds, validates, chains and queues one event (a valid one of `logEvent` may wait in
+   * `deferred`). Returns the ordinal (0 when it was not kept, DEFERRED when it waits); throws the
+   * validation error when `rejectInvalid`.
    */
   function emit(id: string, action: string, props: unknown, rejectInvalid: boolean): number {
     const now = internals.now();
@@ -239,11 +286,19 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       report(error);
       return 0;
     }
-    const json = issues ? canonicalJson(event) : forAction!.canonical(event);
-    const link = chain.next(json);
-    const ordinal = send(event!, now, recordAttributes(event!, { link, issues }), link);
-    stats.emitted++;
-    return ordinal;
+    const span = trace.getSpanContext(otelContext.active());
+    if (!issues && !rejectInvalid && forAction!.deferrable) {
+      deferred.push({ event: event!, now, span, canonical: forAction!.canonical });
+      if (deferred.length >= maxDeferred) drainDeferred();
+      else if (!drainQueued) {
+        drainQueued = true;
+        queueMicrotask(drainDeferred);
+      }
+      return DEFERRED;
+    }
+    // What was logged before goes first: the chain follows the order of the calls.
+    drainDeferred();
+    return chainAndSend(event!, now, span, issues ? canonicalJson(event) : forAction!.canonical(event), issues);
   }
 
   let shuttingDown = false;
@@ -268,7 +323,10 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       await delivery.whenDurable(ordinal);
       return id;
     },
-    flush: (flushOptions) => delivery.flush(flushOptions?.timeoutMillis ?? DEFAULTS.flushTimeoutMillis),
+    flush: (flushOptions) => {
+      drainDeferred();
+      return delivery.flush(flushOptions?.timeoutMillis ?? DEFAULTS.flushTimeoutMillis);
+    },
     shutdown: async (shutdownOptions) => {
       if (!shuttingDown) {
         shuttingDown = true;

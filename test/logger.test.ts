@@ -166,3 +166,48 @@ describe('actor and context', () => {
     assert.deepEqual(body(outside).context, {});
   });
 });
+
+describe('logEvent chains and encodes after the caller\'s synchronous code', () => {
+  let listener: Awaited<ReturnType<typeof startOtlpListener>>;
+  before(async () => (listener = await startOtlpListener()));
+  after(() => listener.close());
+  const received = (id: string) => listener.records.find((r) => r.attributes['log.record.uid'] === id)!;
+
+  it('in call order, across logEvent, logEventOrThrow and checkpoints; stats() counts them at once', async () => {
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: { intervalMillis: 60_000 }, endpoint: listener.url, onError: assert.fail });
+    const first = [audit.logEvent('document.create', { details }), audit.logEvent('document.create', { details })];
+    assert.equal(audit.stats().emitted, 2);
+    const third = audit.logEvent('document.create', { details });
+    const fourth = await audit.logEventOrThrow('document.create', { details });
+    const fifth = audit.logEvent('document.create', { details });
+    await audit.shutdown({ timeoutMillis: 10_000 });
+    const seqs = [...first, third, fourth, fifth].map((id) => Number(received(id).attributes['audit.seq']));
+    assert.deepEqual(seqs, [1, 2, 3, 4, 5]);
+    const final = listener.records.filter((r) => r.attributes['audit.action'] === 'audit.checkpoint').at(-1)!;
+    assert.deepEqual((final.body as { details: { seq: number; final: boolean } }).details, { ...(final.body as { details: object }).details, seq: 5, final: true }, 'the final checkpoint covers every event');
+  });
+
+  it('what the caller changes after the call is not what is sent (nor what the chain hashed)', async () => {
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, onError: assert.fail });
+    const document = { id: 'doc-7', name: 'as logged' };
+    const config = { id: 3, key: 'theme', value: { colours: ['blue'] } };
+    const documentId = audit.logEvent('document.create', { details: { document } });
+    // jsonValue hands the caller's object through zod: such an event is chained in the call.
+    const configId = audit.logEvent('config.create', { details: { config } });
+    document.name = 'changed afterwards';
+    config.value.colours.push('red');
+    await audit.shutdown({ timeoutMillis: 10_000 });
+    assert.equal((received(documentId).body as typeof sampleEvent).details.document.name, 'as logged');
+    assert.deepEqual((received(configId).body as { details: { config: typeof config } }).details.config.value, { colours: ['blue'] });
+  });
+
+  it('a synchronous burst as long as maxQueueRecords is kept whole and in order', async () => {
+    const errors: AuditError[] = [];
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, maxQueueRecords: 100, onError: (e) => errors.push(e) });
+    const ids = Array.from({ length: 100 }, () => audit.logEvent('document.create', { details }));
+    assert.equal(audit.stats().pending, 100);
+    await audit.shutdown({ timeoutMillis: 10_000 });
+    assert.deepEqual(errors, []);
+    assert.deepEqual(ids.map((id) => Number(received(id).attributes['audit.seq'])), ids.map((_, i) => i + 1));
+  });
+});

@@ -155,3 +155,35 @@ export function compileCanonicalWriter(eventSchema: z.ZodType, generalWriter: (v
     }
   };
 }
+
+/**
+ * True when zod's output for `schema` shares no object with its input: primitives, and objects
+ * (strict or stripping), arrays and unions built of them, which zod builds anew. Records, loose
+ * objects, `jsonValue`, transforms and defaults may hand the caller's own objects through, which the
+ * caller could still change after the call.
+ */
+export function outputIsDetached(schema: z.ZodType): boolean {
+  if (isPrimitive(schema)) return true;
+  const def = schema._zod.def as {
+    type: string;
+    shape?: Record<string, z.ZodType>;
+    catchall?: z.ZodType;
+    element?: z.ZodType;
+    innerType?: z.ZodType;
+    options?: readonly z.ZodType[];
+  };
+  switch (def.type) {
+    case 'object':
+      return (def.catchall === undefined || def.catchall._zod.def.type === 'never') && Object.values(def.shape!).every(outputIsDetached);
+    case 'array':
+      return outputIsDetached(def.element!);
+    case 'optional':
+    case 'nullable':
+    case 'readonly':
+      return outputIsDetached(def.innerType!);
+    case 'union':
+      return def.options!.every(outputIsDetached);
+    default:
+      return false;
+  }
+}
