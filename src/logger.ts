@@ -150,6 +150,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
   const chain = new HashChain(delivery.spooledHead ?? { streamId: randomUUID(), seq: 0, hash: GENESIS_HASH }, resolved.hmacKey);
   const checkpoints = resolved.checkpoints;
   const maxDeferred = resolved.delivery.maxQueueRecords;
+  const batchRecords = resolved.delivery.maxBatchRecords;
 
   /** Encodes and queues one record; returns its ordinal (0: not kept, reported). */
   function send(event: AuditEvent, now: number, attributes: Record<string, AttributeValue>, link: ChainLink | undefined, span: SpanContext | undefined): number {
@@ -177,22 +178,26 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
 
   /**
    * Valid events of `logEvent`, validated and captured (time, request context, span) at the call,
-   * waiting to be chained and encoded, in call order, once the caller's synchronous code is done (a
-   * microtask; the SDK's batch processor defers its serialization the same way). At most
-   * maxQueueRecords wait: a longer synchronous burst drains them in the call. Anything that reads or
-   * extends the chain (logEventOrThrow, a checkpoint, flush, shutdown, stats) drains them first.
+   * waiting to be chained and encoded, in call order, after the caller's synchronous code: one
+   * batch per event-loop turn (setImmediate), so that the spool's writes and the exports of the
+   * batches before run while the next is encoded. The SDK's batch processor defers its
+   * serialization the same way. At most maxQueueRecords wait: a longer synchronous burst drains
+   * them in the call. Anything that reads or extends the chain (logEventOrThrow, a checkpoint,
+   * flush, shutdown, stats) drains them all first.
    */
   const deferred: { event: AuditEvent; now: number; span: SpanContext | undefined; canonical: (event: unknown) => string }[] = [];
-  let drainQueued = false;
+  /** Index of the first event of `deferred` not chained yet. */
+  let deferredHead = 0;
+  let drainScheduled = false;
   let draining = false;
-  function drainDeferred(): void {
-    drainQueued = false;
+  function drainDeferred(limit = Infinity): void {
     // An onError hook that logs while this runs adds to the end, in order (the loop re-reads the length).
     if (draining) return;
     draining = true;
     try {
-      for (let i = 0; i < deferred.length; i++) {
-        const { event, now, span, canonical } = deferred[i]!;
+      const stop = deferredHead + limit;
+      while (deferredHead < deferred.length && deferredHead < stop) {
+        const { event, now, span, canonical } = deferred[deferredHead++]!;
         try {
           chainAndSend(event, now, span, canonical(event), undefined);
         } catch (error) {
@@ -200,9 +205,22 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
         }
       }
     } finally {
-      deferred.length = 0;
+      if (deferredHead >= deferred.length) {
+        deferred.length = 0;
+        deferredHead = 0;
+      }
       draining = false;
     }
+  }
+  function drainOneBatch(): void {
+    drainScheduled = false;
+    drainDeferred(batchRecords);
+    scheduleDrain();
+  }
+  function scheduleDrain(): void {
+    if (drainScheduled || deferredHead >= deferred.length) return;
+    drainScheduled = true;
+    setImmediate(drainOneBatch);
   }
 
   function emitCheckpoint(kind: 'start' | 'periodic' | 'final'): void {
@@ -289,11 +307,8 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     const span = trace.getSpanContext(otelContext.active());
     if (!issues && !rejectInvalid && forAction!.deferrable) {
       deferred.push({ event: event!, now, span, canonical: forAction!.canonical });
-      if (deferred.length >= maxDeferred) drainDeferred();
-      else if (!drainQueued) {
-        drainQueued = true;
-        queueMicrotask(drainDeferred);
-      }
+      if (deferred.length - deferredHead >= maxDeferred) drainDeferred();
+      else scheduleDrain();
       return DEFERRED;
     }
     // What was logged before goes first: the chain follows the order of the calls.

@@ -197,7 +197,7 @@ describe('logEvent chains and encodes after the caller\'s synchronous code', () 
     document.name = 'changed afterwards';
     config.value.colours.push('red');
     await audit.shutdown({ timeoutMillis: 10_000 });
-    assert.equal((received(documentId).body as typeof sampleEvent).details.document.name, 'as logged');
+    assert.equal((received(documentId).body as { details: { document: typeof document } }).details.document.name, 'as logged');
     assert.deepEqual((received(configId).body as { details: { config: typeof config } }).details.config.value, { colours: ['blue'] });
   });
 
