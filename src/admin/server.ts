@@ -33,6 +33,17 @@ type ChangeDetails<A extends ChangeAction> = DetailsOf<typeof adminCatalog, A>;
 /** What an action records beyond the destination and the outcome (the fields changed, the events abandoned). */
 type ChangeExtra<A extends ChangeAction> = Omit<ChangeDetails<A>, 'destination' | 'revision' | 'outcome' | 'error'>;
 
+/** localhost, 127.0.0.0/8 and ::1: the names and addresses of this machine alone. */
+function isLoopbackName(name: string): boolean {
+  return name === 'localhost' || name === '::1' || /^127(\.\d{1,3}){3}$/.test(name);
+}
+
+/** The Host header names a loopback host (with or without a port). */
+function isLoopbackHost(header: string | undefined): boolean {
+  const match = header === undefined ? null : /^(?:\[([^\]]+)\]|([^:]+))(?::\d+)?$/.exec(header);
+  return match !== null && isLoopbackName((match[1] ?? match[2]!).toLowerCase());
+}
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -273,6 +284,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
   });
 
   const server = createServer((raw, response) => void handle(raw, response));
+  const loopbackOnly = isLoopbackName(host);
 
   async function handle(raw: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(raw.url ?? '/', 'http://admin.invalid');
@@ -290,6 +302,9 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
       response.end(text);
     };
     try {
+      // DNS rebinding: a page of another site whose name now resolves to this address reaches the
+      // panel with its own name in Host. On a loopback address only loopback names are this panel.
+      if (loopbackOnly && !isLoopbackHost(raw.headers.host)) throw new HttpError(421, 'this panel answers to localhost, 127.0.0.1 and [::1] only', 'Host');
       const method = raw.method ?? 'GET';
       const matches = routes.filter((r) => r.pattern.test(url.pathname));
       const match = matches.find((r) => r.method === method);

@@ -1,6 +1,7 @@
 // The Admin Panel's JSON API against a real otelcol-audit under its supervision: CRUD for every
 // destination type, errors naming the field, secrets never returned, auth and CSRF on every
 // route, 409 on a stale revision, and each change in the audit trail with the administrator as actor.
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -63,6 +64,26 @@ describe('admin API', () => {
     const crossSite = await client.call('POST', '/api/destinations', body, { 'if-match': revision, 'x-csrf-token': client.csrf, origin: 'https://evil.example' });
     assert.equal(crossSite.status, 403);
     assert.equal((await client.call('GET', '/api/destinations')).body['destinations'].length, 0);
+  });
+
+  test('a request whose Host is not a loopback name (DNS rebinding) is refused before anything else', async () => {
+    const port = new URL(admin.url).port;
+    const withHost = (host: string, method: string, path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const outgoing = httpRequest({ host: '127.0.0.1', port, method, path, headers: { host, 'content-type': 'application/json' } }, (response) => {
+          let body = '';
+          response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        });
+        outgoing.on('error', reject);
+        outgoing.end(method === 'POST' ? JSON.stringify({ token: admin.token }) : undefined);
+      });
+    for (const [method, path] of [['GET', '/'], ['GET', '/api/openapi.json'], ['POST', '/api/login']] as const) {
+      const rebound = await withHost(`evil.example:${port}`, method, path);
+      assert.equal(rebound.status, 421, `${method} ${path}`);
+      assert.equal(JSON.parse(rebound.body).error.field, 'Host');
+    }
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `LOCALHOST:${port}`]) assert.equal((await withHost(host, 'GET', '/')).status, 200, host);
   });
 
   for (const [type, settings] of Object.entries(samples)) {
