@@ -1,19 +1,25 @@
-// The Elasticsearch route (examples/siem-formats/ecs-elasticsearch.yaml: gateway.yaml's Kafka topic,
-// read by the route's own consumer group into the `elasticsearch` exporter) through an Elasticsearch
-// outage longer than every timeout in it, while events keep coming: first nothing listens (refused
-// connections), then for the last third an Elasticsearch that answers 503 to every request, as one
-// does while it starts. Then Elasticsearch is back, and it must hold every event. Real processes:
-// otelcol-audit and Apache Kafka; Elasticsearch's bulk API is the in-test stand-in (this machine
-// cannot run Elasticsearch).
+// The routes that read Kafka, through an outage of their destination longer than every timeout in
+// them, while events keep coming (Kafka itself is up: its own outage is outage.test.ts'):
+// - examples/siem-formats/ecs-elasticsearch.yaml: gateway.yaml's topic, read by the route's own
+//   consumer group into the `elasticsearch` exporter. Elasticsearch is first not there (refused
+//   connections), then for the last third answers 503 to every request, as one does while it starts.
+// - topologies/gateway-pool-kafka: the pool's gateway (behind HAProxy) into its topic, read by
+//   consumer.yaml into Splunk HEC (down) and the archive.
+// Then the destinations are back, and each must hold every event. Real processes: otelcol-audit,
+// Apache Kafka, HAProxy, the HEC receiver; Elasticsearch's bulk API is the in-test stand-in (this
+// machine cannot run Elasticsearch).
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { gatewayEnv, gatewayPorts, tally } from '../../scripts/lib/gateway.js';
-import { startKafka, type KafkaBroker } from '../../scripts/lib/kafka.js';
+import { fileRecordUids, gatewayEnv, gatewayPorts, tally } from '../../scripts/lib/gateway.js';
 import { freePort, startCollector, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { startTopology, type Topology } from '../../scripts/lib/topology.js';
 import { documentEventIds, startElasticsearchBulkEndpoint, type ElasticsearchBulkEndpoint } from '../helpers/elasticsearch-bulk.js';
 import { MIN_EVENTS_THROUGH_OUTAGE, OUTAGE_MILLIS, sendThroughOutage } from '../helpers/outage.js';
+
+/** gateway.yaml's topic here: the pool's consumers read their own (`audit-events`), in another encoding. */
+const ECS_ROUTE_TOPIC = 'ecs-route-events';
 
 /** Elasticsearch while it starts: every request answered 503, with the product header. */
 function unavailableElasticsearch(port: number): Promise<Server> {
@@ -27,23 +33,26 @@ function unavailableElasticsearch(port: number): Promise<Server> {
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
 }
 
-describe(`ecs-elasticsearch.yaml through a ${OUTAGE_MILLIS / 1000} s Elasticsearch outage`, () => {
-  const dir = tempDir('elasticsearch-outage');
-  let kafka: KafkaBroker | undefined;
+const uidsOf = (files: readonly string[]) => files.flatMap(fileRecordUids);
+
+describe(`the Kafka-fed routes through a ${OUTAGE_MILLIS / 1000} s outage of their destinations`, () => {
+  const dir = tempDir('kafka-routes-outage');
+  let topology: Topology | undefined;
   let gateway: RunningProcess | undefined;
   let elasticsearch: ElasticsearchBulkEndpoint | undefined;
-  let sent: string[] = [];
+  const sent = { elastic: [] as string[], pool: [] as string[] };
   let drainMillis = 0;
   let answered503 = 0;
 
   before(async () => {
-    kafka = await startKafka(join(dir, 'kafka'));
-    await kafka.createTopic('audit-events', 4);
+    topology = await startTopology(join(dir, 'pool'), { gateways: 1, consumers: 1 });
+    await topology.stopHec();
+    await topology.kafka.createTopic(ECS_ROUTE_TOPIC, 4);
     const ports = await gatewayPorts();
     const elasticsearchPort = await freePort();
     gateway = await startCollector(
       ['gateway.yaml', 'formats/ecs.yaml', 'examples/siem-formats/ecs-elasticsearch.yaml'],
-      gatewayEnv(dir, ports, kafka.bootstrap, { ELASTICSEARCH_ENDPOINT: `http://127.0.0.1:${elasticsearchPort}` }),
+      gatewayEnv(dir, ports, topology.kafka.bootstrap, { KAFKA_TOPIC: ECS_ROUTE_TOPIC, ELASTICSEARCH_ENDPOINT: `http://127.0.0.1:${elasticsearchPort}` }),
       `127.0.0.1:${ports.health}`,
       'gateway + ecs-elasticsearch',
     );
@@ -54,37 +63,53 @@ describe(`ecs-elasticsearch.yaml through a ${OUTAGE_MILLIS / 1000} s Elasticsear
         server.on('request', () => answered503++);
       });
     }, (OUTAGE_MILLIS * 2) / 3);
-    [sent] = await sendThroughOutage([{ endpoint: `http://127.0.0.1:${ports.otlp}/v1/logs` }]);
+    [sent.elastic, sent.pool] = await sendThroughOutage([{ endpoint: `http://127.0.0.1:${ports.otlp}/v1/logs` }, { endpoint: topology.endpoint }]);
     clearTimeout(startingTimer);
     await new Promise((resolve) => (starting ? starting.close(resolve) : resolve(undefined)));
 
     const back = Date.now();
     elasticsearch = await startElasticsearchBulkEndpoint(elasticsearchPort);
-    await waitFor('every event in Elasticsearch', () => tally(sent, documentEventIds(elasticsearch!.documents)).missing.length === 0, 180_000).catch(
-      () => undefined, // the assertions below name what is missing
-    );
+    await topology.startHec();
+    await waitFor(
+      'every event at every destination',
+      () =>
+        tally(sent.elastic, documentEventIds(elasticsearch!.documents)).missing.length === 0 &&
+        tally(sent.pool, uidsOf(topology!.hecFiles())).missing.length === 0 &&
+        tally(sent.pool, uidsOf(topology!.archiveFiles)).missing.length === 0,
+      180_000,
+    ).catch(() => undefined); // the assertions below name what is missing where
     drainMillis = Date.now() - back;
   });
 
   after(async () => {
     await gateway?.stop();
     await elasticsearch?.close();
-    await kafka?.stop();
+    await topology?.stopAll();
   });
 
-  it('Elasticsearch holds every event sent during the outage', () => {
-    const counts = tally(sent, documentEventIds(elasticsearch!.documents));
-    console.log(
-      `outage ${OUTAGE_MILLIS / 1000} s, ecs-elasticsearch.yaml logs/elasticsearch: sent ${counts.sent}, delivered ${counts.delivered}, missing ${counts.missing.length}, duplicates ${counts.duplicates}; 503 answers ${answered503}; drained ${(drainMillis / 1000).toFixed(1)} s after Elasticsearch was back`,
-    );
-    assert.ok(counts.sent >= MIN_EVENTS_THROUGH_OUTAGE, 'events were sent all through the outage');
-    assert.deepEqual(counts.missing, []);
-  });
+  const routes: [string, () => { sent: string[]; held: string[] }][] = [
+    ['ecs-elasticsearch.yaml logs/elasticsearch', () => ({ sent: sent.elastic, held: documentEventIds(elasticsearch!.documents) })],
+    ['gateway-pool-kafka consumer.yaml logs/splunk', () => ({ sent: sent.pool, held: uidsOf(topology!.hecFiles()) })],
+    ['gateway-pool-kafka consumer.yaml logs/archive', () => ({ sent: sent.pool, held: uidsOf(topology!.archiveFiles) })],
+  ];
+  for (const [route, copies] of routes) {
+    it(`${route} delivers every event sent during the outage`, () => {
+      const { sent: ids, held } = copies();
+      const counts = tally(ids, held);
+      console.log(`outage ${OUTAGE_MILLIS / 1000} s, ${route}: sent ${counts.sent}, delivered ${counts.delivered}, missing ${counts.missing.length}, duplicates ${counts.duplicates}; all destinations drained ${(drainMillis / 1000).toFixed(1)} s after they were back`);
+      assert.ok(counts.sent >= MIN_EVENTS_THROUGH_OUTAGE, 'events were sent all through the outage');
+      assert.deepEqual(counts.missing, []);
+    });
+  }
 
-  it('the route felt the outage, backed off and retried, and dropped nothing', () => {
-    const log = gateway!.output();
+  it('the routes felt the outage, backed off and retried, and dropped nothing', () => {
     assert.ok(answered503 > 0, 'the exporter tried Elasticsearch while it answered 503');
-    assert.match(log, /Backing off due to error from the next consumer/);
-    assert.doesNotMatch(log, /Dropping data|dropping log record|failed to index document|skipping due to message_marking/);
+    for (const [name, log] of [
+      ['gateway + ecs-elasticsearch', gateway!.output()],
+      ['consumer-1', topology!.consumerOutput(0)],
+    ] as const) {
+      assert.match(log, /Backing off due to error from the next consumer/, name);
+      assert.doesNotMatch(log, /Dropping data|dropping log record|failed to index document|skipping due to message_marking/, name);
+    }
   });
 });
