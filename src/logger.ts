@@ -122,11 +122,11 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
   };
   const stats = emptyStats();
   // Compiled once per action: the validator, the canonical JSON writer with its keys pre-sorted, and
-  // whether a valid event may be chained later (zod's output shares no object the caller could change).
-  const compiled = new Map<string, { validator: z.ZodType; canonical: (event: unknown) => string; deferrable: boolean }>();
+  // whether zod's output is detached from the caller's objects (else a valid event is copied before it waits).
+  const compiled = new Map<string, { validator: z.ZodType; canonical: (event: unknown) => string; detached: boolean }>();
   for (const [action, definition] of Object.entries(resolved.catalog.actions)) {
     const validator = eventSchemaFor(action, definition.details);
-    compiled.set(action, { validator, canonical: compileCanonicalWriter(validator), deferrable: outputIsDetached(validator) });
+    compiled.set(action, { validator, canonical: compileCanonicalWriter(validator), detached: outputIsDetached(validator) });
   }
   const dropInvalid = resolved.invalidEvents === 'drop';
   const origin: Origin = {
@@ -177,15 +177,16 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
   }
 
   /**
-   * Valid events of `logEvent`, validated and captured (time, request context, span) at the call,
-   * waiting to be chained and encoded, in call order, after the caller's synchronous code: one
+   * Events of `logEvent` (valid, or invalid and flagged), validated and captured (time, request
+   * context, span) at the call, waiting to be chained and encoded, in call order, after the
+   * caller's synchronous code: one
    * batch per event-loop turn (setImmediate), so that the spool's writes and the exports of the
    * batches before run while the next is encoded. The SDK's batch processor defers its
    * serialization the same way. At most maxQueueRecords wait: a longer synchronous burst drains
    * them in the call. Anything that reads or extends the chain (logEventOrThrow, a checkpoint,
    * flush, shutdown, stats) drains them all first.
    */
-  const deferred: { event: AuditEvent; now: number; span: SpanContext | undefined; canonical: (event: unknown) => string }[] = [];
+  const deferred: { event: AuditEvent; now: number; span: SpanContext | undefined; canonical: (event: unknown) => string; issues: ValidationIssue[] | undefined }[] = [];
   /** Index of the first event of `deferred` not chained yet. */
   let deferredHead = 0;
   let drainScheduled = false;
@@ -197,9 +198,9 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     try {
       const stop = deferredHead + limit;
       while (deferredHead < deferred.length && deferredHead < stop) {
-        const { event, now, span, canonical } = deferred[deferredHead++]!;
+        const { event, now, span, canonical, issues } = deferred[deferredHead++]!;
         try {
-          chainAndSend(event, now, span, canonical(event), undefined);
+          chainAndSend(event, now, span, canonical(event), issues);
         } catch (error) {
           report(new AuditError(`event ${event.id} ("${safeString(event.action)}") could not be chained: ${safeString(error)}`, { cause: error }));
         }
@@ -246,9 +247,10 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
   checkpointTimer?.unref();
 
   /**
-   * Builds, validates, chains and queues one event (a valid one of `logEvent` may wait in
-   * `deferred`). Returns the ordinal (0 when it was not kept, DEFERRED when it waits); throws the
-   * validation error when `rejectInvalid`.
+   * Builds and validates one event, then chains and queues it: in the call for `logEventOrThrow`
+   * (`rejectInvalid`), after the caller's synchronous code for `logEvent` (see `deferred`). Returns
+   * the ordinal (0 when it was not kept, DEFERRED when it waits); throws the validation error when
+   * `rejectInvalid`.
    */
   function emit(id: string, action: string, props: unknown, rejectInvalid: boolean): number {
     const now = internals.now();
@@ -305,15 +307,17 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       return 0;
     }
     const span = trace.getSpanContext(otelContext.active());
-    if (!issues && !rejectInvalid && forAction!.deferrable) {
-      deferred.push({ event: event!, now, span, canonical: forAction!.canonical });
+    const canonical = issues ? canonicalJson : forAction!.canonical;
+    if (!rejectInvalid) {
+      // What waits must be what was validated: a copy where zod handed the caller's own objects through.
+      deferred.push({ event: issues || forAction!.detached ? event! : structuredClone(event!), now, span, canonical, issues });
       if (deferred.length - deferredHead >= maxDeferred) drainDeferred();
       else scheduleDrain();
       return DEFERRED;
     }
     // What was logged before goes first: the chain follows the order of the calls.
     drainDeferred();
-    return chainAndSend(event!, now, span, issues ? canonicalJson(event) : forAction!.canonical(event), issues);
+    return chainAndSend(event!, now, span, canonical(event), issues);
   }
 
   let shuttingDown = false;

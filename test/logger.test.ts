@@ -192,7 +192,7 @@ describe('logEvent chains and encodes after the caller\'s synchronous code', () 
     const document = { id: 'doc-7', name: 'as logged' };
     const config = { id: 3, key: 'theme', value: { colours: ['blue'] } };
     const documentId = audit.logEvent('document.create', { details: { document } });
-    // jsonValue hands the caller's object through zod: such an event is chained in the call.
+    // jsonValue hands the caller's object through zod: such an event is copied in the call.
     const configId = audit.logEvent('config.create', { details: { config } });
     document.name = 'changed afterwards';
     config.value.colours.push('red');
