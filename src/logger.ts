@@ -122,7 +122,8 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
   };
   const stats = emptyStats();
   // Compiled once per action: the validator, the canonical JSON writer with its keys pre-sorted, and
-  // whether zod's output is detached from the caller's objects (else a valid event is copied before it waits).
+  // whether zod's output is JSON data detached from the caller's objects (else it is checked to be
+  // JSON, and copied before it waits).
   const compiled = new Map<string, { validator: z.ZodType; canonical: (event: unknown) => string; detached: boolean }>();
   for (const [action, definition] of Object.entries(resolved.catalog.actions)) {
     const validator = eventSchemaFor(action, definition.details);
@@ -298,7 +299,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       }
       // An invalid event is copied into JSON-safe data first: the evidence is kept, nothing can throw later.
       event = toJsonSafe(raw) as AuditEvent;
-    } else if (!isJsonValue(event)) {
+    } else if (!forAction!.detached && !isJsonValue(event)) {
       // A schema may output what JSON cannot carry (z.date(), z.bigint(), a class instance): refuse it loudly.
       const error = new AuditDeliveryError('unserializable', `event ${id} ("${actionName}") is not JSON data after validation (a Date, bigint, class instance or cycle in its schema's output); it was dropped`, 1);
       stats.dropped++;

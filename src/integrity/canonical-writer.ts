@@ -156,13 +156,20 @@ export function compileCanonicalWriter(eventSchema: z.ZodType, generalWriter: (v
   };
 }
 
+/** A literal or enum value JSON carries as it is. */
+const isJsonPrimitive = (value: unknown): boolean => value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+
 /**
- * True when zod's output for `schema` shares no object with its input: primitives, and objects
- * (strict or stripping), arrays and unions built of them, which zod builds anew. Records, loose
- * objects, `jsonValue`, transforms and defaults may hand the caller's own objects through, which the
- * caller could still change after the call.
+ * True when zod's output for `schema` is JSON data that shares no object with its input: strings,
+ * (finite) numbers, booleans, null, JSON literals and enums, and objects (strict or stripping),
+ * arrays and unions built of them, which zod builds anew. Records, loose objects, `jsonValue`,
+ * transforms and defaults may hand the caller's own objects through (which the caller could still
+ * change after the call), or output what JSON cannot carry.
  */
 export function outputIsDetached(schema: z.ZodType): boolean {
+  const literal = schema._zod.def as { type: string; values?: readonly unknown[]; entries?: Record<string, unknown> };
+  if (literal.type === 'literal') return literal.values!.every(isJsonPrimitive);
+  if (literal.type === 'enum') return Object.values(literal.entries!).every(isJsonPrimitive);
   if (isPrimitive(schema)) return true;
   const def = schema._zod.def as {
     type: string;

@@ -8,7 +8,7 @@ import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { eventSchemaFor } from '../../src/catalog/envelope.js';
 import { jsonValue } from '../../src/catalog/json-value.js';
 import { canonicalJson } from '../../src/integrity/canonical-json.js';
-import { compileCanonicalWriter } from '../../src/integrity/canonical-writer.js';
+import { compileCanonicalWriter, outputIsDetached } from '../../src/integrity/canonical-writer.js';
 import { sampleEvent } from '../helpers/fixtures.js';
 
 /** mulberry32: a small seeded generator, so that a failure names its seed and replays. */
@@ -219,5 +219,27 @@ describe('compileCanonicalWriter', () => {
     } finally {
       delete proto['user_agent'];
     }
+  });
+});
+
+describe('outputIsDetached: zod builds the output anew, as JSON data, so an event may wait after the call', () => {
+  const cases: [string, z.ZodType, boolean][] = [
+    ['strict object of strings, numbers, booleans, nulls', z.strictObject({ a: z.string(), b: z.number(), c: z.boolean(), d: z.null() }), true],
+    ['stripping object, arrays, optional, nullable, union', z.object({ a: z.array(z.union([z.string(), z.int()])).optional(), b: z.string().nullable() }), true],
+    ['JSON literals and enums', z.strictObject({ kind: z.literal('user'), level: z.enum(['low', 'high']) }), true],
+    ['jsonValue hands the caller\'s value through', z.strictObject({ value: jsonValue }), false],
+    ['a record', z.strictObject({ tags: z.record(z.string(), z.string()) }), false],
+    ['a loose object keeps unknown members as they are', z.looseObject({ a: z.string() }), false],
+    ['a transform may return anything', z.string().transform((s) => ({ s })), false],
+    ['a default', z.string().default('x'), false],
+    ['a date is not JSON', z.strictObject({ at: z.date() }), false],
+    ['a bigint literal is not JSON', z.literal(1n), false],
+  ];
+  for (const [name, schema, expected] of cases) it(`${name}: ${expected}`, () => assert.equal(outputIsDetached(schema), expected));
+
+  it('holds for 37 of the 40 reference actions (the config ones carry jsonValue)', () => {
+    const detached = Object.entries(gristCatalog.actions).filter(([action, definition]) => outputIsDetached(eventSchemaFor(action, definition.details)));
+    assert.equal(detached.length, 37);
+    assert.ok(detached.every(([action]) => !action.startsWith('config.')));
   });
 });
