@@ -6,8 +6,9 @@ import { detectResources, envDetector, resourceFromAttributes, defaultResource }
 import type { z } from 'zod';
 import type { ActionOf, Catalog, DetailsOf, KnownAction } from './catalog/define.js';
 import { eventSchemaFor, type Actor, type AuditContext, type AuditEvent } from './catalog/envelope.js';
-import { isJsonValue } from './catalog/json-value.js';
-import { currentAuditContext } from './context/request-context.js';
+import { isJsonOutput } from './catalog/json-value.js';
+import { currentAuditContext, runInAuditContext, type RequestAuditContext } from './context/request-context.js';
+import { PendingEvents } from './pending-events.js';
 import { Delivery, type ShutdownResult } from './delivery/delivery.js';
 import { nodeFileSystem, type FileSystem } from './delivery/file-system.js';
 import { publishStats } from './delivery/metrics.js';
@@ -66,7 +67,7 @@ export interface AuditLogger<C extends Catalog> {
   stats(): DeliveryStats;
 }
 
-/** What `emit` returns for an event that waits in `deferred`: kept, its ordinal not known yet. */
+/** What `emit` returns for an event that waits in `pending`: kept, its ordinal not known yet. */
 const DEFERRED = -1;
 
 function defaultReport(error: AuditError): void {
@@ -113,12 +114,21 @@ export function createAuditLogger<C extends Catalog>(options: AuditLoggerOptions
 export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOptions<C>, internals: LoggerInternals): AuditLogger<C> {
   const resolved = resolveOptions(options);
   const userReport = resolved.onError ?? defaultReport;
-  const report = (error: AuditError): void => {
+  const giveReport = (error: AuditError): void => {
     try {
       userReport(error);
     } catch {
       // A failing error hook must not turn logging into a crash.
     }
+  };
+  /** The deferred event being chained: a report raised meanwhile waits for the end of the drain and is given in that event's request context. */
+  let processing: { readonly request: RequestAuditContext | undefined } | undefined;
+  const held: { error: AuditError; request: RequestAuditContext | undefined }[] = [];
+  /** True while held reports are given: an event a hook logs then waits for the next turn (a hook that logs on every error cannot loop in the call). */
+  let reporting = false;
+  const report = (error: AuditError): void => {
+    if (processing) held.push({ error, request: processing.request });
+    else giveReport(error);
   };
   const stats = emptyStats();
   // Compiled once per action: the validator, the canonical JSON writer with its keys pre-sorted, and
@@ -144,14 +154,12 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     slot: internals.slot,
   });
   const snapshot = (): DeliveryStats => {
-    drainDeferred();
+    pending.drain();
     return { ...stats, oldestPendingAgeMillis: delivery.oldestPendingAgeMillis() };
   };
   if (resolved.meterProvider) publishStats(resolved.meterProvider, snapshot, VERSION);
   const chain = new HashChain(delivery.spooledHead ?? { streamId: randomUUID(), seq: 0, hash: GENESIS_HASH }, resolved.hmacKey);
   const checkpoints = resolved.checkpoints;
-  const maxDeferred = resolved.delivery.maxQueueRecords;
-  const batchRecords = resolved.delivery.maxBatchRecords;
 
   /** Encodes and queues one record; returns its ordinal (0: not kept, reported). */
   function send(event: AuditEvent, now: number, attributes: Record<string, AttributeValue>, link: ChainLink | undefined, span: SpanContext | undefined): number {
@@ -177,56 +185,48 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     return ordinal;
   }
 
-  /**
-   * Events of `logEvent` (valid, or invalid and flagged), validated and captured (time, request
-   * context, span) at the call, waiting to be chained and encoded, in call order, after the
-   * caller's synchronous code: one
-   * batch per event-loop turn (setImmediate), so that the spool's writes and the exports of the
-   * batches before run while the next is encoded. The SDK's batch processor defers its
-   * serialization the same way. At most maxQueueRecords wait: a longer synchronous burst drains
-   * them in the call. Anything that reads or extends the chain (logEventOrThrow, a checkpoint,
-   * flush, shutdown, stats) drains them all first.
-   */
-  const deferred: { event: AuditEvent; now: number; span: SpanContext | undefined; canonical: (event: unknown) => string; issues: ValidationIssue[] | undefined }[] = [];
-  /** Index of the first event of `deferred` not chained yet. */
-  let deferredHead = 0;
-  let drainScheduled = false;
-  let draining = false;
-  function drainDeferred(limit = Infinity): void {
-    // An onError hook that logs while this runs adds to the end, in order (the loop re-reads the length).
-    if (draining) return;
-    draining = true;
-    try {
-      const stop = deferredHead + limit;
-      while (deferredHead < deferred.length && deferredHead < stop) {
-        const { event, now, span, canonical, issues } = deferred[deferredHead++]!;
-        try {
-          chainAndSend(event, now, span, canonical(event), issues);
-        } catch (error) {
-          report(new AuditError(`event ${event.id} ("${safeString(event.action)}") could not be chained: ${safeString(error)}`, { cause: error }));
+  /** An event of `logEvent`, validated and captured in the call, waiting to be chained. */
+  interface Waiting {
+    readonly event: AuditEvent;
+    readonly now: number;
+    readonly span: SpanContext | undefined;
+    readonly canonical: (event: unknown) => string;
+    readonly issues: ValidationIssue[] | undefined;
+    readonly request: RequestAuditContext | undefined;
+  }
+  const pending = new PendingEvents<Waiting>(
+    (waiting) => {
+      processing = waiting;
+      try {
+        if (delivery.closed) return refuseAfterShutdown(waiting.event.id, waiting.event.action);
+        chainAndSend(waiting.event, waiting.now, waiting.span, waiting.canonical(waiting.event), waiting.issues);
+      } catch (error) {
+        // Only a schema whose output JSON cannot carry gets here (its walk was skipped as needless).
+        stats.dropped++;
+        report(new AuditDeliveryError('unserializable', `event ${waiting.event.id} ("${safeString(waiting.event.action)}") could not be written as JSON: ${safeString(error)}; it was dropped`, 1));
+      } finally {
+        processing = undefined;
+      }
+    },
+    () => {
+      // One delivery at a time: reports that a hook's own logging raises meanwhile join this loop.
+      if (reporting) return;
+      reporting = true;
+      try {
+        for (let next = held.shift(); next; next = held.shift()) {
+          const { error, request } = next;
+          runInAuditContext(request, () => giveReport(error));
         }
+      } finally {
+        reporting = false;
       }
-    } finally {
-      if (deferredHead >= deferred.length) {
-        deferred.length = 0;
-        deferredHead = 0;
-      }
-      draining = false;
-    }
-  }
-  function drainOneBatch(): void {
-    drainScheduled = false;
-    drainDeferred(batchRecords);
-    scheduleDrain();
-  }
-  function scheduleDrain(): void {
-    if (drainScheduled || deferredHead >= deferred.length) return;
-    drainScheduled = true;
-    setImmediate(drainOneBatch);
-  }
+    },
+    resolved.delivery.maxBatchRecords,
+    resolved.delivery.maxQueueRecords,
+  );
 
   function emitCheckpoint(kind: 'start' | 'periodic' | 'final'): void {
-    drainDeferred();
+    pending.drain();
     if (!checkpoints || delivery.closed) return;
     try {
       const now = internals.now();
@@ -247,19 +247,21 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
   const checkpointTimer = checkpoints ? setInterval(() => emitCheckpoint('periodic'), checkpoints.intervalMillis) : undefined;
   checkpointTimer?.unref();
 
+  function refuseAfterShutdown(id: string, action: unknown): 0 {
+    stats.dropped++;
+    report(new AuditDeliveryError('logger_shut_down', `event ${id} ("${safeString(action)}") was logged after shutdown; it was not kept`, 1));
+    return 0;
+  }
+
   /**
    * Builds and validates one event, then chains and queues it: in the call for `logEventOrThrow`
-   * (`rejectInvalid`), after the caller's synchronous code for `logEvent` (see `deferred`). Returns
+   * (`rejectInvalid`), after the caller's synchronous code for `logEvent` (see `pending`). Returns
    * the ordinal (0 when it was not kept, DEFERRED when it waits); throws the validation error when
    * `rejectInvalid`.
    */
   function emit(id: string, action: string, props: unknown, rejectInvalid: boolean): number {
     const now = internals.now();
-    if (delivery.closed) {
-      stats.dropped++;
-      report(new AuditDeliveryError('logger_shut_down', `event ${id} ("${safeString(action)}") was logged after shutdown; it was not kept`, 1));
-      return 0;
-    }
+    if (delivery.closed) return refuseAfterShutdown(id, action);
     const given = (typeof props === 'object' && props !== null ? props : {}) as Partial<LogEventProps<C, ActionOf<C>>>;
     const request = currentAuditContext();
     const raw: AuditEvent = {
@@ -299,7 +301,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       }
       // An invalid event is copied into JSON-safe data first: the evidence is kept, nothing can throw later.
       event = toJsonSafe(raw) as AuditEvent;
-    } else if (!forAction!.detached && !isJsonValue(event)) {
+    } else if (!forAction!.detached && !isJsonOutput(event)) {
       // A schema may output what JSON cannot carry (z.date(), z.bigint(), a class instance): refuse it loudly.
       const error = new AuditDeliveryError('unserializable', `event ${id} ("${actionName}") is not JSON data after validation (a Date, bigint, class instance or cycle in its schema's output); it was dropped`, 1);
       stats.dropped++;
@@ -311,13 +313,11 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     const canonical = issues ? canonicalJson : forAction!.canonical;
     if (!rejectInvalid) {
       // What waits must be what was validated: a copy where zod handed the caller's own objects through.
-      deferred.push({ event: issues || forAction!.detached ? event! : structuredClone(event!), now, span, canonical, issues });
-      if (deferred.length - deferredHead >= maxDeferred) drainDeferred();
-      else scheduleDrain();
+      pending.add({ event: issues || forAction!.detached ? event! : structuredClone(event!), now, span, canonical, issues, request }, reporting);
       return DEFERRED;
     }
     // What was logged before goes first: the chain follows the order of the calls.
-    drainDeferred();
+    pending.drain();
     return chainAndSend(event!, now, span, canonical(event), issues);
   }
 
@@ -344,7 +344,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       return id;
     },
     flush: (flushOptions) => {
-      drainDeferred();
+      pending.drain();
       return delivery.flush(flushOptions?.timeoutMillis ?? DEFAULTS.flushTimeoutMillis);
     },
     shutdown: async (shutdownOptions) => {
@@ -353,7 +353,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
         clearInterval(checkpointTimer);
         emitCheckpoint('final');
       }
-      return delivery.shutdown(shutdownOptions?.timeoutMillis ?? DEFAULTS.shutdownTimeoutMillis);
+      return delivery.shutdown(shutdownOptions?.timeoutMillis ?? DEFAULTS.shutdownTimeoutMillis, () => pending.drain());
     },
     stats: snapshot,
   };

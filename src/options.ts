@@ -19,7 +19,7 @@ export interface DeliveryOptions {
    * @example '/var/lib/myapp/audit-spool'
    */
   readonly spoolDir?: string;
-  /** Bound of the in-memory queue (no spool, or while the spool cannot be written); an event beyond it is dropped, counted and reported. Also bounds the events of one synchronous burst of `logEvent` that wait to be chained. @default 20000 */
+  /** Bound of the in-memory queue (no spool, or while the spool cannot be written); an event beyond it is dropped, counted and reported. Also bounds the events of `logEvent` waiting to be chained. @default 20000 */
   readonly maxQueueRecords?: number;
   /** Records per export request. @default 1000 */
   readonly maxBatchRecords?: number;

@@ -1,13 +1,19 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
 import {
   AuditDeliveryError,
   AuditValidationError,
   createAuditLogger,
+  currentAuditContext,
   runWithAuditContext,
   type AuditError,
+  type AuditLogger,
 } from '../src/index.js';
+import { freePort } from '../scripts/lib/ports.js';
 import { sampleEvent } from './helpers/fixtures.js';
 import { startOtlpListener } from './helpers/otlp-listener.js';
 
@@ -209,5 +215,62 @@ describe('logEvent chains and encodes after the caller\'s synchronous code', () 
     await audit.shutdown({ timeoutMillis: 10_000 });
     assert.deepEqual(errors, []);
     assert.deepEqual(ids.map((id) => Number(received(id).attributes['audit.seq'])), ids.map((_, i) => i + 1));
+  });
+});
+
+describe('events waiting to be chained, at the edges', () => {
+  let listener: Awaited<ReturnType<typeof startOtlpListener>>;
+  before(async () => (listener = await startOtlpListener()));
+  after(() => listener.close());
+
+  it('shutdown keeps every event logged while it drains, however many wait', async () => {
+    const errors: AuditError[] = [];
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: `http://127.0.0.1:${await freePort()}/v1/logs`, spoolDir: mkdtempSync(join(tmpdir(), 'otel-audit-pending-')), onError: (e) => errors.push(e) });
+    const ids = [audit.logEvent('document.create', { details })];
+    // The collector is unreachable: the shutdown drains until its deadline, and events keep coming until just before it.
+    const done = audit.shutdown({ timeoutMillis: 500 });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    for (let i = 0; i < 15_000; i++) ids.push(audit.logEvent('document.create', { details }));
+    const result = await done;
+    assert.deepEqual(errors.filter((e) => e instanceof AuditDeliveryError && e.reason !== 'collector_unreachable'), []);
+    assert.equal(result.keptInSpool, ids.length);
+    assert.equal(audit.stats().dropped, 0);
+  });
+
+  it("an error hook is called after the drain, in the event's own request context; an event it logs waits for the next turn", async () => {
+    const seen: string[] = [];
+    const audit: AuditLogger<typeof gristCatalog> = createAuditLogger({
+      catalog: gristCatalog,
+      checkpoints: false,
+      endpoint: `http://127.0.0.1:${await freePort()}/v1/logs`,
+      maxQueueRecords: 3,
+      onError: (e) => {
+        if (!(e instanceof AuditDeliveryError) || e.reason !== 'queue_full' || seen.length >= 20) return;
+        seen.push(String((currentAuditContext()?.actor as { user?: { id?: string } } | undefined)?.user?.id));
+        // A hook that logs for every error it gets: each of its events fills no queue either.
+        audit.logEvent('document.create', { details });
+      },
+    });
+    const as = (id: string) => ({ actor: { type: 'user' as const, user: { id, email: `${id}@example.com`, name: id } } });
+    runWithAuditContext(as('alice'), () => [1, 2, 3].forEach(() => audit.logEvent('document.create', { details })));
+    runWithAuditContext(as('bob'), () => audit.logEvent('document.create', { details }));
+    audit.stats();
+    assert.deepEqual(seen, ['bob'], "Bob's event was refused (the queue holds Alice's three), and only it so far");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(seen.length, 20, 'the hook went on, a turn at a time');
+    await audit.shutdown({ timeoutMillis: 100 });
+  });
+
+  it('an optional field left undefined is absent, not a reason to drop the event, in every action', async () => {
+    const errors: AuditError[] = [];
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, onError: (e) => errors.push(e) });
+    const context = { session_id: undefined, user_agent: 'test' };
+    const ids = [
+      audit.logEvent('document.create', { context, details }),
+      audit.logEvent('config.create', { context, details: { config: { id: 1, key: 'theme', value: 'dark' } } }),
+    ];
+    await audit.shutdown({ timeoutMillis: 10_000 });
+    assert.deepEqual(errors, []);
+    for (const id of ids) assert.deepEqual((listener.records.find((r) => r.attributes['log.record.uid'] === id)!.body as { context: object }).context, { user_agent: 'test' });
   });
 });

@@ -18,10 +18,19 @@ function isPlainObject(value: object): boolean {
  * walk with an array of ancestors, which for audit-sized data is faster than a Set.
  */
 export function isJsonValue(value: unknown): value is JsonValue {
-  return isJson(value, []);
+  return isJson(value, [], false);
 }
 
-function isJson(node: unknown, ancestors: object[]): boolean {
+/**
+ * `isJsonValue`, where an object member may also be undefined (absent in JSON, as JSON.stringify,
+ * the canonical writer and the encoder leave it out): what an optional field left undefined in
+ * validated output looks like (`{ session_id: req.sessionID }` without a session).
+ */
+export function isJsonOutput(value: unknown): boolean {
+  return isJson(value, [], true);
+}
+
+function isJson(node: unknown, ancestors: object[], undefinedMembers: boolean): boolean {
   switch (typeof node) {
     case 'string':
     case 'boolean':
@@ -36,9 +45,13 @@ function isJson(node: unknown, ancestors: object[]): boolean {
       ancestors.push(node);
       let ok = true;
       if (isArray) {
-        for (const child of node as unknown[]) if (!(ok = isJson(child, ancestors))) break;
+        for (const child of node as unknown[]) if (!(ok = isJson(child, ancestors, undefinedMembers))) break;
       } else {
-        for (const key of Object.keys(node)) if (!(ok = isJson((node as Record<string, unknown>)[key], ancestors))) break;
+        for (const key of Object.keys(node)) {
+          const member = (node as Record<string, unknown>)[key];
+          if (member === undefined && undefinedMembers) continue;
+          if (!(ok = isJson(member, ancestors, undefinedMembers))) break;
+        }
       }
       ancestors.pop();
       return ok;

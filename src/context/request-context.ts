@@ -21,3 +21,8 @@ export function runWithAuditContext<T>(values: RequestAuditContext, fn: () => T)
 export function currentAuditContext(): RequestAuditContext | undefined {
   return storage.getStore();
 }
+
+/** Runs `fn` in the given request context, or outside any (internal: reports of deferred events). */
+export function runInAuditContext<T>(values: RequestAuditContext | undefined, fn: () => T): T {
+  return values ? storage.run(values, fn) : storage.exit(fn);
+}

@@ -340,17 +340,20 @@ export class Delivery {
    * accepted as usual), then stops. What is left stays in the spool for the next start; without
    * one (or when the spool cannot take it), it is counted as dropped and reported. Runs once; never rejects.
    */
-  shutdown(timeoutMillis: number): Promise<ShutdownResult> {
-    this.#shutdown ??= this.#close(timeoutMillis);
+  shutdown(timeoutMillis: number, handOver: () => void = () => undefined): Promise<ShutdownResult> {
+    this.#shutdown ??= this.#close(timeoutMillis, handOver);
     return this.#shutdown;
   }
 
-  async #close(timeoutMillis: number): Promise<ShutdownResult> {
+  /** `handOver` gives what the caller still holds (events waiting to be chained) to `accept`: before each check, and last, right before closing. */
+  async #close(timeoutMillis: number, handOver: () => void): Promise<ShutdownResult> {
     this.#holdProcess();
     const deadline = this.#now() + timeoutMillis;
     // Until the deadline or until nothing is pending, including what is logged while draining.
+    handOver();
     while (this.#settled < this.#accepted && this.#now() < deadline) {
       await this.flush(Math.max(1, deadline - this.#now())).catch(() => undefined);
+      handOver();
     }
     this.#closed = true;
     clearInterval(this.#adoptTimer);

@@ -159,27 +159,40 @@ export function compileCanonicalWriter(eventSchema: z.ZodType, generalWriter: (v
 /** A literal or enum value JSON carries as it is. */
 const isJsonPrimitive = (value: unknown): boolean => value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
 
+/** Checks that may replace the value (`.overwrite()`, `.check()` setting `ctx.value`; `.refine()` is one of these too). */
+const REPLACING_CHECKS = new Set(['overwrite', 'custom']);
+
 /**
  * True when zod's output for `schema` is JSON data that shares no object with its input: strings,
  * (finite) numbers, booleans, null, JSON literals and enums, and objects (strict or stripping),
- * arrays and unions built of them, which zod builds anew. Records, loose objects, `jsonValue`,
- * transforms and defaults may hand the caller's own objects through (which the caller could still
- * change after the call), or output what JSON cannot carry.
+ * arrays and unions built of them, which zod builds anew, with no check that may replace a value.
+ * Records, loose objects, `jsonValue`, transforms, defaults and such checks may hand the caller's
+ * own objects through (which the caller could still change after the call), or output what JSON
+ * cannot carry.
  */
 export function outputIsDetached(schema: z.ZodType): boolean {
-  const literal = schema._zod.def as { type: string; values?: readonly unknown[]; entries?: Record<string, unknown> };
-  if (literal.type === 'literal') return literal.values!.every(isJsonPrimitive);
-  if (literal.type === 'enum') return Object.values(literal.entries!).every(isJsonPrimitive);
-  if (isPrimitive(schema)) return true;
   const def = schema._zod.def as {
     type: string;
+    checks?: readonly { _zod: { def: { check: string } } }[];
+    values?: readonly unknown[];
+    entries?: Record<string, unknown>;
     shape?: Record<string, z.ZodType>;
     catchall?: z.ZodType;
     element?: z.ZodType;
     innerType?: z.ZodType;
     options?: readonly z.ZodType[];
   };
+  if (def.checks?.some((check) => REPLACING_CHECKS.has(check._zod.def.check))) return false;
   switch (def.type) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+    case 'null':
+      return true;
+    case 'literal':
+      return def.values!.every(isJsonPrimitive);
+    case 'enum':
+      return Object.values(def.entries!).every(isJsonPrimitive);
     case 'object':
       return (def.catchall === undefined || def.catchall._zod.def.type === 'never') && Object.values(def.shape!).every(outputIsDetached);
     case 'array':

@@ -234,6 +234,10 @@ describe('outputIsDetached: zod builds the output anew, as JSON data, so an even
     ['a default', z.string().default('x'), false],
     ['a date is not JSON', z.strictObject({ at: z.date() }), false],
     ['a bigint literal is not JSON', z.literal(1n), false],
+    ['nor inside a union or nullable', z.strictObject({ a: z.union([z.literal(1n), z.literal(2n)]), b: z.literal(3n).nullable() }), false],
+    ['an overwrite may return the caller\'s object', z.strictObject({ a: z.string() }).overwrite((value) => value), false],
+    ['a custom check may set the value', z.strictObject({ a: z.string().refine((s) => s.length > 0) }), false],
+    ['formats and length checks only check', z.strictObject({ email: z.email(), name: z.string().min(1).max(100) }), true],
   ];
   for (const [name, schema, expected] of cases) it(`${name}: ${expected}`, () => assert.equal(outputIsDetached(schema), expected));
 
