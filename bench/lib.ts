@@ -85,6 +85,32 @@ export function processCpuMillis(pid: number): number {
 }
 const CLOCK_TICKS = 100;
 
+/** The most resident memory a process has used so far (VmHWM), in MiB, from /proc (Linux). */
+export function processPeakRssMiB(pid: number): number {
+  const kib = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kib) / 1024;
+}
+
+/** CPU time every process of the machine has used so far (user, nice, system, irq, softirq, steal), in ms, from /proc/stat. */
+export function machineCpuMillis(): number {
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return ((user! + nice! + system! + irq! + softirq! + steal!) * 1000) / CLOCK_TICKS;
+}
+
+/**
+ * Waits until the machine is quiet (less than `maxCores` busy over `windowMillis`) before a measurement
+ * that another user's work would skew: the machine is shared.
+ */
+export async function waitForQuietMachine(maxCores = 0.2, windowMillis = 3000, timeoutMillis = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMillis;
+  for (;;) {
+    const before = machineCpuMillis();
+    await new Promise((resolve) => setTimeout(resolve, windowMillis));
+    if (machineCpuMillis() - before < maxCores * windowMillis) return;
+    if (Date.now() > deadline) throw new Error(`the machine stayed busy for ${timeoutMillis} ms`);
+  }
+}
+
 /** This process's CPU time so far, in ms. */
 export const ownCpuMillis = (): number => {
   const { user, system } = process.cpuUsage();

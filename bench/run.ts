@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { durability } from './durability.js';
 import { endToEnd } from './end-to-end.js';
+import { gatewayCeiling } from './gateway-ceiling.js';
 import { hotPath } from './hot-path.js';
 import { machine } from './lib.js';
 import { outage } from './outage.js';
@@ -12,6 +13,7 @@ const sections: [string, () => Promise<string>][] = [
   ['end-to-end', endToEnd],
   ['durability', durability],
   ['outage', outage],
+  ['gateway-ceiling', gatewayCeiling],
 ];
 const parts = [`# Benchmark results\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${machine}.\n`];
 for (const [name, run] of sections) {

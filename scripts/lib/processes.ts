@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
 
@@ -12,7 +12,8 @@ export { freePort };
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const COLLECTOR = join(ROOT, '.collector/otelcol-audit');
-export const CONFIG = (name: string): string => join(ROOT, 'collector-config', name);
+/** A config of collector-config/ by its relative name, or any config file by its absolute path. */
+export const CONFIG = (name: string): string => (isAbsolute(name) ? name : join(ROOT, 'collector-config', name));
 
 if (!existsSync(COLLECTOR)) throw new Error(`${COLLECTOR} is missing: run npm run collector:build`);
 
@@ -74,8 +75,8 @@ async function healthy(url: string): Promise<boolean> {
 }
 
 /**
- * Starts the Collector with a config of collector-config/ (or several, merged in order, as
- * `--config a --config b` merges them) and waits until its health check answers.
+ * Starts the Collector with a config (or several, merged in order, as `--config a --config b`
+ * merges them; see CONFIG) and waits until its health check answers.
  */
 export async function startCollector(config: string | readonly string[], env: Record<string, string>, healthEndpoint: string, name = String(config)): Promise<RunningProcess> {
   const args = (typeof config === 'string' ? [config] : config).flatMap((file) => ['--config', CONFIG(file)]);
@@ -152,8 +153,9 @@ export async function localPipeline(dir: string) {
       running.push(hec);
       return hec;
     },
-    async startGateway(): Promise<RunningProcess> {
-      const gateway = await startCollector('local.yaml', env, env.AUDIT_HEALTH_ENDPOINT, 'otelcol-audit');
+    /** `overlays`: configs merged over local.yaml, in order; `extraEnv`: more of its environment (a benchmark's variants). */
+    async startGateway(overlays: readonly string[] = [], extraEnv: Record<string, string> = {}): Promise<RunningProcess> {
+      const gateway = await startCollector(['local.yaml', ...overlays], { ...env, ...extraEnv }, env.AUDIT_HEALTH_ENDPOINT, 'otelcol-audit');
       running.push(gateway);
       return gateway;
     },
