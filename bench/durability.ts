@@ -1,6 +1,6 @@
 // 3. Durability: logEventOrThrow with the spool on (resolves once fsynced): events per second and
 // latency, with 1, 16 and 256 calls in flight (group commit shares one fdatasync among them).
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
@@ -14,7 +14,8 @@ export async function durability(): Promise<string> {
   // The collector side answers at once, from its own process: what is measured is the spool.
   const sink = await startNullSink();
   for (const inFlight of [1, 16, 256]) {
-    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: sink.url, spoolDir: mkdtempSync(join(tmpdir(), 'bench-durable-')), checkpoints: false, onError: () => undefined });
+    const spoolDir = mkdtempSync(join(tmpdir(), 'bench-durable-'));
+    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: sink.url, spoolDir, checkpoints: false, onError: () => undefined });
     const latencies: number[] = [];
     let next = 0;
     const started = process.hrtime.bigint();
@@ -31,6 +32,7 @@ export async function durability(): Promise<string> {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const { spooledEvents } = audit.stats();
     await audit.shutdown();
+    rmSync(spoolDir, { recursive: true, force: true });
     rows.push([inFlight, fmt(PER_RUN / seconds, 0), fmt(percentile(latencies, 50)), fmt(percentile(latencies, 99)), spooledEvents.toLocaleString()]);
   }
   sink.stop();

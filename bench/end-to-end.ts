@@ -3,7 +3,7 @@
 // OpenTelemetry SDK configured not to drop, 3 runs each, alternating. Arrivals are counted from
 // the Collector's own metrics (otelcol_exporter_sent_log_records), never by reading files, and
 // CPU time is measured per process (client, gateway, HEC receiver).
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SeverityNumber } from '@opentelemetry/api-logs';
@@ -12,6 +12,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../src/index.js';
+import { DEFAULTS } from '../src/options.js';
 import { toLogRecord } from '../src/record.js';
 import { localPipeline, tempDir, waitFor } from '../scripts/lib/processes.js';
 import { fmt, median, ownCpuMillis, processCpuMillis, prometheusCounter, propsFor, spread, startNullSink, table } from './lib.js';
@@ -33,10 +34,11 @@ type Client = (endpoint: string) => Promise<void>;
 const otelAudit =
   (spool: boolean): Client =>
   async (endpoint) => {
+    const spoolDir = spool ? mkdtempSync(join(tmpdir(), 'bench-e2e-spool-')) : undefined;
     const audit = createAuditLogger({
       catalog: gristCatalog,
       endpoint,
-      spoolDir: spool ? mkdtempSync(join(tmpdir(), 'bench-e2e-spool-')) : undefined,
+      spoolDir,
       maxQueueRecords: OFFERED * 2,
       checkpoints: false,
       onError: () => undefined,
@@ -47,6 +49,7 @@ const otelAudit =
     }
     await audit.flush({ timeoutMillis: 600_000 });
     await audit.shutdown();
+    if (spoolDir) rmSync(spoolDir, { recursive: true, force: true });
   };
 
 /** The raw SDK: the same records (body and attributes), no validation, no chain, nothing durable. */
@@ -121,7 +124,7 @@ export async function endToEnd(): Promise<string> {
   return [
     '## 2. End to end: 100,000 events, otel-audit against the raw SDK',
     '',
-    `${OFFERED.toLocaleString()} events per run, ${RUNS} runs per contender, alternating; medians, with the spread of the ${RUNS} runs. The raw SDK is set up not to drop (queues of ${OFFERED.toLocaleString()}) with ${RAW_EXPORTS_IN_FLIGHT} exports in flight of 1,000 records; otel-audit uses its defaults (4 in flight, 1,000 per batch) with validation and the hash chain on. Acknowledged: the client's own flush resolved (every export answered 200). Drained: the Collector's HEC exporter reported every event sent (\`otelcol_exporter_sent_log_records\`). CPU: ms of CPU time per 1,000 events, per process.`,
+    `${OFFERED.toLocaleString()} events per run, ${RUNS} runs per contender, alternating; medians, with the spread of the ${RUNS} runs. The raw SDK is set up not to drop (queues of ${OFFERED.toLocaleString()}) with ${RAW_EXPORTS_IN_FLIGHT} exports in flight of 1,000 records; otel-audit uses its defaults (${DEFAULTS.maxConcurrentExports} in flight, ${DEFAULTS.maxBatchRecords.toLocaleString()} per batch) with validation and the hash chain on. Acknowledged: the client's own flush resolved (every export answered 200). Drained: the Collector's HEC exporter reported every event sent (\`otelcol_exporter_sent_log_records\`). CPU: ms of CPU time per 1,000 events, per process.`,
     '',
     '### Through otelcol-audit (local.yaml: fsynced persistent queues) into the HEC receiver',
     '',

@@ -223,7 +223,7 @@ async function measureVariants(config: 'local.yaml' | 'gateway.yaml', variants: 
       let attempt = 0;
       do {
         run = await measure(start, variant, bodies);
-        process.stdout.write(
+        process.stderr.write(
           `  ${config}, ${variant.label}: ${fmt(EVENTS_PER_RUN / run.acceptedSeconds, 0)} accepted/s, ${fmt(EVENTS_PER_RUN / run.deliveredSeconds, 0)} delivered/s, CPU ${fmt(perThousand(run.collectorCpu), 1)} + ${fmt(perThousand(run.hecCpu), 1)} ms/1k, others ${fmt(run.othersCores)} cores\n`,
         );
       } while (run.othersCores > MAX_OTHERS_CORES && ++attempt < ATTEMPTS);

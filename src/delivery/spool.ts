@@ -60,23 +60,38 @@ export class SpoolCorruptionError extends Error {
   }
 }
 
+/** Writes one frame's header around a payload already at `out[at + FRAME_HEADER_BYTES ..]`; returns the frame's end. */
+function sealFrame(out: Buffer, at: number, kind: number, payloadLength: number): number {
+  const end = at + FRAME_HEADER_BYTES + payloadLength;
+  out.writeUInt32LE(payloadLength, at);
+  out[at + 8] = kind;
+  out.writeUInt32LE(crc32(out.subarray(at + 8, end)), at + 4);
+  return end;
+}
+
 function frame(kind: number, payload: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
-  out.writeUInt32LE(payload.length, 0);
-  out[8] = kind;
   out.set(payload, FRAME_HEADER_BYTES);
-  out.writeUInt32LE(crc32(out.subarray(8)), 4);
+  sealFrame(out, 0, kind, payload.length);
   return out;
 }
 
-function recordFrame(record: QueuedRecord): Buffer {
-  const payload = Buffer.allocUnsafe(RECORD_HEADER_BYTES + record.bytes.length);
-  payload.writeUIntLE(record.at, 0, 6);
-  payload.writeUIntLE(record.seq, 6, 6);
-  if (record.hash) payload.write(record.hash, 12, 32, 'hex');
-  else ZERO_HASH.copy(payload, 12);
-  payload.set(record.bytes, RECORD_HEADER_BYTES);
-  return frame(KIND_RECORD, payload);
+/** A commit group's RECORD frames in one buffer: each record's bytes are copied once, into place. */
+function recordFrames(records: readonly QueuedRecord[]): Buffer {
+  let size = 0;
+  for (const record of records) size += FRAME_HEADER_BYTES + RECORD_HEADER_BYTES + record.bytes.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const record of records) {
+    const payload = at + FRAME_HEADER_BYTES;
+    out.writeUIntLE(record.at, payload, 6);
+    out.writeUIntLE(record.seq, payload + 6, 6);
+    if (record.hash) out.write(record.hash, payload + 12, 32, 'hex');
+    else ZERO_HASH.copy(out, payload + 12);
+    out.set(record.bytes, payload + RECORD_HEADER_BYTES);
+    at = sealFrame(out, at, KIND_RECORD, RECORD_HEADER_BYTES + record.bytes.length);
+  }
+  return out;
 }
 
 const headFrame = (head: ChainHead): Buffer => frame(KIND_HEAD, Buffer.from(JSON.stringify(head)));
@@ -398,7 +413,7 @@ export class Spool implements RecordQueue {
         this.#toMemory(group, this.#broken);
         continue;
       }
-      const data = Buffer.concat(group.map(recordFrame));
+      const data = recordFrames(group);
       try {
         if (this.#writeSize + data.length > this.#options.maxSegmentBytes) this.#rotate();
         await this.#writeDurably(data);
@@ -492,7 +507,7 @@ export class Spool implements RecordQueue {
     try {
       this.#rotate();
       if (waiting.length > 0) {
-        const data = Buffer.concat(waiting.map(recordFrame));
+        const data = recordFrames(waiting);
         await this.#writeDurably(data);
         this.#committed(waiting, data.length);
       }
