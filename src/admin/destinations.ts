@@ -46,7 +46,8 @@ export type DestinationSettings =
   | { readonly type: 'syslog'; readonly host: string; readonly port: number; readonly tls: boolean }
   | { readonly type: 'otlp_http'; readonly endpoint: string; readonly verifyTls: boolean; readonly allowInsecure: boolean }
   | { readonly type: 'kafka'; readonly brokers: readonly string[]; readonly topic: string }
-  | { readonly type: 'elasticsearch'; readonly url: string; readonly index: string; readonly allowInsecure: boolean };
+  /** `namespace`: the data stream's namespace; Elastic's OTLP intake writes logs to `logs-<dataset>-<namespace>`. */
+  | { readonly type: 'elasticsearch'; readonly url: string; readonly namespace: string; readonly allowInsecure: boolean };
 
 export type Destination = DestinationCommon & DestinationSettings & {
   /** Which secret fields are set (their values are never part of the model). */
@@ -152,6 +153,8 @@ const BROKER = { re: /^[A-Za-z0-9.-]{1,253}:\d{1,5}$/, says: 'must be host:port'
 const ACTION_PATTERN = { re: /^[a-z0-9_*]+(\.[a-z0-9_*]+)*$/, says: 'must be an action pattern such as user.* or *.change_access' };
 const HEADER_NAME = /^[A-Za-z0-9-]{1,100}$/;
 const SIMPLE = { re: /^[\w.:-]{1,200}$/, says: 'must be letters, digits and . _ : - only' };
+/** Elastic's rules for a data stream namespace (no `-`: it separates the parts of the data stream's name). */
+const NAMESPACE = { re: /^[a-z0-9_]{1,100}$/, says: 'must be a data stream namespace: lower case letters, digits and _ (at most 100)' };
 
 export interface ParseContext {
   /** Where the destination is in the request, e.g. `destinations[2]` or `destination`. */
@@ -228,7 +231,7 @@ function parseSettings(type: DestinationType, read: Reader): DestinationSettings
     }
     case 'elasticsearch': {
       const allowInsecure = read.boolean('allowInsecure', false);
-      return { type, url: read.url('url', allowInsecure), index: read.string('index', 'audit-events', { re: /^[a-z0-9._-]{1,255}$/, says: 'must be a lower case index name' }), allowInsecure };
+      return { type, url: read.url('url', allowInsecure), namespace: read.string('namespace', 'default', NAMESPACE), allowInsecure };
     }
   }
 }
@@ -256,7 +259,9 @@ function parseSecrets(type: DestinationType, body: Input, path: string, previous
     }
   }
   for (const key of Object.keys(body)) {
-    if (!COMMON_FIELDS.has(key) && !TYPE_FIELDS[type].includes(key) && !SECRET_FIELDS[type].includes(key)) throw new FieldError(`${path}.${key}`, `is not a setting of a ${type} destination`);
+    if (!COMMON_FIELDS.has(key) && !TYPE_FIELDS[type].includes(key) && !SECRET_FIELDS[type].includes(key)) {
+      throw new FieldError(`${path}.${key}`, `is not a setting of a ${type} destination${INSTEAD[type]?.[key] ?? ''}`);
+    }
   }
   return secrets;
 }
@@ -268,7 +273,12 @@ const TYPE_FIELDS: Readonly<Record<DestinationType, readonly string[]>> = {
   syslog: ['host', 'port', 'tls'],
   otlp_http: ['endpoint', 'verifyTls', 'allowInsecure'],
   kafka: ['brokers', 'topic'],
-  elasticsearch: ['url', 'index', 'allowInsecure'],
+  elasticsearch: ['url', 'namespace', 'allowInsecure'],
+};
+
+/** What to set instead of a setting a destination type does not have but users expect from other tools. */
+const INSTEAD: Partial<Record<DestinationType, Readonly<Record<string, string>>>> = {
+  elasticsearch: { index: " (Elastic's OTLP intake writes to the data stream logs-<dataset>-<namespace>: set namespace)" },
 };
 
 /** `user.*` → a regular expression anchored on the whole action. */

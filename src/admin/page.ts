@@ -68,6 +68,7 @@ export const PAGE_HTML = `<!doctype html>
         <label data-for="kafka" for="f-brokers">Brokers</label><input data-for="kafka" id="f-brokers" name="brokers" placeholder="kafka1:9092, kafka2:9092">
         <label data-for="kafka" for="f-topic">Topic</label><input data-for="kafka" id="f-topic" name="topic" placeholder="audit-events">
         <label data-for="elasticsearch" for="f-apikey">API key</label><input data-for="elasticsearch" id="f-apikey" name="apiKey" type="password">
+        <label data-for="elasticsearch" for="f-namespace">Namespace</label><input data-for="elasticsearch" id="f-namespace" name="namespace" placeholder="default">
         <label data-for="splunk_hec otlp_http elasticsearch" for="f-insecure">Allow http://</label><input data-for="splunk_hec otlp_http elasticsearch" id="f-insecure" name="allowInsecure" type="checkbox">
         <label for="f-include">Only actions</label><input id="f-include" name="include" placeholder="user.*, *.change_access">
         <label for="f-exclude">Except actions</label><input id="f-exclude" name="exclude" placeholder="document.open">

