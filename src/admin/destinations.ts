@@ -259,6 +259,8 @@ function parseSecrets(type: DestinationType, body: Input, path: string, previous
     }
   }
   for (const key of Object.keys(body)) {
+    // What GET returned can be sent back: a setting an earlier version stored (an Elasticsearch index) is dropped, not refused.
+    if (previous && body[key] === (previous as unknown as Input)[key]) continue;
     if (!COMMON_FIELDS.has(key) && !TYPE_FIELDS[type].includes(key) && !SECRET_FIELDS[type].includes(key)) {
       throw new FieldError(`${path}.${key}`, `is not a setting of a ${type} destination${INSTEAD[type]?.[key] ?? ''}`);
     }

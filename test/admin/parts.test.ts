@@ -1,11 +1,12 @@
 // The Admin Panel's pure parts: health from metrics and logs, logins, the state directory's
-// boundaries, the config diff, and the OTLP/JSON a replay sends.
+// boundaries, the config diff, the OTLP/JSON a replay sends, and destinations stored by an earlier version.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Authenticator, hashPassword, SESSION_COOKIE } from '../../src/admin/auth.js';
+import { parseDestination, type Destination } from '../../src/admin/destinations.js';
 import { lineDiff } from '../../src/admin/diff.js';
 import { HealthMonitor, lastErrorOf, parseExporterMetrics } from '../../src/admin/health.js';
 import { archiveFiles, archivedRecords, otlpRequest } from '../../src/admin/replay.js';
@@ -161,5 +162,21 @@ describe('archive files for a replay', () => {
     const ids = (since: number) => archivedRecords(join(dir, 'audit.jsonl'), since, now + 1).map((r) => (r.body as { id: string }).id);
     assert.deepEqual(ids(now - 120_000), ['recent-backup', 'current']);
     assert.deepEqual(ids(now - 7_200_000), ['old', 'recent-backup', 'current']);
+  });
+});
+
+describe('a destination stored by an earlier version', () => {
+  test('an Elasticsearch destination with the index it used to take can be sent back as GET returned it: the index is dropped, the namespace is the default', () => {
+    const stored = {
+      id: 'es', name: 'ES', type: 'elasticsearch', enabled: true, paused: false, filter: { include: [], exclude: [] }, pii: 'none', format: 'canonical',
+      directPort: 14000, url: 'https://es.example.com', index: 'audit-events', allowInsecure: false, secrets: { apiKey: true },
+    } as unknown as Destination;
+    const context = { path: 'destination', previous: stored, formats: ['canonical'], directPort: 15000 };
+    const { destination } = parseDestination({ ...stored, name: 'Renamed' }, context);
+    assert.equal(destination.name, 'Renamed');
+    assert.ok(!('index' in destination));
+    assert.equal(destination.type === 'elasticsearch' && destination.namespace, 'default');
+    // A new value for it is still refused, with what to set instead.
+    assert.throws(() => parseDestination({ ...stored, index: 'other' }, context), /destination\.index: is not a setting of a elasticsearch destination .*set namespace/);
   });
 });
