@@ -25,19 +25,14 @@ export class PendingEvents<T> {
     private readonly bound: number,
   ) {}
 
-  get size(): number {
+  get #size(): number {
     return this.#items.length - this.#head;
-  }
-
-  /** True while a drain runs: what happens now happens inside one event's processing. */
-  get draining(): boolean {
-    return this.#draining;
   }
 
   /** Adds an item; the call that reaches the bound processes what waits, unless `lazily`. */
   add(item: T, lazily = false): void {
     this.#items.push(item);
-    if (this.size >= this.bound && !lazily) this.drain();
+    if (this.#size >= this.bound && !lazily) this.drain();
     else this.#schedule();
   }
 
@@ -67,14 +62,14 @@ export class PendingEvents<T> {
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.size === 0) return;
+    if (this.#scheduled || this.#size === 0) return;
     this.#scheduled = true;
     setImmediate(this.#turn);
   }
 
   readonly #turn = (): void => {
     this.#scheduled = false;
-    this.drain(Math.max(this.batch, this.size - this.#leftAfterLastTurn));
-    this.#leftAfterLastTurn = this.size;
+    this.drain(Math.max(this.batch, this.#size - this.#leftAfterLastTurn));
+    this.#leftAfterLastTurn = this.#size;
   };
 }
