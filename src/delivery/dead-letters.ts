@@ -57,7 +57,11 @@ export async function appendDeadLetters(file: string, letters: readonly DeadLett
   }
 }
 
-/** The dead letters of a file, in order; lines that do not parse are returned as errors, with their line number. */
+/**
+ * The dead letters of a file, each stream's in the order of its chain; lines that do not parse are
+ * returned as errors, with their line number. The file holds them in the order the collector's
+ * answers came, and with several exports in flight two refused batches may be answered out of order.
+ */
 export function readDeadLetters(file: string): { letters: DeadLetter[]; damaged: number[] } {
   const letters: DeadLetter[] = [];
   const damaged: number[] = [];
@@ -74,7 +78,24 @@ export function readDeadLetters(file: string): { letters: DeadLetter[]; damaged:
         damaged.push(index + 1);
       }
     });
-  return { letters, damaged };
+  return { letters: inChainOrder(letters), damaged };
+}
+
+/** Each stream's chained letters sorted by seq, in the places that stream's chained letters hold; the others stay where they are. */
+function inChainOrder(letters: readonly DeadLetter[]): DeadLetter[] {
+  const places = new Map<string, number[]>();
+  letters.forEach((letter, index) => {
+    if (letter.stream === undefined || typeof letter.seq !== 'number' || letter.seq <= 0) return;
+    const indices = places.get(letter.stream);
+    if (indices) indices.push(index);
+    else places.set(letter.stream, [index]);
+  });
+  const ordered = [...letters];
+  for (const indices of places.values()) {
+    const bySeq = indices.map((index) => letters[index]!).sort((a, b) => a.seq! - b.seq!);
+    indices.forEach((index, i) => (ordered[index] = bySeq[i]!));
+  }
+  return ordered;
 }
 
 /** Rewrites the file with `letters` only (atomically: tmp, fsync, rename); removes it when none is left. */

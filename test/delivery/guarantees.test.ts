@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -209,7 +209,8 @@ describe('an outage is reported', () => {
 });
 
 describe('otel-audit spool --redrive', () => {
-  it('sends the dead letters again after the configuration is fixed: once each, in order, removing those accepted', async () => {
+  /** Five events the collector refused with 400, dead-lettered; then the collector accepts. */
+  async function deadLettered() {
     const dir = mkdtempSync(join(tmpdir(), 'otel-audit-redrive-'));
     let accept = false;
     const listener = await startOtlpListener(() => (accept ? { status: 200 } : { status: 400, body: 'schema mismatch' }));
@@ -217,16 +218,33 @@ describe('otel-audit spool --redrive', () => {
     const ids = [];
     for (let i = 0; i < 5; i++) ids.push(await audit.logEventOrThrow('document.create', { details: details(`dl${i}`) }));
     await audit.shutdown();
-    const file = join(dir, 'slot-0000', 'dead-letters.ndjson');
-    assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 5);
     accept = true;
+    return { dir, listener, ids, file: join(dir, 'slot-0000', 'dead-letters.ndjson') };
+  }
+
+  async function redrive(dir: string, endpoint: string): Promise<string> {
     const root = new URL('../..', import.meta.url).pathname;
     // Asynchronously: the listener answers from this process.
-    const { stdout: out } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'spool', dir, '--redrive', '--endpoint', listener.url], { encoding: 'utf8' });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'spool', dir, '--redrive', '--endpoint', endpoint], { encoding: 'utf8' });
+    return stdout;
+  }
+
+  it('sends the dead letters again after the configuration is fixed: once each, in order, removing those accepted', async () => {
+    const { dir, listener, ids, file } = await deadLettered();
+    assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 5);
+    const out = await redrive(dir, listener.url);
     await listener.close();
     assert.match(out, /5 of 5 dead letter\(s\) accepted/);
     assert.deepEqual(uids(listener.records), ids, 'once each, in order');
     assert.equal(existsSync(file), false, 'nothing left to redrive');
+  });
+
+  it('sends them in the order of the chain where the file holds them in the order the answers came (several exports in flight)', async () => {
+    const { dir, listener, ids, file } = await deadLettered();
+    writeFileSync(file, readFileSync(file, 'utf8').trim().split('\n').reverse().map((line) => `${line}\n`).join(''));
+    await redrive(dir, listener.url);
+    await listener.close();
+    assert.deepEqual(uids(listener.records), ids, 'in the order of seq');
   });
 });
 
