@@ -109,7 +109,12 @@ describe('restarts on one spool directory, through the real Collector', () => {
     const missing = ids.filter((id) => !delivered.has(id));
     assert.deepEqual(missing, []);
     const streams = new Set(records.filter(isEvent).map((r) => r.attributes['audit.stream.id']));
-    assert.equal(streams.size, 4, 'a replaced worker continues the stream of the slot it took over');
+    // A replacement takes the lowest free slot and, at start, adopts the backlog of any other free
+    // one: when the first replacement adopts the second killed worker's slot before the second
+    // replacement opens its spool, that one gets a new slot. Either way each slot is one stream.
+    const slots = readdirSync(join(dir, 'spool')).filter((name) => name.startsWith('slot-')).length;
+    assert.ok(slots === 4 || slots === 5, `${slots} slots`);
+    assert.equal(streams.size, slots, 'a replaced worker continues the stream of the slot it took over');
     // Several exports in flight (and the Collector's queue consumers) may store batches out of
     // order: verify reports that as information; the chain itself must be whole.
     for (const stream of verifyTrail(records).streams) {
