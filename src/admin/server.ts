@@ -126,7 +126,9 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
 
   const parse = async (input: unknown, previous?: StoredDestination) => {
     const others = control.destinations().filter((d) => d.id !== previous?.id);
-    const { destination, secrets } = parseDestination(input, { path: 'destination', ...(previous ? { previous } : {}), formats: control.formats(), directPort: await freePort() });
+    // A stored destination that is disabled has no receiver running: its port is free, and still its own.
+    const directPort = previous?.directPort ?? (await freePort(control.destinations().map((d) => d.directPort)));
+    const { destination, secrets } = parseDestination(input, { path: 'destination', ...(previous ? { previous } : {}), formats: control.formats(), directPort });
     if (!previous && others.some((d) => d.id === destination.id)) throw new FieldError('destination.id', `${destination.id} already exists`);
     if (others.some((d) => d.name === destination.name)) throw new FieldError('destination.name', `another destination is named ${destination.name}`);
     return { destination, secrets };

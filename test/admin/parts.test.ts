@@ -1,13 +1,15 @@
 // The Admin Panel's pure parts: health from metrics and logs, logins, the state directory's
-// boundaries, the config diff, the OTLP/JSON a replay sends, and destinations stored by an earlier version.
+// boundaries, the config diff, the OTLP/JSON a replay sends, destinations stored by an earlier
+// version, and the ports picked for destinations' own receivers.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Authenticator, hashPassword, SESSION_COOKIE } from '../../src/admin/auth.js';
 import { parseDestination, type Destination } from '../../src/admin/destinations.js';
 import { lineDiff } from '../../src/admin/diff.js';
+import { freePort } from '../../src/admin/ports.js';
 import { HealthMonitor, lastErrorOf, parseExporterMetrics } from '../../src/admin/health.js';
 import { archiveFiles, archivedRecords, otlpRequest } from '../../src/admin/replay.js';
 import { StateDirectory } from '../../src/admin/state.js';
@@ -178,5 +180,22 @@ describe('a destination stored by an earlier version', () => {
     assert.equal(destination.type === 'elasticsearch' && destination.namespace, 'default');
     // A new value for it is still refused, with what to set instead.
     assert.throws(() => parseDestination({ ...stored, index: 'other' }, context), /destination\.index: is not a setting of a elasticsearch destination .*set namespace/);
+  });
+});
+
+describe("a destination's own receiver port", () => {
+  // The OS picks among some 14,000 ports: 2,000 picks without memory would repeat about 140 of them.
+  test('one process never gets the same port twice, though each is free again once picked', async () => {
+    const picked: number[] = [];
+    for (let i = 0; i < 2000; i++) picked.push(await freePort());
+    assert.equal(new Set(picked).size, picked.length);
+  });
+
+  test('nor a port of a stored destination whose receiver is not running (disabled)', async () => {
+    // Half of the ports the OS may pick: without the check, 50 picks would all miss them 1 time in 2^50.
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number) as [number, number];
+    const stored = Array.from({ length: high - low + 1 }, (_, i) => low + i).filter((port) => port % 4 < 2);
+    const taken = new Set(stored);
+    for (let i = 0; i < 50; i++) assert.ok(!taken.has(await freePort(stored)));
   });
 });

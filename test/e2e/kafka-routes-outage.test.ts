@@ -15,13 +15,12 @@ import { after, before, describe, it } from 'node:test';
 import { fileRecordUids, gatewayEnv, gatewayPorts, tally } from '../../scripts/lib/gateway.js';
 import { freePort, startCollector, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
 import { startTopology, type Topology } from '../../scripts/lib/topology.js';
-import { documentEventIds, startElasticsearchBulkEndpoint, startUnavailableElasticsearch, type ElasticsearchBulkEndpoint } from '../helpers/elasticsearch-bulk.js';
-import { MIN_EVENTS_THROUGH_OUTAGE, OUTAGE_MILLIS, sendThroughOutage } from '../helpers/outage.js';
+import { closeNow, documentEventIds, startElasticsearchBulkEndpoint, startUnavailableElasticsearch, type ElasticsearchBulkEndpoint } from '../helpers/elasticsearch-bulk.js';
+import { DRAIN_MILLIS, MIN_EVENTS_THROUGH_OUTAGE, OUTAGE_HOOK, OUTAGE_MILLIS, sendThroughOutage } from '../helpers/outage.js';
 
 /** gateway.yaml's topic here: the pool's consumers read their own (`audit-events`), in another encoding. */
 const ECS_ROUTE_TOPIC = 'ecs-route-events';
 
-/** Elasticsearch while it starts: every request answered 503, with the product header. */
 const uidsOf = (files: readonly string[]) => files.flatMap(fileRecordUids);
 
 describe(`the Kafka-fed routes through a ${OUTAGE_MILLIS / 1000} s outage of their destinations`, () => {
@@ -45,16 +44,14 @@ describe(`the Kafka-fed routes through a ${OUTAGE_MILLIS / 1000} s outage of the
       `127.0.0.1:${ports.health}`,
       'gateway + ecs-elasticsearch',
     );
-    let starting: Server | undefined;
+    let starting: Promise<Server> | undefined;
     const startingTimer = setTimeout(() => {
-      void startUnavailableElasticsearch(elasticsearchPort).then((server) => {
-        starting = server;
-        server.on('request', () => answered503++);
-      });
+      starting = startUnavailableElasticsearch(elasticsearchPort);
+      void starting.then((server) => server.on('request', () => answered503++), () => undefined);
     }, (OUTAGE_MILLIS * 2) / 3);
     [sent.elastic, sent.pool] = await sendThroughOutage([{ endpoint: `http://127.0.0.1:${ports.otlp}/v1/logs` }, { endpoint: topology.endpoint }]);
     clearTimeout(startingTimer);
-    await new Promise((resolve) => (starting ? starting.close(resolve) : resolve(undefined)));
+    if (starting) await closeNow(await starting);
 
     const back = Date.now();
     elasticsearch = await startElasticsearchBulkEndpoint(elasticsearchPort);
@@ -65,10 +62,10 @@ describe(`the Kafka-fed routes through a ${OUTAGE_MILLIS / 1000} s outage of the
         tally(sent.elastic, documentEventIds(elasticsearch!.documents)).missing.length === 0 &&
         tally(sent.pool, uidsOf(topology!.hecFiles())).missing.length === 0 &&
         tally(sent.pool, uidsOf(topology!.archiveFiles)).missing.length === 0,
-      180_000,
+      DRAIN_MILLIS,
     ).catch(() => undefined); // the assertions below name what is missing where
     drainMillis = Date.now() - back;
-  });
+  }, OUTAGE_HOOK);
 
   after(async () => {
     await gateway?.stop();

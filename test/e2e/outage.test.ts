@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileRecordUids, gatewayEnv, gatewayFiles, gatewayPorts, kafkaRecordUids, startOtlpReceiver, tally } from '../../scripts/lib/gateway.js';
 import { startKafka, type KafkaBroker } from '../../scripts/lib/kafka.js';
 import { freePort, localPipeline, startCollector, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
-import { MIN_EVENTS_THROUGH_OUTAGE, OUTAGE_MILLIS, sendThroughOutage } from '../helpers/outage.js';
+import { DRAIN_MILLIS, MIN_EVENTS_THROUGH_OUTAGE, OUTAGE_HOOK, OUTAGE_MILLIS, sendThroughOutage } from '../helpers/outage.js';
 
 describe(`every shipped pipeline through a ${OUTAGE_MILLIS / 1000} s outage of every destination`, () => {
   const dir = tempDir('outage');
@@ -73,10 +73,10 @@ describe(`every shipped pipeline through a ${OUTAGE_MILLIS / 1000} s outage of e
         tally(sent.gateway, kafkaRecordUids(kafkaData, 'audit-events')).missing.length === 0 &&
         [local.files.hec, local.files.archive].every((file) => tally(sent.local, fileRecordUids(file)).missing.length === 0) &&
         [routingFiles.security, routingFiles.archive].every((file) => tally(sent.routing, fileRecordUids(file)).missing.length === 0),
-      180_000,
+      DRAIN_MILLIS,
     ).catch(() => undefined); // the assertions below name what is missing where
     drainMillis = Date.now() - back;
-  });
+  }, OUTAGE_HOOK);
 
   after(async () => {
     for (const process of running.reverse()) await process.stop();

@@ -32,14 +32,7 @@ export function startElasticsearchBulkEndpoint(port: number, documents: Elastics
       response.end(JSON.stringify({ errors: false, items }));
     });
   });
-  return new Promise((resolve) =>
-    server.listen(port, '127.0.0.1', () =>
-      resolve({
-        documents,
-        close: () => new Promise<void>((closed) => server.close(() => closed())),
-      }),
-    ),
-  );
+  return listen(server, port).then(() => ({ documents, close: () => closeNow(server) }));
 }
 
 /** The audit event ids of ECS documents (`event.id`). */
@@ -56,5 +49,27 @@ export function startUnavailableElasticsearch(port: number): Promise<Server> {
       response.end('{"error":{"type":"unavailable_shards_exception"},"status":503}');
     });
   });
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
+  return listen(server, port).then(() => server);
+}
+
+/** Listens on loopback `port`; rejects if it is taken. */
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Stops listening and ends every connection, idle or not: an exporter retrying on a kept-alive
+ * connection would otherwise hold the close open.
+ */
+export function closeNow(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }
