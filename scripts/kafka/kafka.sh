@@ -15,6 +15,8 @@
 #                                       create a topic (if it does not exist yet) with one replica
 #
 # PARTITIONS (default 4) is the partition count of topics the producers create on first use.
+# KAFKA_CLUSTER_ID: the cluster id a new DIR is formatted with (22 characters of URL-safe base64);
+# a random one by default.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -69,9 +71,10 @@ group.initial.rebalance.delay.ms=0
 EOF
   if [ ! -f "$dir/data/meta.properties" ]; then
     local cluster_id
-    # A Kafka cluster id: 16 random bytes, URL-safe base64 without padding.
-    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)
-    "${java_kafka[@]}" kafka.tools.StorageTool format --config "$dir/server.properties" --cluster-id "$cluster_id" --ignore-formatted >/dev/null
+    # A Kafka cluster id: 16 random bytes, URL-safe base64 without padding. One in 64 starts with
+    # "-", hence --cluster-id=ID: as a separate argument, the parser would take it for an option.
+    cluster_id=${KAFKA_CLUSTER_ID:-$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)}
+    "${java_kafka[@]}" kafka.tools.StorageTool format --config "$dir/server.properties" --cluster-id="$cluster_id" --ignore-formatted >/dev/null
   fi
 }
 

@@ -25,9 +25,13 @@ describe('scripts/kafka/kafka.sh', () => {
     if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
   });
 
+  // One random cluster id in 64 starts with "-", as this one: the broker must still be formatted and start.
+  const clusterId = '-Dji9NJPKPzBelSENVbKO4Q';
+
   it('start prints the address of a broker that accepts connections; stop ends it', async () => {
-    const address = execFileSync('bash', [script, 'start', dir], { encoding: 'utf8', timeout: 120_000 }).trim();
+    const address = execFileSync('bash', [script, 'start', dir], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, KAFKA_CLUSTER_ID: clusterId } }).trim();
     pid = Number(readFileSync(join(dir, 'kafka.pid'), 'utf8'));
+    assert.match(readFileSync(join(dir, 'data/meta.properties'), 'utf8'), new RegExp(`^cluster\\.id=${clusterId}$`, 'm'));
     assert.match(address, /^127\.0\.0\.1:\d+$/);
     assert.ok(await listening(Number(address.split(':')[1])), `${address} accepts connections`);
     execFileSync('bash', [script, 'stop', dir], { timeout: 60_000 });
