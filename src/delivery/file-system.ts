@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
  * Synchronous calls run once, when a spool opens; the asynchronous ones are the hot path.
  */
 export interface FileSystem {
-  mkdirSync(path: string, mode: number): void;
+  /** Creates `path` (and its parents) unless it exists; true when this call created it. */
+  mkdirSync(path: string, mode: number): boolean;
   readdirSync(path: string): string[];
   readFileSync(path: string): Buffer;
   /** `durable`: fsynced before it returns. */
@@ -24,7 +25,7 @@ export interface FileSystem {
 }
 
 export const nodeFileSystem: FileSystem = {
-  mkdirSync: (path, mode) => void fs.mkdirSync(path, { recursive: true, mode }),
+  mkdirSync: (path, mode) => fs.mkdirSync(path, { recursive: true, mode }) !== undefined,
   readdirSync: (path) => fs.readdirSync(path),
   readFileSync: (path) => fs.readFileSync(path),
   writeFileSync: (path, data, mode, durable) => fs.writeFileSync(path, data, { mode, flush: durable }),

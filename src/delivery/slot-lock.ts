@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
-import { realpathSync, statSync } from 'node:fs';
+import { realpathSync, rmSync, statSync } from 'node:fs';
 
 /**
  * An exclusive, OS-level lock on a spool slot directory, held for the life of the process and
@@ -22,16 +22,36 @@ function lockAddress(dir: string): string {
   return `\0otel-audit-spool-${id}`;
 }
 
-/** Claims the slot, or returns undefined when another holder (any process, this one included) has it. */
-export function tryLockSlot(dir: string): SlotLock | undefined {
+/** Listens on `address`, synchronously; undefined when the bind failed (taken, or refused). */
+function listenOn(address: string): Server | undefined {
   const server: Server = createServer((socket) => socket.destroy());
   // A failed bind is also emitted as an event on the next tick: nothing to do with it.
   server.on('error', () => undefined);
-  server.listen({ path: lockAddress(dir), exclusive: true });
+  server.listen({ path: address, exclusive: true });
   if (!server.listening) {
     server.close();
     return undefined;
   }
   server.unref();
-  return { release: () => void server.close() };
+  return server;
+}
+
+/** Claims the slot, or returns undefined when another holder (any process, this one included) has it. */
+export function tryLockSlot(dir: string): SlotLock | undefined {
+  const server = listenOn(lockAddress(dir));
+  return server && { release: () => void server.close() };
+}
+
+/**
+ * Whether this process can take a lock in `dir` at all: a probe on an address of its own, which
+ * no one else holds. False where the platform refuses the lock socket (a socket path longer than
+ * it allows, a file system without sockets).
+ */
+export function canLockIn(dir: string): boolean {
+  const address = process.platform === 'linux' ? `\0otel-audit-probe-${randomUUID()}` : `${dir}/probe-${process.pid}.sock`;
+  const server = listenOn(address);
+  if (!server) return false;
+  server.close();
+  if (process.platform !== 'linux') rmSync(address, { force: true });
+  return true;
 }

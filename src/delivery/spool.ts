@@ -5,7 +5,7 @@ import { GENESIS_HASH, type ChainHead } from '../integrity/chain.js';
 import { fsyncDirectory, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, type FileSystem } from './file-system.js';
 import { MemoryQueue } from './memory-queue.js';
 import type { Batch, BatchLimits, QueuedRecord, RecordQueue } from './queue.js';
-import { tryLockSlot, type SlotLock } from './slot-lock.js';
+import { canLockIn, tryLockSlot, type SlotLock } from './slot-lock.js';
 
 /*
  * The spool on disk.
@@ -200,21 +200,20 @@ export function openSpool(spoolDir: string, options: SpoolOptions): Spool {
   }
   for (let n = 0; ; n++) {
     const dir = join(spoolDir, slotName(n));
-    const existing = fs.readdirSync(spoolDir).includes(slotName(n));
-    if (!existing) {
-      fs.mkdirSync(dir, PRIVATE_DIR_MODE);
-      fsyncDirectory(fs, spoolDir);
-    }
+    const created = fs.mkdirSync(dir, PRIVATE_DIR_MODE);
+    if (created) fsyncDirectory(fs, spoolDir);
     const lock = tryLockSlot(dir);
-    // A slot this call just created cannot be held by anyone else: the lock itself does not work here.
-    if (!lock && !existing) throw new SpoolOpenError(`cannot lock spool slot ${dir} (the platform refused the lock socket)`);
-    if (lock) {
-      try {
-        return new Spool(dir, lock, options);
-      } catch (error) {
-        lock.release();
-        throw error;
-      }
+    if (!lock) {
+      // A slot this call created is taken by a process that started at the same moment (cluster
+      // workers do), unless the platform refuses the lock itself: then no new slot would ever lock.
+      if (created && !canLockIn(dir)) throw new SpoolOpenError(`cannot lock spool slot ${dir} (the platform refused the lock socket)`);
+      continue;
+    }
+    try {
+      return new Spool(dir, lock, options);
+    } catch (error) {
+      lock.release();
+      throw error;
     }
   }
 }

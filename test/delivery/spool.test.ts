@@ -2,12 +2,14 @@
 // records, slots for several writers, damaged tails, and a disk that fails (injected through the
 // file-system adapter: ENOSPC, EIO, EMFILE, without root or tmpfs).
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { AuditDeliveryError, createAuditLogger, type AuditError } from '../../src/index.js';
+import { nodeFileSystem, type FileSystem } from '../../src/delivery/file-system.js';
+import { tryLockSlot, type SlotLock } from '../../src/delivery/slot-lock.js';
 import { createAuditLoggerWith } from '../../src/logger.js';
 import { freePort } from '../../scripts/lib/ports.js';
 import { startOtlpListener, type ReceivedRecord } from '../helpers/otlp-listener.js';
@@ -78,6 +80,33 @@ describe('spool', () => {
     for (const record of listener.records) streams.set(record.attributes['audit.stream.id'], [...(streams.get(record.attributes['audit.stream.id']) ?? []), seqOf(record)]);
     assert.equal(streams.size, 2);
     for (const seqs of streams.values()) assert.deepEqual(seqs, Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+
+  it('a slot another process creates and locks in the moment between this one listing and locking it is left to it: this one takes the next', async () => {
+    const dir = spoolDir();
+    const listener = await startOtlpListener();
+    let racer: SlotLock | undefined;
+    // Cluster workers start together: the other one creates slot-0000 and takes it just before this one does.
+    const fs: FileSystem = {
+      ...nodeFileSystem,
+      mkdirSync: (path, mode) => {
+        if (path === slot0(dir) && !racer) {
+          mkdirSync(path, { mode });
+          racer = tryLockSlot(path);
+        }
+        return nodeFileSystem.mkdirSync(path, mode);
+      },
+    };
+    const errors: AuditError[] = [];
+    const audit = createAuditLoggerWith({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, spoolDir: dir, onError: (error) => errors.push(error) }, { fs, now: Date.now });
+    await audit.logEventOrThrow('document.create', { details: details('raced') });
+    await audit.shutdown();
+    racer?.release();
+    await listener.close();
+    assert.ok(racer, 'the other process held slot-0000');
+    assert.deepEqual(errors, []);
+    assert.equal(audit.stats().spooledEvents, 1, 'the event went through the spool, not the in-memory queue');
+    assert.ok(segments(join(dir, 'slot-0001')).length > 0, 'in slot-0001');
   });
 
   it('skips a damaged record at the tail with a report naming segment and offset, and delivers every intact record', async () => {

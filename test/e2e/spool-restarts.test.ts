@@ -114,7 +114,7 @@ describe('restarts on one spool directory, through the real Collector', () => {
     // replacement opens its spool, that one gets a new slot. Either way each slot is one stream.
     const slots = readdirSync(join(dir, 'spool')).filter((name) => name.startsWith('slot-')).length;
     assert.ok(slots === 4 || slots === 5, `${slots} slots`);
-    assert.equal(streams.size, slots, 'a replaced worker continues the stream of the slot it took over');
+    assert.equal(streams.size, slots, `a replaced worker continues the stream of the slot it took over; every worker has a slot:\n${primary.stderr()}`);
     // Several exports in flight (and the Collector's queue consumers) may store batches out of
     // order: verify reports that as information; the chain itself must be whole.
     for (const stream of verifyTrail(records).streams) {
