@@ -7,7 +7,7 @@
 # and needs nothing but the Go toolchain and the module proxy.
 set -euo pipefail
 
-BUILDER_VERSION=v0.142.0
+BUILDER_VERSION=v0.145.0
 root=$(cd "$(dirname "$0")/.." && pwd)
 manifest="$root/collector-config/manifest.yaml"
 lock="$root/collector-config/lock"
