@@ -9,6 +9,9 @@ set -euo pipefail
 
 BUILDER_VERSION=v0.145.0
 root=$(cd "$(dirname "$0")/.." && pwd)
+# Our own component, built from this checkout's source (the go.mod of the build points at it).
+lossless_module=github.com/otel-audit/otel-audit/collector/losslessexporter
+lossless_dir="$root/collector/losslessexporter"
 manifest="$root/collector-config/manifest.yaml"
 lock="$root/collector-config/lock"
 out="${OTELCOL_AUDIT_OUT:-$root/.collector}"
@@ -28,7 +31,13 @@ fi
 GO_BUILD_FLAGS=(-trimpath -ldflags="-s -w")
 # What the binary is built from: the manifest, its lock, the builder and the compile flags (not this
 # script's messages, so rewording one does not rebuild every checkout).
-fingerprint() { { cat "$manifest" "$lock/go.mod" "$lock/go.sum"; echo "$BUILDER_VERSION ${GO_BUILD_FLAGS[*]}"; } 2>/dev/null | sha256sum | cut -d' ' -f1 || true; }
+fingerprint() {
+  {
+    cat "$manifest" "$lock/go.mod" "$lock/go.sum"
+    find "$lossless_dir" -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) ! -name '*_test.go' | sort | xargs cat
+    echo "$BUILDER_VERSION ${GO_BUILD_FLAGS[*]}"
+  } 2>/dev/null | sha256sum | cut -d' ' -f1 || true
+}
 want=$(fingerprint)
 if ! $update_lock && [ -x "$bin" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
   echo "build-collector: $bin is up to date with the manifest"
@@ -68,14 +77,18 @@ if $update_lock || [ ! -f "$lock/go.mod" ]; then
   while read -r module version; do requires+=(-require="$module@$version"); done \
     < <(awk '/^ *- gomod:/ {print $3, $4}' "$manifest")
   go mod edit "${requires[@]}"
+  go mod edit -replace="$lossless_module=$lossless_dir"
   # The checksum database does not answer for every module through the proxy reachable here; the
   # go.sum written now is committed as the lock and verifies every later build.
   GOSUMDB=off GOFLAGS=-mod=mod go build -o /dev/null .
   mkdir -p "$lock"
-  cp go.mod go.sum "$lock/"
+  # The lock names no local path: the replace is made again on every machine, from its checkout.
+  go mod edit -dropreplace="$lossless_module" -print >"$lock/go.mod"
+  cp go.sum "$lock/"
   echo "build-collector: wrote $lock/go.mod and go.sum; commit them"
 else
   cp "$lock/go.mod" "$lock/go.sum" .
+  go mod edit -replace="$lossless_module=$lossless_dir"
 fi
 # -mod=readonly: a manifest that no longer matches the lock fails here instead of resolving anew.
 # No debug symbols and -trimpath keep the binary smaller and independent of this machine's paths.

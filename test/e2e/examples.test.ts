@@ -62,7 +62,7 @@ describe('example configurations', () => {
     running.push(
       await startCollector(
         'examples/redaction-data-lake/config.yaml',
-        { AUDIT_OTLP_HTTP_ENDPOINT: `127.0.0.1:${ports.otlp}`, AUDIT_HEALTH_ENDPOINT: `127.0.0.1:${ports.health}`, AUDIT_ARCHIVE_PATH: files.archive, DATA_LAKE_PATH: files.lake, REDACTION_KEY: key },
+        { AUDIT_OTLP_HTTP_ENDPOINT: `127.0.0.1:${ports.otlp}`, AUDIT_HEALTH_ENDPOINT: `127.0.0.1:${ports.health}`, AUDIT_STORAGE_DIR: join(dir, 'queue'), AUDIT_ARCHIVE_PATH: files.archive, DATA_LAKE_PATH: files.lake, REDACTION_KEY: key },
         `127.0.0.1:${ports.health}`,
       ),
     );
