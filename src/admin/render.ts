@@ -1,7 +1,8 @@
 // Renders the whole Collector configuration from collector-config/gateway.yaml (the base) and the
 // destinations: one pipeline, one exporter and one persistent queue per destination, plus the file
-// archive that is always there. Each exporter is the base's exporter of the same kind with the
-// destination's settings put in, so the durable queue and retry policy stay the gateway's own.
+// archive that is always there. Each exporter is `lossless/<id>` wrapping the base's upstream
+// exporter of the same kind with the destination's settings put in, so the durable queue, the
+// retry policy and the dead letters stay the gateway's own.
 // Secrets are never in the result: the exporters reference files (`${file:...}`).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -39,16 +40,18 @@ export function formatNames(formats: ReadonlyMap<string, Node>): string[] {
 }
 
 /**
- * The exporter of each destination type. Elasticsearch is reached through Elastic's OTLP intake
- * (otlphttp, retrying from the persistent queue), never the `elasticsearch` exporter, whose queue
- * drops a batch once its request times out (gateway.yaml, `otlphttp/elastic`).
+ * The upstream exporter `lossless` wraps for each destination type, and the base's exporter it is
+ * rendered from. Elasticsearch is reached through Elastic's OTLP intake (otlp_http, gateway.yaml's
+ * `lossless/elastic`), never the `elasticsearch` exporter, whose own retries decide alone what they
+ * give up on.
  */
-const EXPORTER_KIND = { splunk_hec: 'splunk_hec', syslog: 'syslog', otlp_http: 'otlphttp', kafka: 'kafka', elasticsearch: 'otlphttp' } as const;
+const EXPORTER_KIND = { splunk_hec: 'splunk_hec', syslog: 'syslog', otlp_http: 'otlp_http', kafka: 'kafka', elasticsearch: 'otlp_http' } as const;
+const BASE_EXPORTER = { splunk_hec: 'lossless/splunk', syslog: 'lossless/syslog', otlp_http: 'lossless/elastic', kafka: 'lossless/kafka', elasticsearch: 'lossless/elastic' } as const;
 
 /** The Collector component names of a destination. */
 export function componentNames(destination: Pick<Destination, 'id' | 'type'>) {
   return {
-    exporter: `${EXPORTER_KIND[destination.type]}/${destination.id}`,
+    exporter: `lossless/${destination.id}`,
     receiver: `otlp/direct_${destination.id}`,
     pipeline: `logs/${destination.id}`,
     filter: `filter/${destination.id}`,
@@ -65,14 +68,13 @@ export function renderCollectorConfig(input: RenderInput): string {
   const baseExporters = base['exporters'] as Node;
   const baseProcessors = base['processors'] as Node;
   const baseService = base['service'] as Node;
-  // The gateway's durable queue and retry policy, as its HEC exporter has them.
-  const durableQueue = (baseExporters['splunk_hec'] as Node)['sending_queue'];
-  const retryForever = (baseExporters['splunk_hec'] as Node)['retry_on_failure'];
+  // The gateway's durable queue, retry policy and dead letters, as its Splunk destination has them.
+  const { sending_queue: durableQueue, retry_on_failure: retryForever, dead_letter: deadLetters } = baseExporters['lossless/splunk'] as Node;
 
   const receivers: Node = { otlp: (base['receivers'] as Node)['otlp'] };
   const processors: Node = { memory_limiter: baseProcessors['memory_limiter'] };
-  const exporters: Node = { 'file/archive': baseExporters['file/archive'] };
-  const pipelines: Node = { 'logs/archive': { receivers: ['otlp'], processors: ['memory_limiter'], exporters: ['file/archive'] } };
+  const exporters: Node = { 'lossless/archive': baseExporters['lossless/archive'] };
+  const pipelines: Node = { 'logs/archive': { receivers: ['otlp'], processors: ['memory_limiter'], exporters: ['lossless/archive'] } };
 
   for (const destination of input.destinations.filter((d) => d.enabled)) {
     const names = componentNames(destination);
@@ -95,7 +97,12 @@ export function renderCollectorConfig(input: RenderInput): string {
         chain.push(name);
       }
     }
-    const exporter = renderExporter(destination, baseExporters, { durableQueue, retryForever, secret });
+    const exporter = {
+      exporter: { [EXPORTER_KIND[destination.type]]: renderExporter(destination, baseExporters, secret) },
+      sending_queue: clone(durableQueue),
+      retry_on_failure: clone(retryForever),
+      dead_letter: clone(deadLetters),
+    };
     if (destination.type === 'syslog') {
       processors['transform/syslog'] = baseProcessors['transform/syslog'];
       chain.push('transform/syslog');
@@ -120,18 +127,13 @@ export function renderCollectorConfig(input: RenderInput): string {
   return `# Rendered by otel-audit admin from collector-config/gateway.yaml and the destinations.\n# Do not edit: every apply replaces it (revisions are kept in the state directory).\n${stringify(config, { aliasDuplicateObjects: false, lineWidth: 0 })}`;
 }
 
-interface Templates {
-  readonly durableQueue: unknown;
-  readonly retryForever: unknown;
-  readonly secret: (field: string) => string;
-}
-
-function renderExporter(destination: Destination, baseExporters: Node, { durableQueue, retryForever, secret }: Templates): Node {
-  const template = (kind: string): Node => clone((baseExporters[kind] as Node | undefined) ?? {});
+/** The settings of the upstream exporter a destination's `lossless` exporter wraps. */
+function renderExporter(destination: Destination, baseExporters: Node, secret: (field: string) => string): Node {
+  const template = (): Node => clone((((baseExporters[BASE_EXPORTER[destination.type]] as Node | undefined)?.['exporter'] as Node | undefined)?.[EXPORTER_KIND[destination.type]] as Node | undefined) ?? {});
   switch (destination.type) {
     case 'splunk_hec':
       return {
-        ...template('splunk_hec'),
+        ...template(),
         endpoint: destination.url,
         token: secret('token'),
         index: destination.index,
@@ -140,7 +142,7 @@ function renderExporter(destination: Destination, baseExporters: Node, { durable
         tls: { insecure_skip_verify: !destination.verifyTls },
       };
     case 'syslog': {
-      const base = template('syslog');
+      const base = template();
       const tls = { ...(base['tls'] as Node), insecure: !destination.tls };
       return { ...base, endpoint: destination.host, port: destination.port, tls };
     }
@@ -150,18 +152,14 @@ function renderExporter(destination: Destination, baseExporters: Node, { durable
         logs_endpoint: destination.endpoint,
         ...(destination.secrets['headers'] ? { headers: secret('headers') } : {}),
         ...(destination.verifyTls ? {} : { tls: { insecure_skip_verify: true } }),
-        sending_queue: clone(durableQueue),
-        retry_on_failure: clone(retryForever),
       };
     case 'kafka': {
-      const base = template('kafka');
+      const base = template();
       return { ...base, brokers: [...destination.brokers], logs: { ...(base['logs'] as Node), topic: destination.topic } };
     }
     case 'elasticsearch': {
-      const { headers: _headers, ...intake } = template('otlphttp/elastic');
+      const { headers: _headers, ...intake } = template();
       return {
-        sending_queue: clone(durableQueue),
-        retry_on_failure: clone(retryForever),
         ...intake,
         endpoint: destination.url,
         ...(destination.secrets['apiKey'] ? { headers: { Authorization: `ApiKey ${secret('apiKey')}` } } : {}),
