@@ -84,6 +84,10 @@ func (d *deadLetters) path() string { return filepath.Join(d.dir, d.name+".ndjso
 // keep writes one letter per record of ld durably; an error means nothing can be promised kept (the
 // caller keeps the records queued and tries again).
 func (d *deadLetters) keep(ld plog.Logs, v verdict) error {
+	return d.write(d.path(), ld, v)
+}
+
+func (d *deadLetters) write(path string, ld plog.Logs, v verdict) error {
 	lines, err := d.letters(ld, v)
 	if err != nil {
 		return err
@@ -93,7 +97,7 @@ func (d *deadLetters) keep(ld plog.Logs, v verdict) error {
 	if err := os.MkdirAll(d.dir, deadLetterDirMode); err != nil {
 		return err
 	}
-	file, err := os.OpenFile(d.path(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, deadLetterFileMode)
+	file, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, deadLetterFileMode)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,16 +29,22 @@ type losslessExporter struct {
 	factory  exporter.Factory
 	health   *health
 	letters  *deadLetters
-	// archive is set when the wrapped exporter writes a file (file): its writes are serialized and
-	// a failed one is cut back (archive.go).
+	// archive is set when the wrapped exporter writes a file (file): a failed write is cut back
+	// (archive.go).
 	archive *archiveFile
+	// relayed is set when the wrapped exporter writes syslog over TCP, which acknowledges nothing:
+	// relay confirms each batch (relay.go).
+	relayed bool
+	relay   *syslogRelay
 	// self is this exporter as the pipeline sees it: re-driven records go through its queue.
 	self exporter.Logs
 
 	mu      sync.RWMutex // guards wrapped: a failed archive write restarts the wrapped exporter
 	wrapped exporter.Logs
 	host    component.Host
-	fileMu  sync.Mutex // one archive write at a time
+	// serial makes the attempts of an archive or a relayed syslog exporter one at a time: the cut of
+	// a failed write, and the relay's connections of an attempt, need it.
+	serial sync.Mutex
 
 	redriveEvery time.Duration
 	stop         chan struct{}
@@ -65,10 +72,16 @@ func newLosslessExporter(set exporter.Settings, cfg *Config) (*losslessExporter,
 		redriveEvery: cfg.DeadLetter.RedriveInterval,
 		stop:         make(chan struct{}),
 	}
-	if kind == typeFile {
+	switch kind {
+	case typeFile:
 		path, _ := settings["path"].(string)
 		compression, _ := settings["compression"].(string)
 		e.archive = &archiveFile{path: path, framed: compression != ""}
+	case typeSyslog:
+		// Over TCP only (the exporter's default): UDP carries no connection to watch, and a Unix
+		// socket is a local daemon's.
+		network, _ := settings["network"].(string)
+		e.relayed = network == "" || strings.EqualFold(network, "tcp")
 	}
 	return e, nil
 }
@@ -76,18 +89,29 @@ func newLosslessExporter(set exporter.Settings, cfg *Config) (*losslessExporter,
 // createWrapped makes a new instance of the wrapped exporter (a fresh configuration each time: the
 // file exporter shares its instances by configuration).
 func (e *losslessExporter) createWrapped(ctx context.Context) (exporter.Logs, error) {
-	cfg, err := wrappedConfig(e.name, e.settings)
+	settings := e.settings
+	if e.relay != nil {
+		settings = throughRelay(settings, e.relay.port())
+	}
+	cfg, err := wrappedConfig(e.name, settings)
 	if err != nil {
 		return nil, err
 	}
 	set := e.set
 	set.ID = component.NewIDWithName(e.factory.Type(), e.set.ID.Name())
-	set.Logger = e.set.Logger.With(zap.String("wrapped_by", e.set.ID.String()))
+	set.Logger = zap.New(withoutRejectionLines(e.set.Logger.Core())).With(zap.String("wrapped", set.ID.String()))
 	return e.factory.CreateLogs(ctx, set, cfg)
 }
 
 func (e *losslessExporter) start(ctx context.Context, host component.Host) error {
 	e.host = wrappedHost{Host: host}
+	if e.relayed {
+		relay, err := startRelayFor(ctx, e.name, e.settings, e.set.Logger)
+		if err != nil {
+			return err
+		}
+		e.relay = relay
+	}
 	if e.archive != nil {
 		removed, err := e.archive.repairTail()
 		if err != nil {
@@ -126,6 +150,9 @@ func (e *losslessExporter) shutdown(ctx context.Context) error {
 	var err error
 	if wrapped != nil {
 		err = wrapped.Shutdown(ctx)
+	}
+	if e.relay != nil {
+		e.relay.close()
 	}
 	return errors.Join(err, e.health.shutdown())
 }
@@ -242,15 +269,18 @@ func (e *losslessExporter) deadLetter(ctx context.Context, ld plog.Logs, v verdi
 
 // attempt sends ld once through the wrapped exporter and judges the result.
 func (e *losslessExporter) attempt(ctx context.Context, ld plog.Logs) verdict {
-	if e.archive != nil {
-		e.fileMu.Lock()
-		defer e.fileMu.Unlock()
+	if e.archive != nil || e.relay != nil {
+		e.serial.Lock()
+		defer e.serial.Unlock()
 	}
 	e.mu.RLock()
 	wrapped := e.wrapped
 	e.mu.RUnlock()
 	if wrapped == nil {
 		return verdict{outcome: unavailable, message: "not started"}
+	}
+	if e.relay != nil {
+		return e.attemptSyslog(ctx, wrapped, ld)
 	}
 	var answers exchanges
 	var before mark
@@ -262,6 +292,22 @@ func (e *losslessExporter) attempt(ctx context.Context, ld plog.Logs) verdict {
 		e.cutArchive(ctx, before, err)
 	}
 	return judge(e.kind, err, answers.list())
+}
+
+// attemptSyslog sends ld through the relay, which says whether the receiver confirmed it.
+func (e *losslessExporter) attemptSyslog(ctx context.Context, wrapped exporter.Logs, ld plog.Logs) verdict {
+	from := e.relay.mark()
+	if err := wrapped.ConsumeLogs(ctx, ld); err != nil {
+		// The relay's outcome says why better than the exporter's error.
+		if relayed := e.relay.outcome(ctx, from, false); relayed != nil {
+			err = relayed
+		}
+		return judge(e.kind, err, nil)
+	}
+	if err := e.relay.outcome(ctx, from, ld.LogRecordCount() > 0); err != nil {
+		return judge(e.kind, err, nil)
+	}
+	return verdict{outcome: delivered}
 }
 
 // cutArchive removes what a failed write left in the file and restarts the wrapped file exporter,

@@ -491,3 +491,19 @@ func TestUnwritableDeadLetterStoreKeepsTheRecord(t *testing.T) {
 	require.NoError(t, h.exporter.ConsumeLogs(context.Background(), records(1, 10)))
 	assert.Len(t, readLetters(t, blocked, "splunk"), 1)
 }
+
+// The wrapped exporter's "Exporting failed. Rejecting data." (exporterhelper's line for an exporter
+// without a queue) is not logged: nothing is rejected, and lossless says what happened itself.
+func TestNoRejectionLinesFromTheWrappedExporter(t *testing.T) {
+	d := newDestination(t, typeSplunkHEC, func(n int, _ []string, _ int) (int, string, string) {
+		if n <= 2 {
+			return 403, "application/json", `{"text":"Invalid token","code":4}`
+		}
+		return 200, "application/json", splunkOK
+	})
+	h := start(t, "splunk", settingsWithQueue(typeSplunkHEC, d.settings(), t.TempDir()))
+	require.NoError(t, h.exporter.ConsumeLogs(context.Background(), records(5, 10)))
+	d.waitForIDs(t, 5)
+	assert.Empty(t, h.logs.FilterMessageSnippet("Rejecting data").All())
+	assert.Len(t, h.logs.FilterMessageSnippet("Destination refuses the export").All(), 1)
+}

@@ -18,12 +18,12 @@ import (
 // otelcol_lossless_refusing_since_seconds saying since when) and on
 // otelcol_lossless_dead_lettered_log_records (records kept out of a destination).
 const (
-	metricRefusing     = "otelcol_lossless_refusing"
+	metricRefusing      = "otelcol_lossless_refusing"
 	metricRefusingSince = "otelcol_lossless_refusing_since_seconds"
-	metricRefusals     = "otelcol_lossless_refusals"
-	metricDeadLettered = "otelcol_lossless_dead_lettered_log_records"
-	metricSplits       = "otelcol_lossless_split_batches"
-	metricRedriven     = "otelcol_lossless_redriven_log_records"
+	metricRefusals      = "otelcol_lossless_refusals"
+	metricDeadLettered  = "otelcol_lossless_dead_lettered_log_records"
+	metricSplits        = "otelcol_lossless_split_batches"
+	metricRedriven      = "otelcol_lossless_redriven_log_records"
 )
 
 // health tracks a destination's refusal streak and reports it: one log line when it begins (and
@@ -72,7 +72,7 @@ func newHealth(set component.TelemetrySettings, exporterID, wrapped string, repe
 	if h.redriven, err = meter.Int64Counter(metricRedriven, metric.WithDescription("Dead-lettered records put back in the queue by a re-drive request."), metric.WithUnit("{records}")); err != nil {
 		return nil, err
 	}
-	refusing, err := meter.Int64ObservableGauge(metricRefusing, metric.WithDescription("1 while the destination refuses exports (events wait in the queue), else 0."), metric.WithUnit("1"))
+	refusing, err := meter.Int64ObservableGauge(metricRefusing, metric.WithDescription("1 while the destination refuses exports (events wait in the queue), else 0."))
 	if err != nil {
 		return nil, err
 	}

@@ -101,16 +101,26 @@ func judge(kind string, err error, answers []exchange) verdict {
 	}
 }
 
-// judgeAccepted looks into answers the wrapped exporter took as success for records refused
-// within them: an OTLP partial success, Elasticsearch bulk items that failed.
+// judgeAccepted looks into answers the wrapped exporter took as success. A 2xx that is not the
+// destination's own kind of answer (an HTML page from a web server or a captive portal at the
+// configured URL) delivered nothing: it is a refusal, named by what answered. Records refused
+// within a real answer (an OTLP partial success, Elasticsearch bulk items) are a rejection.
 func judgeAccepted(kind string, answers []exchange) verdict {
 	for _, answer := range answers {
 		if answer.status < 200 || answer.status > 299 || len(answer.body) == 0 {
 			continue
 		}
 		switch kind {
+		case typeSplunkHEC:
+			if code, _, ok := splunkAnswer(answer.body); !ok || code != 0 {
+				return notTheDestination(answer, "a Splunk HEC answer")
+			}
 		case typeOTLPHTTP:
-			if n, message, ok := partialSuccess(answer); ok && n > 0 {
+			n, message, ok := partialSuccess(answer)
+			if !ok {
+				return notTheDestination(answer, "an OTLP response")
+			}
+			if n > 0 {
 				return verdict{outcome: rejected, status: answer.status, rejectedCount: n, message: clean(fmt.Sprintf("partial success: %d record(s) rejected: %s", n, message))}
 			}
 		case typeElasticsearch:
@@ -120,6 +130,15 @@ func judgeAccepted(kind string, answers []exchange) verdict {
 		}
 	}
 	return verdict{outcome: delivered}
+}
+
+// notTheDestination: a 2xx whose body is not what the destination answers.
+func notTheDestination(answer exchange, expected string) verdict {
+	what := describe(answer)
+	if media := mediaType(answer.contentType); media != "" {
+		what = fmt.Sprintf("%s (%s)", what, media)
+	}
+	return verdict{outcome: refused, status: answer.status, message: clean(fmt.Sprintf("HTTP %d with %s, not %s: is this the destination's URL?", answer.status, what, expected))}
 }
 
 // judgeAnswer classifies a failing HTTP answer.
@@ -271,7 +290,7 @@ func partialSuccess(answer exchange) (int64, string, bool) {
 // indexed) are records the index refuses (a mapping error).
 func judgeBulk(answer exchange) (verdict, bool) {
 	var bulk struct {
-		Errors bool                                  `json:"errors"`
+		Errors bool `json:"errors"`
 		Items  []map[string]struct {
 			Status int `json:"status"`
 			Error  *struct {

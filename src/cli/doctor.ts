@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
+import { destinationMetrics } from '../gateway/metrics.js';
 import { createAuditLogger } from '../logger.js';
 import { readTrail } from '../integrity/trail.js';
 import { EXIT, headersOf, type Command } from './args.js';
@@ -93,6 +94,34 @@ async function accepts(url: URL, protocol: string, headers: Record<string, strin
   }
 }
 
+/**
+ * What the gateway says of each destination, from its own metrics: refusing (since when, and what
+ * waits), records dead-lettered, a full queue. One check per destination.
+ */
+export async function gatewayChecks(metricsUrl: string, timeout: number, now = Date.now()): Promise<Check[]> {
+  let text: string;
+  try {
+    const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(timeout) });
+    if (!response.ok) return [{ name: 'gateway metrics', ok: false, detail: `${metricsUrl} answered HTTP ${response.status}` }];
+    text = await response.text();
+  } catch (error) {
+    return [{ name: 'gateway metrics', ok: false, detail: `${metricsUrl}: ${(error as Error).message}` }];
+  }
+  const destinations = destinationMetrics(text);
+  if (destinations.length === 0) return [{ name: 'gateway metrics', ok: false, detail: `${metricsUrl} names no lossless destination: is this otelcol-audit's metrics endpoint?` }];
+  return destinations.map((d) => {
+    const problems: string[] = [];
+    if (d.refusingSince !== undefined) {
+      const minutes = Math.max(0, Math.round((now - d.refusingSince) / 60_000));
+      problems.push(`refusing exports since ${new Date(d.refusingSince).toISOString()}, for ${minutes} min (the reason is in the gateway log: "Destination refuses the export")`);
+    }
+    if (d.deadLettered > 0) problems.push(`${d.deadLettered} record(s) refused for good, in its dead letters (otel-audit dead-letters)`);
+    if (d.enqueueFailed > 0) problems.push(`its queue was full ${d.enqueueFailed} time(s) (clients were asked to retry)`);
+    const waiting = `${d.queued} event(s) wait in its queue${d.capacity ? ` of ${d.capacity}` : ''}`;
+    return { name: d.exporter, ok: problems.length === 0, detail: problems.length ? `${problems.join('; ')}; ${waiting}` : `delivering, ${d.sent} sent; ${waiting}` };
+  });
+}
+
 export const doctorCommand: Command = {
   name: 'doctor',
   summary: 'check an OTLP endpoint: reachability, TLS, auth, protocol, and a round trip',
@@ -101,17 +130,20 @@ export const doctorCommand: Command = {
 Checks, in order: the endpoint accepts connections; its TLS certificate is trusted (https); an empty
 OTLP request is accepted with the given headers and protocol (telling apart refused auth, a wrong
 path, a protocol it does not speak); a test event is acknowledged (service.name otel-audit-doctor and
-audit.test=true on its resource; the catalog's sample with secret-looking values replaced); and, with
---expect-in, that the event landed in a destination's file (the HEC receiver's output, the archive).
+audit.test=true on its resource; the catalog's sample with secret-looking values replaced); with
+--expect-in, that the event landed in a destination's file (the HEC receiver's output, the archive);
+with --gateway-metrics, what the gateway says of each destination: refusing since when, how many
+events wait, records dead-lettered.
 
 Options:
   --action <action>       the test event's action (default: the catalog's first)
   --expect-in <file>      wait for the test event in this file (any format verify reads)
+  --gateway-metrics <url> the gateway's own metrics (gateway.yaml: http://127.0.0.1:8888/metrics)
 ${endpointHelp}
 ${catalogHelp}
 
 Exit codes: 0 every check passed, 1 a check failed, 2 usage error.`,
-  options: { ...endpointOptions, ...catalogOption, action: { type: 'string' }, 'expect-in': { type: 'string' } },
+  options: { ...endpointOptions, ...catalogOption, action: { type: 'string' }, 'expect-in': { type: 'string' }, 'gateway-metrics': { type: 'string' } },
   async run(values) {
     const endpoint = resolvedEndpoint(values['endpoint'] as string | undefined);
     const url = new URL(endpoint);
@@ -120,6 +152,15 @@ Exit codes: 0 every check passed, 1 a check failed, 2 usage error.`,
     const headers = headersOf(values['header'] as string[] | undefined) ?? {};
     const checks: Check[] = [];
     const print = (check: Check) => process.stdout.write(`${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.detail}\n`);
+    // The gateway's view first: it does not depend on this client's endpoint, headers or protocol.
+    const metricsUrl = values['gateway-metrics'];
+    let gatewayOk = true;
+    if (typeof metricsUrl === 'string') {
+      process.stdout.write(`gateway ${metricsUrl}\n`);
+      const destinations = await gatewayChecks(metricsUrl, timeout);
+      destinations.forEach(print);
+      gatewayOk = destinations.every((check) => check.ok);
+    }
     process.stdout.write(`endpoint ${endpoint}\n`);
     for (const step of [() => reachable(url, timeout), () => tls(url, timeout), () => accepts(url, protocol, headers, timeout)]) {
       const check = await step();
@@ -156,6 +197,6 @@ Exit codes: 0 every check passed, 1 a check failed, 2 usage error.`,
       print({ name: 'landed', ok: landed, detail: landed ? `found in ${file}` : `not in ${file} after ${timeout} ms` });
       if (!landed) return EXIT.findings;
     }
-    return EXIT.ok;
+    return gatewayOk ? EXIT.ok : EXIT.findings;
   },
 };

@@ -3,6 +3,7 @@
 import { EXIT, UsageError, parse, type Command } from './args.js';
 import { adminCommand } from './admin.js';
 import { collectorCommand } from './collector.js';
+import { deadLettersCommand } from './dead-letters.js';
 import { docsCommand, schemaCommand } from './docs.js';
 import { doctorCommand } from './doctor.js';
 import { emitCommand } from './emit.js';
@@ -10,12 +11,12 @@ import { replayCommand } from './replay.js';
 import { spoolCommand } from './spool.js';
 import { verifyCommand } from './verify.js';
 
-const commands: readonly Command[] = [verifyCommand, emitCommand, doctorCommand, spoolCommand, replayCommand, adminCommand, docsCommand, schemaCommand, collectorCommand];
+const commands: readonly Command[] = [verifyCommand, emitCommand, doctorCommand, spoolCommand, deadLettersCommand, replayCommand, adminCommand, docsCommand, schemaCommand, collectorCommand];
 
 const help = `otel-audit <command> [options]
 
 Commands:
-${commands.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`).join('\n')}
+${commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
 
 Run otel-audit <command> --help for its options.
 Exit codes: 0 success, 1 findings (verify, doctor), 2 usage error, 3 failure (not delivered, unreadable).`;
