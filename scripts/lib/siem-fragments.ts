@@ -122,7 +122,7 @@ function ocsf(mappings: readonly SiemMapping[]): string[] {
     when(`set(${o('api')}, ${map([['operation', ACTION]])})`, `${cache('class_uid')} == 6003`),
     when(`set(${o('api', 'service')}, ${map([['name', SERVICE]])})`, `${cache('class_uid')} == 6003 and ${present(SERVICE)}`),
     when(`set(${o('actor', 'user')}, ${map([['type', str('User')], ['type_id', '1']])})`, `${attr(ATTR.actorType)} == "user"`),
-    ...([['uid', ATTR.userId], ['name', ATTR.userName]] as const).map(([key, name]) =>
+    ...([['uid', ATTR.userId], ['name', ATTR.userLogin], ['full_name', ATTR.userFullName]] as const).map(([key, name]) =>
       when(`set(${o('actor', 'user', key)}, ${attr(name)})`, `${attr(ATTR.actorType)} == "user" and ${present(attr(name))}`),
     ),
     // OCSF types email_addr by a pattern: an address it rejects stays in raw_data only.
@@ -165,8 +165,8 @@ function ecs(mappings: readonly SiemMapping[]): string[] {
     [['event', 'sequence'], attr(ATTR.seq)],
     [['user', 'id'], attr(ATTR.userId)],
     [['user', 'email'], attr(ATTR.userEmail)],
-    [['user', 'name'], attr(ATTR.userName)],
-    [['user', 'full_name'], attr(ATTR.userName)],
+    [['user', 'name'], attr(ATTR.userLogin)],
+    [['user', 'full_name'], attr(ATTR.userFullName)],
     [['source', 'ip'], attr(ATTR.clientAddress)],
     [['client', 'ip'], attr(ATTR.clientAddress)],
     [['user_agent', 'original'], attr(ATTR.userAgent)],
@@ -235,7 +235,7 @@ function cim(mappings: readonly SiemMapping[]): string[] {
     const statement = `set(${attr(field)}, ${value})`;
     return when(statement, [`${ACTION} != ${str(CHECKPOINT_ACTION)}`, ...(condition ? [condition] : [])].join(' and '));
   };
-  const actor = [ATTR.userId, ATTR.userName, ATTR.userEmail].map(attr);
+  const actor = [ATTR.userId, ATTR.userFullName, ATTR.userLogin, ATTR.userEmail].map(attr);
   return [
     ...kindStatements(),
     ...mappingStatements(mappings, cimFields, cimFields(deriveSiemMapping(CHECKPOINT_ACTION))),
@@ -254,7 +254,7 @@ function cim(mappings: readonly SiemMapping[]): string[] {
     set('dest', SERVICE, present(SERVICE)),
     set('dvc', HOST, present(HOST)),
     set('src', attr(ATTR.clientAddress), present(attr(ATTR.clientAddress))),
-    // src_user: who acted (the email, else the name, else the id); user: the same, except for
+    // src_user: who acted (the email, else the login, else the display name, else the id); user: the same, except for
     // account changes, where CIM's `user` is the account changed.
     ...actor.map((value) => set('src_user', value, present(value))),
     ...actor.map((value) => set('user', value, present(value))),
@@ -300,7 +300,7 @@ const CEF_EXTENSIONS: [string, string][] = [
   ['cat', OBJECT_TYPE],
   ['externalId', attr(ATTR.recordUid)],
   ['suid', attr(ATTR.userId)],
-  ['suser', attr(ATTR.userName)],
+  ['suser', attr(ATTR.userFullName)],
   ['src', attr(ATTR.clientAddress)],
   ['requestClientApplication', attr(ATTR.userAgent)],
   ['dvchost', HOST],
@@ -331,6 +331,8 @@ function cef(mappings: readonly SiemMapping[], descriptions: Readonly<Record<str
     when(`set(${header('name')}, ${cache('cef_name')})`, present(cache('cef_name'))),
     `set(${cache('cef')}, {})`,
     ...CEF_EXTENSIONS.map(([key, value]) => when(`set(${cache('cef', key)}, ${value})`, present(value))),
+    // suser names the user: the login where there is one, else the display name.
+    when(`set(${cache('cef', 'suser')}, ${attr(ATTR.userLogin)})`, present(attr(ATTR.userLogin))),
     when(`set(${cache('cef', 'cn1')}, String(${cache('cef', 'cn1')}))`, present(cache('cef', 'cn1'))),
     ...cefEscapes(),
     `set(${ext}, Concat(["rt=", String(UnixMilli(log.time))], ""))`,
