@@ -4,21 +4,12 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { afterEach, describe, it } from 'node:test';
 import { diag, DiagLogLevel, metrics, type DiagLogger } from '@opentelemetry/api';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
 import type { AuditError } from '../src/errors.js';
 import { createAuditLogger } from '../src/index.js';
+import { OnDemandReader } from './helpers/metric-reader.js';
 import { startOtlpListener } from './helpers/otlp-listener.js';
-
-/** A reader that collects on demand. */
-class OnDemandReader extends MetricReader {
-  protected override onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected override onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 /** otel-audit's counters as a reader collects them, by metric name. */
 async function auditMetrics(reader: MetricReader): Promise<Record<string, unknown>> {
