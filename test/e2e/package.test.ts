@@ -123,7 +123,7 @@ describe('npm pack, installed into a fresh application', () => {
       if (!admitted(line.api)) {
         it(`${title}: outside the peer range, npm refuses the install (ERESOLVE), never half-installs`, async () => {
           const project = nodeAt(await nodeOf(major));
-          const dir = freshApplication(`package-node${major}-${line.name}`);
+          const dir = freshApplication(`package-node${major}-${line.name.replace(/\W+/g, '-')}`);
           const refused = await project.npm(['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, ...sdkOf(line)], dir).then(
             () => undefined,
             (error: { stderr: string }) => error.stderr,
@@ -137,7 +137,7 @@ describe('npm pack, installed into a fresh application', () => {
       it(`${title}: installs silently, require() and import work, the Quickstart compiles and runs${line.sdkNode ? ' with the SDK tracing' : ''}`, async () => {
         const project = nodeAt(await nodeOf(major));
         assert.match((await project.exec(project.node, ['--version'], ROOT)).stdout, new RegExp(`^v${major}\\.`));
-        const dir = freshApplication(`package-node${major}-${line.name}`);
+        const dir = freshApplication(`package-node${major}-${line.name.replace(/\W+/g, '-')}`);
 
         // From the npm cache where it can (--prefer-offline), the registry for anything missing.
         const installed = await project.npm(
