@@ -143,9 +143,9 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     pending.drain();
     return { ...stats, oldestPendingAgeMillis: delivery.oldestPendingAgeMillis() };
   };
-  // The application's global MeterProvider unless one is given (a no-op one when the application registered none).
-  publishStats(resolved.meterProvider ?? metrics.getMeterProvider(), snapshot, VERSION);
   const chain = new HashChain(delivery.spooledHead ?? { streamId: randomUUID(), seq: 0, hash: GENESIS_HASH }, resolved.hmacKey);
+  // The application's global MeterProvider unless one is given (a no-op one when the application registered none).
+  publishStats(resolved.meterProvider ?? metrics.getMeterProvider(), snapshot, VERSION, chain.head.streamId);
   const checkpoints = resolved.checkpoints;
 
   /** Encodes and queues one record; returns its ordinal (0: not kept, reported). */

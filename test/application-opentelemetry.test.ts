@@ -51,6 +51,30 @@ describe('the global MeterProvider', () => {
     await provider.shutdown();
   });
 
+  it('two loggers in one process: one data point each, told apart by audit.stream.id', async () => {
+    const reader = new OnDemandReader();
+    const provider = new MeterProvider({ readers: [reader] });
+    metrics.setGlobalMeterProvider(provider);
+    const listener = await startOtlpListener();
+    const first = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, onError: assert.fail });
+    const second = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, onError: assert.fail });
+    first.logEvent('document.create', { details: { document: { id: 'a', name: 'first' } } });
+    first.logEvent('document.create', { details: { document: { id: 'b', name: 'first' } } });
+    second.logEvent('document.create', { details: { document: { id: 'c', name: 'second' } } });
+    await Promise.all([first.shutdown({ timeoutMillis: 10_000 }), second.shutdown({ timeoutMillis: 10_000 })]);
+    await listener.close();
+    const streamOf = (name: string): string => {
+      const record = listener.records.find((r) => (r.body as { details: { document: { name: string } } }).details.document.name === name);
+      return String(record?.attributes['audit.stream.id']);
+    };
+    const { resourceMetrics } = await reader.collect();
+    const emitted = resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics).find((metric) => metric.descriptor.name === 'otel_audit.emitted')!;
+    const byStream = Object.fromEntries(emitted.dataPoints.map((point) => [String(point.attributes['audit.stream.id']), point.value]));
+    assert.notEqual(streamOf('first'), streamOf('second'));
+    assert.deepEqual(byStream, { [streamOf('first')]: 2, [streamOf('second')]: 1 });
+    await provider.shutdown();
+  });
+
   it('the meterProvider option wins over the global one', async () => {
     const globalReader = new OnDemandReader();
     const globalProvider = new MeterProvider({ readers: [globalReader] });
