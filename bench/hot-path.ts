@@ -3,10 +3,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SeverityNumber } from '@opentelemetry/api-logs';
+import { SeverityNumber } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
-import { BatchLogRecordProcessor, LoggerProvider, type LogRecordProcessor, type SdkLogRecord } from '@opentelemetry/sdk-logs';
+import { BatchLogRecordProcessor, LoggerProvider, type LogRecordProcessor, type ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
 import { eventSchemaFor } from '../src/catalog/envelope.js';
 import { encodeLogRecord } from '../src/delivery/record-format.js';
 import pino from 'pino';
@@ -32,7 +32,7 @@ export async function hotPath(): Promise<string> {
     return toLogRecord(event as never, { observedAt: Date.now() });
   });
   // The raw SDK's whole cost: emit, and the OTLP protobuf serialization its exporter does per batch (here every 1000 records, in the timed loop).
-  const collected: SdkLogRecord[] = [];
+  const collected: ReadWriteLogRecord[] = [];
   const collecting: LogRecordProcessor = { onEmit: (record) => void collected.push(record), forceFlush: async () => undefined, shutdown: async () => undefined };
   const rawWhole = new LoggerProvider({ resource, processors: [collecting] }).getLogger('raw-whole');
   const destination = pino.destination({ dest: '/dev/null', sync: true });

@@ -2,8 +2,8 @@
 # The README's test command (npm test): builds the Collector distribution if it is not up to date,
 # type-checks everything (type tests included), then runs every test file with node's test runner.
 #   bash scripts/test.sh [file...]     only these test files
-#   NODE=/path/to/node bash scripts/test.sh ...   run the tests on another Node (CI: Node 24)
-# Node 20 does not expand globs in `node --test`, hence the find.
+#   NODE=/path/to/node bash scripts/test.sh ...   run the tests on another Node (CI: 24, then 22)
+# The find, not a glob of `node --test`: it leaves out test files under node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build-collector.sh

@@ -1,7 +1,9 @@
 /**
  * Every attribute name otel-audit writes, in one place. Semantic-convention names first
  * (semantic-conventions 1.45); `audit.*` for what the conventions do not cover yet.
- * The README's mapping table documents each; test/record.test.ts checks the table against this file.
+ * The README's mapping table documents each; test/readme.test.ts checks the table against this
+ * file, and test/semantic-conventions.test.ts checks every convention name against the
+ * `@opentelemetry/semantic-conventions` package (present, not deprecated).
  */
 export const ATTR = {
   /** The event id: lets a SIEM deduplicate (semconv `log.record.uid`). */
@@ -11,7 +13,10 @@ export const ATTR = {
   actorType: 'audit.actor.type',
   userId: 'user.id',
   userEmail: 'user.email',
-  userName: 'user.name',
+  /** The display name (`actor.user.name`, e.g. "Flapjack Toasty"). */
+  userFullName: 'user.full_name',
+  /** The login (`actor.user.login`), only where the application has one: semconv's `user.name` is a short name or login, never a display name. */
+  userLogin: 'user.name',
   clientAddress: 'client.address',
   userAgent: 'user_agent.original',
   sessionId: 'session.id',

@@ -8,7 +8,7 @@ export type { Actor, AuditContext, AuditEvent } from './catalog/envelope.js';
 export { jsonValue } from './catalog/json-value.js';
 export type { JsonValue } from './catalog/json-value.js';
 export { toLogRecord } from './record.js';
-export type { ValidationIssue } from './record.js';
+export type { AuditLogRecord, LogBody, ValidationIssue } from './record.js';
 export { ATTR } from './attributes.js';
 export { AuditError, AuditValidationError, AuditDeliveryError, FlushTimeoutError } from './errors.js';
 export type { DeliveryFailureReason } from './errors.js';

@@ -1,8 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
-import { trace, context as otelContext, isSpanContextValid, type SpanContext } from '@opentelemetry/api';
-import { SeverityNumber } from '@opentelemetry/api-logs';
-import { detectResources, envDetector, resourceFromAttributes, defaultResource } from '@opentelemetry/resources';
+import { metrics, trace, context as otelContext, isSpanContextValid, type SpanContext } from '@opentelemetry/api';
 import type { z } from 'zod';
 import type { ActionOf, Catalog, DetailsOf, KnownAction } from './catalog/define.js';
 import { eventSchemaFor, type Actor, type AuditContext, type AuditEvent } from './catalog/envelope.js';
@@ -22,7 +19,9 @@ import { checkpointEvent, startCheckpointEvent } from './integrity/checkpoint.js
 import { compileCanonicalWriter, outputIsDetached } from './integrity/canonical-writer.js';
 import { ATTR } from './attributes.js';
 import { DEFAULTS, resolveOptions, type AuditLoggerOptions } from './options.js';
-import { eventTimeOf, recordAttributes, text, type ValidationIssue } from './record.js';
+import { eventTimeOf, recordAttributes, SEVERITY_INFO, text, type ValidationIssue } from './record.js';
+import { auditResource } from './resource.js';
+import { reportToDiag } from './diagnostics.js';
 import { safeString, toJsonSafe } from './sanitize.js';
 import { VERSION } from './version.js';
 
@@ -78,19 +77,6 @@ function issuesOf(error: z.ZodError): ValidationIssue[] {
   return error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
 }
 
-function resourceAttributesOf(serviceName: string | undefined, serviceVersion: string | undefined, extra: Readonly<Record<string, AttributeValue>>): Record<string, AttributeValue> {
-  const own: Record<string, AttributeValue> = { 'service.instance.id': randomUUID(), 'host.name': hostname(), ...extra };
-  if (serviceName !== undefined) own['service.name'] = serviceName;
-  if (serviceVersion !== undefined) own['service.version'] = serviceVersion;
-  // Later merges win: SDK defaults < the application's options < OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME.
-  const resource = defaultResource().merge(resourceFromAttributes(own)).merge(detectResources({ detectors: [envDetector] }));
-  const attributes: Record<string, AttributeValue> = {};
-  for (const [key, value] of Object.entries(resource.attributes)) {
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') attributes[key] = value;
-  }
-  return attributes;
-}
-
 /** Seams for tests and `otel-audit spool`: the file system under the spool, the clock, one given slot. Not part of the public API. */
 export interface LoggerInternals {
   readonly fs: FileSystem;
@@ -115,6 +101,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
   const resolved = resolveOptions(options);
   const userReport = resolved.onError ?? defaultReport;
   const giveReport = (error: AuditError): void => {
+    reportToDiag(error);
     try {
       userReport(error);
     } catch {
@@ -140,10 +127,9 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     compiled.set(action, { validator, canonical: compileCanonicalWriter(validator), detached: outputIsDetached(validator) });
   }
   const dropInvalid = resolved.invalidEvents === 'drop';
-  const origin: Origin = {
-    resource: resourceAttributesOf(resolved.serviceName, resolved.serviceVersion, resolved.resourceAttributes),
-    scope: { name: 'otel-audit', version: VERSION },
-  };
+  const resource = auditResource({ ...resolved, version: VERSION }, process.env);
+  if (resource.problem) giveReport(new AuditError(resource.problem));
+  const origin: Origin = { resource: resource.attributes, scope: { name: 'otel-audit', version: VERSION } };
   const delivery = new Delivery({
     settings: resolved.delivery,
     transport: resolved.exporter ? exporterTransport(resolved.exporter, origin) : createOtlpTransport(resolved.export, origin),
@@ -157,8 +143,9 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     pending.drain();
     return { ...stats, oldestPendingAgeMillis: delivery.oldestPendingAgeMillis() };
   };
-  if (resolved.meterProvider) publishStats(resolved.meterProvider, snapshot, VERSION);
   const chain = new HashChain(delivery.spooledHead ?? { streamId: randomUUID(), seq: 0, hash: GENESIS_HASH }, resolved.hmacKey);
+  // The application's global MeterProvider unless one is given (a no-op one when the application registered none).
+  publishStats(resolved.meterProvider ?? metrics.getMeterProvider(), snapshot, VERSION, chain.head.streamId);
   const checkpoints = resolved.checkpoints;
 
   /** Encodes and queues one record; returns its ordinal (0: not kept, reported). */
@@ -167,7 +154,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     const bytes = encodeLogRecord({
       timeMillis: eventTimeOf(event, now),
       observedMillis: now,
-      severityNumber: SeverityNumber.INFO,
+      severityNumber: SEVERITY_INFO,
       severityText: 'INFO',
       eventName: text(event.action) ?? 'audit.unknown',
       body: event,

@@ -81,8 +81,8 @@ export interface AuditLoggerOptions<C extends Catalog> extends ExportOptions, De
   readonly checkpoints?: false | { readonly intervalMillis?: number; readonly signingKey?: KeyObject | string };
   /**
    * Publishes `stats()` as OpenTelemetry metrics (`otel_audit.exported`, `otel_audit.dropped`, ...)
-   * through the application's meter provider.
-   * @default undefined (counters readable with `stats()` only)
+   * through this meter provider.
+   * @default the global one (`metrics.getMeterProvider()` of `@opentelemetry/api`): the application's SDK's, when it registered one before `createAuditLogger`
    */
   readonly meterProvider?: MeterProvider;
   /** An exporter to use instead of OTLP/HTTP (for example a gRPC one); records are decoded for it (slower). @default OTLP/HTTP from the options above */

@@ -1,4 +1,3 @@
-import { SeverityNumber, type AnyValueMap, type LogRecord } from '@opentelemetry/api-logs';
 import { ATTR } from './attributes.js';
 import type { AuditEvent } from './catalog/envelope.js';
 import type { ChainLink } from './integrity/chain.js';
@@ -16,6 +15,30 @@ export interface RecordExtras {
   readonly link?: ChainLink;
   /** Set only for an event that failed validation. */
   readonly issues?: readonly ValidationIssue[];
+}
+
+/** OpenTelemetry's severity number of INFO (the logs data model): a plain number, the same in every API version. */
+export const SEVERITY_INFO = 9;
+
+/** A log record's body: any value OpenTelemetry logs carry (the `AnyValue` of its API). */
+export type LogBody = string | number | boolean | Uint8Array | null | undefined | readonly LogBody[] | { readonly [key: string]: LogBody };
+
+/**
+ * An audit event as an OpenTelemetry log record: the shape of the API's `LogRecord` (in
+ * `@opentelemetry/api` 1.10, and `@opentelemetry/api-logs` before), so either line's
+ * `logger.emit()` takes it.
+ */
+export interface AuditLogRecord {
+  readonly eventName: string;
+  readonly severityNumber: number;
+  readonly severityText: string;
+  /** Event time, ms since the epoch. */
+  readonly timestamp: number;
+  /** Emit time, ms since the epoch. */
+  readonly observedTimestamp: number;
+  /** The canonical event. */
+  readonly body: { readonly [key: string]: LogBody };
+  readonly attributes: Record<string, string | number | boolean>;
 }
 
 export function text(value: unknown): string | undefined {
@@ -48,7 +71,8 @@ export function recordAttributes(event: AuditEvent, extras: Omit<RecordExtras, '
   put(ATTR.actorType, text(actor['type']));
   put(ATTR.userId, id(user['id']));
   put(ATTR.userEmail, text(user['email']));
-  put(ATTR.userName, text(user['name']));
+  put(ATTR.userFullName, text(user['name']));
+  put(ATTR.userLogin, text(user['login']));
   put(ATTR.clientAddress, text(context['ip_address']));
   put(ATTR.userAgent, text(context['user_agent']));
   put(ATTR.sessionId, text(context['session_id']));
@@ -80,14 +104,15 @@ export function eventTimeOf(event: AuditEvent, observedAt: number): number {
  * a SIEM indexes travels as attributes (see the README's mapping table). Pure: it reads only its
  * arguments.
  */
-export function toLogRecord(event: AuditEvent, extras: RecordExtras): LogRecord {
+export function toLogRecord(event: AuditEvent, extras: RecordExtras): AuditLogRecord {
   return {
     eventName: text(event.action) ?? 'audit.unknown',
-    severityNumber: SeverityNumber.INFO,
+    severityNumber: SEVERITY_INFO,
     severityText: 'INFO',
     timestamp: eventTimeOf(event, extras.observedAt),
     observedTimestamp: extras.observedAt,
-    body: event as unknown as AnyValueMap,
+    // The event is JSON data (validated, or copied into JSON-safe data when invalid).
+    body: event as unknown as AuditLogRecord['body'],
     attributes: recordAttributes(event, extras),
   };
 }

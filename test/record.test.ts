@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { context, trace, TraceFlags } from '@opentelemetry/api';
+import { context, logs, trace, TraceFlags } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
 import { ATTR } from '../src/attributes.js';
@@ -28,7 +28,7 @@ describe('toLogRecord', () => {
       'audit.actor.type': 'user',
       'user.id': '146',
       'user.email': 'flapjack@example.com',
-      'user.name': 'Flapjack Toasty',
+      'user.full_name': 'Flapjack Toasty',
       'client.address': '39.139.42.243',
       'user_agent.original': sampleEvent.context.user_agent,
       'session.id': 'ixVo6maPbcgd1vvoj93teT',
@@ -40,6 +40,21 @@ describe('toLogRecord', () => {
       'audit.prev_hash': 'a'.repeat(64),
       'audit.hash': 'b'.repeat(64),
     });
+  });
+
+  it('maps a login to user.name and the display name to user.full_name (semantic conventions)', () => {
+    const actor = { type: 'user' as const, user: { id: 'admin', email: 'ops@example.com', name: 'Ops Team', login: 'ops' } };
+    const { attributes } = toLogRecord({ ...sampleEvent, actor }, { observedAt: 0 });
+    assert.equal(attributes['user.name'], 'ops');
+    assert.equal(attributes['user.full_name'], 'Ops Team');
+    assert.equal(attributes['user.id'], 'admin');
+  });
+
+  it("is a log record the OpenTelemetry API's logger.emit() takes (severity a plain number: SeverityNumber.INFO)", () => {
+    const record = toLogRecord(sampleEvent, { observedAt: 0 });
+    assert.equal(record.severityNumber, 9);
+    // Type-checked against @opentelemetry/api's LogRecord by `tsc` (npm test); the no-op logger takes it at run time.
+    logs.getLogger('otel-audit-test').emit(record);
   });
 
   it('omits absent values instead of sending empty strings', () => {

@@ -4,7 +4,7 @@
 import { ATTR } from '../../src/attributes.js';
 import type { Catalog } from '../../src/catalog/define.js';
 import { CHECKPOINT_ACTION } from '../../src/integrity/checkpoint.js';
-import { KIND_DEFAULTS, OCSF_CLASSES, VERB_RULES, deriveSiemMapping, ocsfTypeUid, siemMappingOf, verbKind, type SiemMapping, type VerbKind } from '../../src/catalog/siem-mapping.js';
+import { ACTOR_FIELDS, KIND_DEFAULTS, OCSF_CLASSES, VERB_RULES, deriveSiemMapping, ocsfTypeUid, siemMappingOf, verbKind, type SiemMapping, type VerbKind } from '../../src/catalog/siem-mapping.js';
 
 export const SIEM_FORMATS = ['ocsf', 'ecs', 'cim', 'cef'] as const;
 export type SiemFormat = (typeof SIEM_FORMATS)[number];
@@ -41,6 +41,8 @@ const OBJECT_TYPE = cache('object_type');
 const SERVICE = 'resource.attributes["service.name"]';
 const HOST = 'resource.attributes["host.name"]';
 const isAction = (action: string): string => `${ACTION} == ${str(action)}`;
+/** A field that takes the first present of `sources` (ACTOR_FIELDS): one statement each, the last applied winning, so the lowest priority goes first. */
+const firstPresent = (sources: readonly string[]): string[] => [...sources].reverse().map(attr);
 
 /** What every fragment starts with: the action, its object type and verb, the object acted on. */
 function prelude(mappings: readonly SiemMapping[]): string[] {
@@ -122,11 +124,14 @@ function ocsf(mappings: readonly SiemMapping[]): string[] {
     when(`set(${o('api')}, ${map([['operation', ACTION]])})`, `${cache('class_uid')} == 6003`),
     when(`set(${o('api', 'service')}, ${map([['name', SERVICE]])})`, `${cache('class_uid')} == 6003 and ${present(SERVICE)}`),
     when(`set(${o('actor', 'user')}, ${map([['type', str('User')], ['type_id', '1']])})`, `${attr(ATTR.actorType)} == "user"`),
-    ...([['uid', ATTR.userId], ['name', ATTR.userName]] as const).map(([key, name]) =>
-      when(`set(${o('actor', 'user', key)}, ${attr(name)})`, `${attr(ATTR.actorType)} == "user" and ${present(attr(name))}`),
+    ...Object.entries(ACTOR_FIELDS.ocsf).flatMap(([field, sources]) =>
+      firstPresent(sources).map((value) =>
+        field === 'actor.user.email_addr'
+          ? // OCSF types email_addr by a pattern: an address it rejects stays in raw_data only.
+            when(`set(${o(...field.split('.'))}, ${value})`, `${attr(ATTR.actorType)} == "user" and IsString(${value}) and IsMatch(${value}, ${str(OCSF_EMAIL)})`)
+          : when(`set(${o(...field.split('.'))}, ${value})`, `${attr(ATTR.actorType)} == "user" and ${present(value)}`),
+      ),
     ),
-    // OCSF types email_addr by a pattern: an address it rejects stays in raw_data only.
-    when(`set(${o('actor', 'user', 'email_addr')}, ${attr(ATTR.userEmail)})`, `${attr(ATTR.actorType)} == "user" and IsString(${attr(ATTR.userEmail)}) and IsMatch(${attr(ATTR.userEmail)}, ${str(OCSF_EMAIL)})`),
     // The site is the tenant: OCSF's metadata.tenant_uid, and the organization of the acting user.
     when(`set(${o('metadata', 'tenant_uid')}, ${attr(ATTR.siteId)})`, present(attr(ATTR.siteId))),
     when(`set(${o('actor', 'user', 'org')}, ${map([['uid', attr(ATTR.siteId)]])})`, `${attr(ATTR.actorType)} == "user" and ${present(attr(ATTR.siteId))}`),
@@ -163,10 +168,7 @@ function ecs(mappings: readonly SiemMapping[]): string[] {
   const optional: [string[], string][] = [
     [['event', 'hash'], attr(ATTR.hash)],
     [['event', 'sequence'], attr(ATTR.seq)],
-    [['user', 'id'], attr(ATTR.userId)],
-    [['user', 'email'], attr(ATTR.userEmail)],
-    [['user', 'name'], attr(ATTR.userName)],
-    [['user', 'full_name'], attr(ATTR.userName)],
+    ...Object.entries(ACTOR_FIELDS.ecs).flatMap(([field, sources]) => firstPresent(sources).map((value): [string[], string] => [field.split('.'), value])),
     [['source', 'ip'], attr(ATTR.clientAddress)],
     [['client', 'ip'], attr(ATTR.clientAddress)],
     [['user_agent', 'original'], attr(ATTR.userAgent)],
@@ -235,7 +237,7 @@ function cim(mappings: readonly SiemMapping[]): string[] {
     const statement = `set(${attr(field)}, ${value})`;
     return when(statement, [`${ACTION} != ${str(CHECKPOINT_ACTION)}`, ...(condition ? [condition] : [])].join(' and '));
   };
-  const actor = [ATTR.userId, ATTR.userName, ATTR.userEmail].map(attr);
+  const actor = firstPresent(ACTOR_FIELDS.cim.src_user);
   return [
     ...kindStatements(),
     ...mappingStatements(mappings, cimFields, cimFields(deriveSiemMapping(CHECKPOINT_ACTION))),
@@ -254,7 +256,7 @@ function cim(mappings: readonly SiemMapping[]): string[] {
     set('dest', SERVICE, present(SERVICE)),
     set('dvc', HOST, present(HOST)),
     set('src', attr(ATTR.clientAddress), present(attr(ATTR.clientAddress))),
-    // src_user: who acted (the email, else the name, else the id); user: the same, except for
+    // src_user: who acted (ACTOR_FIELDS: the email, else the login, else the display name, else the id); user: the same, except for
     // account changes, where CIM's `user` is the account changed.
     ...actor.map((value) => set('src_user', value, present(value))),
     ...actor.map((value) => set('user', value, present(value))),
@@ -294,13 +296,16 @@ function cefEscapes(): string[] {
   ];
 }
 
+/** The last (lowest-priority) source of an actor field: where CEF_EXTENSIONS starts it; the others override it. */
+const lowest = (sources: readonly string[]): string => attr(sources[sources.length - 1]!);
+
 /** Extension keys in the order they are written, with where their values come from. */
 const CEF_EXTENSIONS: [string, string][] = [
   ['act', ACTION],
   ['cat', OBJECT_TYPE],
   ['externalId', attr(ATTR.recordUid)],
-  ['suid', attr(ATTR.userId)],
-  ['suser', attr(ATTR.userName)],
+  ['suid', lowest(ACTOR_FIELDS.cef.suid)],
+  ['suser', lowest(ACTOR_FIELDS.cef.suser)],
   ['src', attr(ATTR.clientAddress)],
   ['requestClientApplication', attr(ATTR.userAgent)],
   ['dvchost', HOST],
@@ -308,7 +313,7 @@ const CEF_EXTENSIONS: [string, string][] = [
   ['cs2', attr(ATTR.hash)],
   ['cs3', attr(ATTR.prevHash)],
   ['cs4', attr(ATTR.streamId)],
-  ['cs5', attr(ATTR.userEmail)],
+  ['cs5', lowest(ACTOR_FIELDS.cef.cs5)],
   ['cs6', attr(ATTR.sessionId)],
   ['cn1', attr(ATTR.seq)],
   [CEF_SIGNATURE_KEY, attr(ATTR.signature)],
@@ -331,6 +336,8 @@ function cef(mappings: readonly SiemMapping[], descriptions: Readonly<Record<str
     when(`set(${header('name')}, ${cache('cef_name')})`, present(cache('cef_name'))),
     `set(${cache('cef')}, {})`,
     ...CEF_EXTENSIONS.map(([key, value]) => when(`set(${cache('cef', key)}, ${value})`, present(value))),
+    // The actor's fields with more than one source: the ones before the last (in CEF_EXTENSIONS) override it, in ACTOR_FIELDS' order.
+    ...Object.entries(ACTOR_FIELDS.cef).flatMap(([key, sources]) => firstPresent(sources.slice(0, -1)).map((value) => when(`set(${cache('cef', key)}, ${value})`, present(value)))),
     when(`set(${cache('cef', 'cn1')}, String(${cache('cef', 'cn1')}))`, present(cache('cef', 'cn1'))),
     ...cefEscapes(),
     `set(${ext}, Concat(["rt=", String(UnixMilli(log.time))], ""))`,

@@ -6,7 +6,10 @@ const identifier = z.union([z.number(), z.string().min(1)]);
 export const userSchema = z.strictObject({
   id: identifier,
   email: z.string(),
+  /** The display name ("Flapjack Toasty"). */
   name: z.string(),
+  /** The login or short user name, where the application has one ("flapjack"; the Admin Panel's users). */
+  login: z.string().optional(),
 });
 
 /** Who performed the action. */

@@ -2,6 +2,7 @@
 // (Change) and CEF. Pure data plus the default derivation from an action's `<object>.<verb>` name.
 // scripts/lib/siem-fragments.ts generates collector-config/formats/*.yaml from it and
 // docs/siem-mapping.md documents it (`npm run docs`); test/catalog/siem-mapping.test.ts checks both.
+import { ATTR } from '../attributes.js';
 import type { Catalog } from './define.js';
 
 /** What a verb does to its object, the one axis every data model agrees on. */
@@ -155,6 +156,31 @@ export function siemMappingOf(catalog: Catalog, overrides: Readonly<Record<strin
     .map((action) => siemMapping(action, overrides));
 }
 
+/**
+ * Who acted, in each format: each field and the record attributes it takes, the first present one
+ * winning. `user.name` is the login (semantic conventions), present only where the application
+ * has one; `user.full_name` the display name. OCSF's and ECS's user objects have a field for
+ * each; CIM's `src_user` and CEF's `suser` have one name for the user, so the login comes before
+ * the display name there. (CIM's `user` takes the same, except for account changes: the account
+ * changed.)
+ */
+export const ACTOR_FIELDS = {
+  ocsf: {
+    'actor.user.uid': [ATTR.userId],
+    'actor.user.name': [ATTR.userLogin],
+    'actor.user.full_name': [ATTR.userFullName],
+    'actor.user.email_addr': [ATTR.userEmail],
+  },
+  ecs: {
+    'user.id': [ATTR.userId],
+    'user.email': [ATTR.userEmail],
+    'user.name': [ATTR.userLogin],
+    'user.full_name': [ATTR.userFullName],
+  },
+  cim: { src_user: [ATTR.userEmail, ATTR.userLogin, ATTR.userFullName, ATTR.userId] },
+  cef: { suid: [ATTR.userId], suser: [ATTR.userLogin, ATTR.userFullName], cs5: [ATTR.userEmail] },
+} as const satisfies Record<'ocsf' | 'ecs' | 'cim' | 'cef', Record<string, readonly string[]>>;
+
 /** OCSF `type_uid`: class_uid * 100 + activity_id. */
 export const ocsfTypeUid = (mapping: SiemMapping): number => mapping.ocsf.classUid * 100 + mapping.ocsf.activityId;
 
@@ -177,6 +203,15 @@ export function siemMappingMarkdown(catalog: Catalog, title: string): string {
     '|---|---|',
     ...VERB_RULES.map((rule) => `| \`${rule.pattern.replaceAll('|', '\\|')}\` | ${rule.kind} |`),
     '| anything else | update |',
+    '',
+    'Who acted: each field takes the first of its attributes that the record has (`user.name` is the',
+    'login, where the application has one; `user.full_name` the display name):',
+    '',
+    '| format | field | from |',
+    '|---|---|---|',
+    ...Object.entries(ACTOR_FIELDS).flatMap(([format, fields]) =>
+      Object.entries(fields).map(([field, from]) => `| ${format.toUpperCase()} | \`${field}\` | ${(from as readonly string[]).map((a) => `\`${a}\``).join(', else ')} |`),
+    ),
     '',
     '| action | object | verb | kind | OCSF class / activity | ECS category / type | CIM action (change_type) | CEF severity | why |',
     '|---|---|---|---|---|---|---|---|---|',

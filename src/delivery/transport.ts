@@ -1,6 +1,5 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { createOtlpHttpExportDelegate, convertLegacyHttpOptions } from '@opentelemetry/otlp-exporter-base/node-http';
-import type { OTLPExporterNodeConfigBase } from '@opentelemetry/otlp-exporter-base';
+import { createOtlpHttpExportDelegate, convertLegacyHttpOptions, type OTLPExporterNodeConfigBase } from '@opentelemetry/otlp-exporter-base/node-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { decodeLogRecord, rejectedOf, requestFramer, type DecodedLogRecord, type Origin } from './record-format.js';

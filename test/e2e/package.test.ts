@@ -1,37 +1,79 @@
-// The package as a user gets it: `npm pack`, then installed into a fresh project on Node 20 (this
-// process) and Node 24 (from PyPI, see scripts/node24.sh), each with its own npm, from the npm cache.
+// The package as a user gets it: `npm pack`, then installed into a fresh application beside the
+// OpenTelemetry SDK (`@opentelemetry/sdk-node`) of each line an application may be on, with each
+// supported Node (22 and 24, from PyPI: scripts/node.sh) and its own npm. Where our peer range
+// admits the line, the install is silent and the README Quickstart runs with that SDK tracing,
+// against the real Collector; where it does not, npm refuses the install outright.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { copyFileSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { COLLECTOR, ROOT, tempDir } from '../../scripts/lib/processes.js';
+import { startOtlpReceiver } from '../../scripts/lib/gateway.js';
+import { COLLECTOR, freePort, ROOT, tempDir, track, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
 
 const run = promisify(execFile);
-const devDependencies = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies;
+const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string>; peerDependencies: Record<string, string> };
+const { devDependencies } = packageJson;
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const quickstart = /```ts\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('\n## Quickstart\n')))?.[1];
+
+/**
+ * The OpenTelemetry JS lines, as `npm install @opentelemetry/sdk-node` gives them: the current one
+ * (the logs API inside `@opentelemetry/api` 1.10, Node >= 22.15) and the one before it; and an
+ * application with no SDK at all (otel-audit's types must not need one).
+ */
+const LINES: readonly Line[] = [
+  { name: '3.x', sdkNode: '0.301.2', api: '1.10.0' },
+  { name: '2.x', sdkNode: '0.223.0', api: '1.9.1' },
+  { name: 'no SDK', sdkNode: undefined, api: '1.10.0' },
+];
+interface Line {
+  readonly name: string;
+  readonly sdkNode: string | undefined;
+  readonly api: string;
+}
+
+/** Whether `version` lies in our peer range of @opentelemetry/api (a `>=A <B` range). */
+function admitted(version: string): boolean {
+  const range = packageJson.peerDependencies['@opentelemetry/api'] ?? '';
+  const bounds = /^>=(\d+\.\d+\.\d+) <(\d+\.\d+\.\d+)$/.exec(range);
+  assert.ok(bounds, `the peer range of @opentelemetry/api is ">=A <B" (got "${range}")`);
+  const key = (v: string) => v.split('.').reduce((sum, part) => sum * 1000 + Number(part), 0);
+  return key(version) >= key(bounds[1]!) && key(version) < key(bounds[2]!);
+}
 
 /** A Node installation: the binary and the npm that came with it. */
 function nodeAt(node: string) {
   const npmCli = join(dirname(node), '..', 'lib/node_modules/npm/bin/npm-cli.js');
   // The package's bin and npm's own scripts start with `#!/usr/bin/env node`: this Node comes first.
-  const env = { ...process.env, PATH: `${dirname(node)}${delimiter}${process.env['PATH']}`, NODE_TEST_CONTEXT: undefined, npm_config_update_notifier: 'false' };
+  // No OTEL_* variable of the machine reaches the application.
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dirname(node)}${delimiter}${process.env['PATH']}`, NODE_TEST_CONTEXT: undefined, npm_config_update_notifier: 'false' };
+  for (const name of Object.keys(env)) if (name.startsWith('OTEL_')) delete env[name];
   return {
+    node,
+    env,
     npm: (args: string[], cwd: string) => run(node, [npmCli, ...args], { cwd, env, timeout: 300_000 }),
     exec: (file: string, args: string[], cwd: string) => run(file, args, { cwd, env, timeout: 120_000 }),
   };
 }
 
-async function node24(): Promise<string> {
-  if (process.env['NODE24']) return process.env['NODE24'];
-  const { stdout } = await run('bash', [join(ROOT, 'scripts/node24.sh')]);
+async function nodeOf(major: '22' | '24'): Promise<string> {
+  const given = process.env[`NODE${major}`];
+  if (given) return given;
+  const { stdout } = await run('bash', [join(ROOT, 'scripts/node.sh'), major]);
   return stdout.trim();
 }
 
-describe('npm pack, installed into a fresh project', () => {
+/** npm's lines that warn (this machine's npmrc may carry a setting npm does not know: not ours). */
+const warningsOf = (output: string): string[] => output.split('\n').filter((line) => /warn|ERESOLVE|EBADENGINE/i.test(line) && !/Unknown (user|env|global) config/.test(line));
+
+describe('npm pack, installed into a fresh application', () => {
   let tarball: string;
+  let receiver: RunningProcess;
+  let receiverPort: number;
+  let received: string;
 
   before(async () => {
     assert.ok(quickstart, 'the README has a ```ts block under ## Quickstart');
@@ -39,7 +81,12 @@ describe('npm pack, installed into a fresh project', () => {
     // prepack builds dist/ (tsc) first.
     const { stdout } = await run('npm', ['pack', '--pack-destination', out, '--json'], { cwd: ROOT, timeout: 300_000 });
     tarball = join(out, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
+    // The real Collector: an OTLP receiver writing every record it receives to a file.
+    receiverPort = await freePort();
+    received = join(tempDir('package-received'), 'received.jsonl');
+    receiver = await startOtlpReceiver(receiverPort, received, 'package-test-receiver');
   });
+  after(() => receiver?.stop());
 
   it('ships a LICENSE, the sources its maps point to, and what the commands need', async () => {
     const unpacked = tempDir('unpacked');
@@ -53,7 +100,11 @@ describe('npm pack, installed into a fresh project', () => {
     assert.ok(maps.length > 20);
     assert.ok(![...files].some((file) => file.startsWith('test/') || file.startsWith('.collector/')));
     assert.match(readFileSync(join(unpacked, 'package/LICENSE'), 'utf8'), /Apache License\s+Version 2\.0, January 2004[\s\S]*END OF TERMS AND CONDITIONS/);
-    assert.equal((JSON.parse(readFileSync(join(unpacked, 'package/package.json'), 'utf8')) as { license: string }).license, 'Apache-2.0');
+    const shipped = JSON.parse(readFileSync(join(unpacked, 'package/package.json'), 'utf8')) as { license: string; engines: { node: string }; scripts: Record<string, string> };
+    assert.equal(shipped.license, 'Apache-2.0');
+    assert.equal(shipped.engines.node, '>=22.15');
+    // Nothing of ours runs at install time.
+    assert.deepEqual(Object.keys(shipped.scripts).filter((name) => /install/.test(name)), []);
     // Every source a map names is in the package, at the path the map gives relative to itself
     // (a stale dist/ file of a deleted source would fail here: the build starts from an empty dist/).
     for (const map of maps) {
@@ -62,57 +113,202 @@ describe('npm pack, installed into a fresh project', () => {
     }
   });
 
-  for (const version of ['20', '24'] as const) {
-    it(`on Node ${version}: installs without npm warnings, runs otel-audit, compiles the Quickstart, explains a misspelled action`, async () => {
-      const node = version === '20' ? process.execPath : await node24();
-      const project = nodeAt(node);
-      assert.match((await project.exec(node, ['--version'], ROOT)).stdout, new RegExp(`^v${version}\\.`));
-      const dir = tempDir(`package-node${version}`);
-      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fresh-app', version: '1.0.0', private: true, type: 'module' }));
+  it('the current OpenTelemetry line (api 1.10) is within the peer range', () => {
+    assert.ok(admitted(LINES[0]!.api), packageJson.peerDependencies['@opentelemetry/api']);
+  });
 
-      // From the npm cache where it can (--prefer-offline), the registry for anything missing.
-      const installed = await project.npm(
-        ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, `typescript@${devDependencies['typescript']}`, `@types/node@${devDependencies['@types/node']}`],
-        dir,
-      );
-      // This machine's npmrc may carry a setting npm does not know (npm passes it on to scripts as an npm_config_ variable, hence env); any other warning is ours.
-      const warnings = (installed.stdout + installed.stderr).split('\n').filter((line) => /^npm warn/i.test(line) && !/Unknown (user|env|global) config/.test(line));
-      assert.deepEqual(warnings, [], 'npm install printed warnings');
-      const installedPackage = join(dir, 'node_modules/otel-audit');
-      assert.ok(existsSync(join(installedPackage, 'LICENSE')));
-      // The peer dependency: one @opentelemetry/api, the application's.
-      assert.ok(existsSync(join(dir, 'node_modules/@opentelemetry/api/package.json')));
-      assert.ok(!existsSync(join(installedPackage, 'node_modules/@opentelemetry/api')));
-
-      const help = await project.exec(join(dir, 'node_modules/.bin/otel-audit'), ['--help'], dir);
-      assert.match(help.stdout, /^otel-audit <command> \[options\]/);
-      assert.match(help.stdout, /\n {2}collector +build the otelcol-audit Collector distribution/);
-
-      assert.equal(await compileIn(project, dir, 'quickstart.ts', quickstart!), '');
-
-      const misspelled = quickstart!.replace("audit.logEvent('document.create'", "audit.logEvent('document.creat'");
-      assert.notEqual(misspelled, quickstart);
-      const errors = await compileIn(project, dir, 'misspelled.ts', misspelled);
-      assert.match(errors, /misspelled\.ts\(\d+,\d+\): error TS2345: Argument of type '"document\.creat"' is not assignable to parameter of type '"document\.creat is not an action of this catalog; valid actions: document\.create"'/);
-      assert.equal(errors.trim().split('\n').length, 1, errors);
-
-      if (version === '20') {
-        // The Collector build of the installed package uses the shipped manifest, lock and script:
-        // with the binary built from the repository's, it finds nothing to rebuild.
-        const out = tempDir('package-collector');
-        symlinkSync(COLLECTOR, join(out, 'otelcol-audit'));
-        copyFileSync(join(dirname(COLLECTOR), 'build.sha256'), join(out, 'build.sha256'));
-        const build = await project.exec(join(dir, 'node_modules/.bin/otel-audit'), ['collector', 'build', '--out', out], dir);
-        assert.match(build.stdout, /otelcol-audit is up to date with the manifest/);
+  for (const major of ['24', '22'] as const) {
+    for (const line of LINES) {
+      const title = `Node ${major}, OpenTelemetry ${line.name} (${line.sdkNode ? `sdk-node ${line.sdkNode}, ` : ''}api ${line.api})`;
+      if (!admitted(line.api)) {
+        it(`${title}: outside the peer range, npm refuses the install (ERESOLVE), never half-installs`, async () => {
+          const project = nodeAt(await nodeOf(major));
+          const dir = freshApplication(`package-node${major}-${line.name.replace(/\W+/g, '-')}`);
+          const refused = await project.npm(['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, ...sdkOf(line)], dir).then(
+            () => undefined,
+            (error: { stderr: string }) => error.stderr,
+          );
+          assert.ok(refused !== undefined, 'npm install failed');
+          assert.match(refused, /ERESOLVE/);
+          assert.match(refused, /peer @opentelemetry\/api@"[^"]+" from otel-audit/);
+        });
+        continue;
       }
-    });
+      it(`${title}: installs silently, require() and import work, the Quickstart compiles and runs${line.sdkNode ? ' with the SDK tracing' : ''}`, async () => {
+        const project = nodeAt(await nodeOf(major));
+        assert.match((await project.exec(project.node, ['--version'], ROOT)).stdout, new RegExp(`^v${major}\\.`));
+        const dir = freshApplication(`package-node${major}-${line.name.replace(/\W+/g, '-')}`);
+
+        // From the npm cache where it can (--prefer-offline), the registry for anything missing.
+        const installed = await project.npm(
+          ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, ...sdkOf(line), `typescript@${devDependencies['typescript']}`, `@types/node@${devDependencies['@types/node']}`],
+          dir,
+        );
+        // No ERESOLVE, no EBADENGINE, no peer warning: nothing but the counts.
+        assert.deepEqual(warningsOf(installed.stderr), [], `npm install warned:\n${installed.stderr}`);
+        assert.deepEqual(warningsOf(installed.stdout), [], `npm install warned:\n${installed.stdout}`);
+        const installedPackage = join(dir, 'node_modules/otel-audit');
+        assert.ok(existsSync(join(installedPackage, 'LICENSE')));
+        // One @opentelemetry/api in the whole tree, the application's: its SDK's context and
+        // providers are the ones otel-audit sees.
+        const apis = installedCopies(join(dir, 'node_modules'), '@opentelemetry/api');
+        assert.deepEqual(apis, [join(dir, 'node_modules/@opentelemetry/api/package.json')]);
+        assert.equal((JSON.parse(readFileSync(apis[0]!, 'utf8')) as { version: string }).version, line.api);
+
+        const help = await project.exec(join(dir, 'node_modules/.bin/otel-audit'), ['--help'], dir);
+        assert.match(help.stdout, /^otel-audit <command> \[options\]/);
+        assert.match(help.stdout, /\n {2}collector +build the otelcol-audit Collector distribution/);
+
+        // require() of the ESM package (Node >= 22.12 loads ES modules synchronously), both entry points.
+        writeFileSync(
+          join(dir, 'require-check.cjs'),
+          "const audit = require('otel-audit');\nconst { gristCatalog } = require('otel-audit/catalogs/grist');\nconsole.log(typeof audit.createAuditLogger, Object.keys(gristCatalog.actions).length);\n",
+        );
+        assert.equal((await project.exec(project.node, ['require-check.cjs'], dir)).stdout.trim(), 'function 40');
+
+        assert.equal(await compileIn(project, dir, 'quickstart.ts', quickstart!), '');
+        const misspelled = quickstart!.replace("audit.logEvent('document.create'", "audit.logEvent('document.creat'");
+        assert.notEqual(misspelled, quickstart);
+        const errors = await compileIn(project, dir, 'misspelled.ts', misspelled);
+        assert.match(errors, /misspelled\.ts\(\d+,\d+\): error TS2345: Argument of type '"document\.creat"' is not assignable to parameter of type '"document\.creat is not an action of this catalog; valid actions: document\.create"'/);
+        assert.equal(errors.trim().split('\n').length, 1, errors);
+
+        await runQuickstart(project, dir, `http://127.0.0.1:${receiverPort}/v1/logs`, received, line.sdkNode !== undefined);
+
+        if (major === '24' && line === LINES[0]) {
+          // The Collector build of the installed package uses the shipped manifest, lock and script:
+          // with the binary built from the repository's, it finds nothing to rebuild.
+          const out = tempDir('package-collector');
+          symlinkSync(COLLECTOR, join(out, 'otelcol-audit'));
+          copyFileSync(join(dirname(COLLECTOR), 'build.sha256'), join(out, 'build.sha256'));
+          const build = await project.exec(join(dir, 'node_modules/.bin/otel-audit'), ['collector', 'build', '--out', out], dir);
+          assert.match(build.stdout, /otelcol-audit is up to date with the manifest/);
+        }
+      });
+    }
   }
 });
 
-/** Writes `file` and compiles it alone, with the settings of a strict ESM TypeScript project; returns the diagnostics. */
-async function compileIn(project: ReturnType<typeof nodeAt>, dir: string, file: string, source: string): Promise<string> {
+/**
+ * An empty ESM application. npm 11 (Node 24's) asks each application to decide on its dependencies'
+ * install scripts: the SDK's protobufjs has one (a version notice), which this application declines
+ * (otel-audit has none: the first test checks).
+ */
+function freshApplication(name: string): string {
+  const dir = tempDir(name);
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fresh-app', version: '1.0.0', private: true, type: 'module', allowScripts: { protobufjs: false } }));
+  return dir;
+}
+
+/** What an application on `line` installs: the SDK, if any, and, pinned, the API. */
+const sdkOf = (line: Line): string[] => [...(line.sdkNode ? [`@opentelemetry/sdk-node@${line.sdkNode}`] : []), `@opentelemetry/api@${line.api}`];
+
+/** Every installed copy of package `name` under `nodeModules`, nested node_modules included: their package.json paths. */
+function installedCopies(nodeModules: string, name: string): string[] {
+  const found: string[] = [];
+  const visit = (dir: string): void => {
+    if (existsSync(join(dir, name, 'package.json'))) found.push(join(dir, name, 'package.json'));
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const packages = entry.name.startsWith('@') ? readdirSync(join(dir, entry.name)).map((inner) => join(dir, entry.name, inner)) : [join(dir, entry.name)];
+      for (const installed of packages) if (existsSync(join(installed, 'node_modules'))) visit(join(installed, 'node_modules'));
+    }
+  };
+  visit(nodeModules);
+  return found.sort();
+}
+
+/**
+ * The README Quickstart as an application runs it: its endpoint, signing key and spool directory
+ * pointed at this test's (the Collector's OTLP receiver, a fresh Ed25519 key, a temporary
+ * directory). With `tracing`, inside a request span of the application's own OpenTelemetry SDK
+ * (NodeSDK, spans printed by its console exporter): each audit record must carry that span's trace
+ * id; without, none may carry one. The Quickstart's SIGTERM handler must shut it down cleanly,
+ * with nothing reported to its onError.
+ */
+async function runQuickstart(project: ReturnType<typeof nodeAt>, dir: string, endpoint: string, received: string, tracing: boolean): Promise<void> {
+  const keyFile = join(dir, 'audit-ed25519.pem');
+  writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  const replacements: [RegExp, string][] = [
+    [/endpoint: '[^']*'/, `endpoint: ${JSON.stringify(endpoint)}`],
+    [/'\/run\/secrets\/audit-ed25519\.pem'/, JSON.stringify(keyFile)],
+    [/spoolDir: '[^']*'/, `spoolDir: ${JSON.stringify(join(dir, 'audit-spool'))}`],
+  ];
+  let source = quickstart!;
+  for (const [pattern, value] of replacements) {
+    assert.match(source, pattern, 'the Quickstart still has what the test points elsewhere');
+    source = source.replace(pattern, value);
+  }
+  // A marker of this run in the records: the receiver's file holds every run's.
+  const runId = `run-${randomUUID()}`;
+  assert.equal(await compileIn(project, dir, 'run-quickstart.ts', source, 'build'), '');
+  const start = tracing
+    ? [
+        "import { trace } from '@opentelemetry/api';",
+        "import { NodeSDK } from '@opentelemetry/sdk-node';",
+        'new NodeSDK().start();',
+        '// Alive until the Quickstart exits on SIGTERM.',
+        'setInterval(() => undefined, 60_000);',
+        "await trace.getTracer('fresh-app').startActiveSpan('GET /documents', async (span) => {",
+        '  console.log(`active trace ${span.spanContext().traceId}`);',
+        "  await import('./build/run-quickstart.js');",
+        '  span.end();',
+        '});',
+      ]
+    : ['setInterval(() => undefined, 60_000);', "await import('./build/run-quickstart.js');"];
+  writeFileSync(join(dir, 'start.mjs'), [...start, "console.log('quickstart ran');", ''].join('\n'));
+  const child = spawn(project.node, ['start.mjs'], {
+    cwd: dir,
+    env: { ...project.env, AUDIT_TOKEN: 'package-test-token', OTEL_SERVICE_NAME: runId, OTEL_TRACES_EXPORTER: 'console', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const app = track(child, 'quickstart');
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    await waitFor('the Quickstart to run', () => app.output().includes('quickstart ran') || child.exitCode !== null, 60_000);
+    const records = () => recordsOf(received, runId).filter((record) => record.eventName !== 'audit.checkpoint');
+    await waitFor('both audit records at the Collector', () => records().length >= 2, 30_000);
+    assert.deepEqual(records().map((record) => record.eventName).sort(), ['document.create', 'user.delete_api_key']);
+    if (tracing) {
+      const traceId = /active trace ([0-9a-f]{32})/.exec(app.output())?.[1];
+      assert.ok(traceId, app.output());
+      assert.deepEqual(records().map((record) => record.traceId), [traceId, traceId]);
+      // Traces on: the SDK exported the request span the records point to.
+      await waitFor('the span exported by the console exporter', () => app.output().includes(`traceId: '${traceId}'`), 30_000);
+    } else {
+      assert.deepEqual(records().map((record) => record.traceId ?? ''), ['', '']);
+    }
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, app.output());
+    assert.equal(stderr, '', 'nothing reached onError (console.error) or a warning');
+  } finally {
+    await app.stop();
+  }
+}
+
+/** The log records of an OTLP/JSON file (the Collector's file exporter, one request per line) whose resource has `service.name` `service`. */
+function recordsOf(path: string, service: string): { eventName?: string; traceId?: string }[] {
+  if (!existsSync(path)) return [];
+  type Value = { stringValue?: string };
+  type Request = { resourceLogs?: { resource?: { attributes?: { key: string; value: Value }[] }; scopeLogs?: { logRecords?: { eventName?: string; traceId?: string }[] }[] }[] };
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .flatMap((line) => (JSON.parse(line) as Request).resourceLogs ?? [])
+    .filter((logs) => logs.resource?.attributes?.some((a) => a.key === 'service.name' && a.value.stringValue === service))
+    .flatMap((logs) => (logs.scopeLogs ?? []).flatMap((scope) => scope.logRecords ?? []));
+}
+
+/**
+ * Writes `file` and compiles it alone, with the settings of a strict ESM TypeScript project;
+ * returns the diagnostics. With `outDir`, emits JavaScript there.
+ */
+async function compileIn(project: ReturnType<typeof nodeAt>, dir: string, file: string, source: string, outDir?: string): Promise<string> {
   writeFileSync(join(dir, file), source);
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: ['node'], noEmit: true }, files: [file] }));
+  const emit = outDir ? { outDir } : { noEmit: true };
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: ['node'], ...emit }, files: [file] }));
   try {
     await project.exec(join(dir, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], dir);
     return '';

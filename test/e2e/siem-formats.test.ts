@@ -277,7 +277,8 @@ describe('SIEM formats through the real Collector', () => {
       context: { ...sampleEvent.context, user_agent: HOSTILE.userAgent, site: { id: 7, name: HOSTILE.siteName, domain: 'evil' } },
       details: { document: { id: 'doc=1|x', name: HOSTILE.documentName } },
     });
-    audit.logEvent(CUSTOM, { actor: sampleEvent.actor, context: sampleEvent.context, details: catalog.actions[CUSTOM].sample });
+    // A user with a login (as the Admin Panel's are): semconv user.name, beside the display name in user.full_name.
+    audit.logEvent(CUSTOM, { actor: { type: 'user', user: { id: 146, email: 'flapjack@example.com', name: 'Flapjack Toasty', login: 'flapjack' } }, context: sampleEvent.context, details: catalog.actions[CUSTOM].sample });
     await audit.shutdown({ timeoutMillis: 30_000 });
     const expected = RECEIVED;
     const counts = () => ({
@@ -373,9 +374,14 @@ describe('SIEM formats through the real Collector', () => {
       assert.equal(canonical.actor.type, 'user');
       if (canonical.actor.type === 'user') {
         assert.deepEqual(
-          { uid: actor.user['uid'], email_addr: actor.user['email_addr'], name: actor.user['name'] },
-          // An address OCSF's email pattern rejects is left out (raw_data keeps it).
-          { uid: String(canonical.actor.user.id), email_addr: emailPattern.test(canonical.actor.user.email) ? canonical.actor.user.email : undefined, name: canonical.actor.user.name },
+          { uid: actor.user['uid'], email_addr: actor.user['email_addr'], name: actor.user['name'], full_name: actor.user['full_name'] },
+          // An address OCSF's email pattern rejects is left out (raw_data keeps it); OCSF's name is the login, full_name the display name.
+          {
+            uid: String(canonical.actor.user.id),
+            email_addr: emailPattern.test(canonical.actor.user.email) ? canonical.actor.user.email : undefined,
+            name: canonical.actor.user.login,
+            full_name: canonical.actor.user.name,
+          },
         );
       }
       assert.equal((event['src_endpoint'] as Json)['ip'], canonical.context.ip_address);
@@ -436,7 +442,10 @@ describe('SIEM formats through the real Collector', () => {
       assert.equal((document['source'] as Json)['ip'], canonical.context.ip_address);
       assert.equal((document['user_agent'] as Json)['original'], canonical.context.user_agent);
       assert.equal((document['organization'] as Json)['id'], String(canonical.context.site?.id));
-      if (canonical.actor.type === 'user') assert.equal((document['user'] as Json)['email'], canonical.actor.user.email);
+      if (canonical.actor.type === 'user') {
+        const user = document['user'] as Json;
+        assert.deepEqual([user['email'], user['name'], user['full_name']], [canonical.actor.user.email, canonical.actor.user.login, canonical.actor.user.name]);
+      }
     }
     assert.deepEqual([...seen].sort(), [...actions, CUSTOM].sort());
   });
@@ -522,7 +531,7 @@ describe('SIEM formats through the real Collector', () => {
       assert.equal(extensions['cs1Label'], 'site');
       assert.equal(extensions['cs1'], canonical.context.site?.name);
       if (canonical.actor.type === 'user') {
-        assert.equal(extensions['suser'], canonical.actor.user.name);
+        assert.equal(extensions['suser'], canonical.actor.user.login ?? canonical.actor.user.name);
         assert.equal(extensions['suid'], String(canonical.actor.user.id));
         assert.equal(extensions['cs5'], canonical.actor.user.email);
       }
