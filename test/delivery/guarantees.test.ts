@@ -121,6 +121,10 @@ describe('options are validated once, at creation, with the option named', () =>
     assert.match(row('outage'), new RegExp(`reportAfterMillis: ${DEFAULTS.outageReportAfterMillis}, repeatEveryMillis: ${DEFAULTS.outageRepeatEveryMillis}`));
     assert.match(row('checkpoints'), new RegExp(`intervalMillis: ${DEFAULTS.checkpointIntervalMillis}`));
     assert.match(row('invalidEvents'), new RegExp(`'${DEFAULTS.invalidEvents}'`));
+    assert.ok(row('endpoint').includes(`\`${DEFAULTS.endpoint}\``), row('endpoint'));
+    assert.match(row('timeoutMillis'), new RegExp(`, else ${DEFAULTS.timeoutMillis} \\|`));
+    assert.match(row('compression'), new RegExp(`, else \`${DEFAULTS.compression}\` \\|`));
+    assert.match(row('protocol'), new RegExp(`, else \`${DEFAULTS.protocol}\` \\|`));
   });
 });
 
