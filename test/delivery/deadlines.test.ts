@@ -89,6 +89,7 @@ describe('an outage is reported within a second of outage.reportAfterMillis, and
       await tick(2500);
       await audit.shutdown({ timeoutMillis: 100 });
       await collector.close();
+      console.log(`collector ${name}, reportAfterMillis 1000: ${reports.map((r) => `at ${r.at} ms "${r.message}"`).join('; ')}`);
       assert.equal(reports.length, 1, JSON.stringify(reports));
       assert.ok(reports[0]!.at >= 1000 && reports[0]!.at <= 2000, `reported at ${reports[0]!.at} ms`);
       assert.match(reports[0]!.message, /has not accepted an export for 1 s/);

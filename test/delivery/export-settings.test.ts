@@ -12,6 +12,8 @@ import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
+import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { AuditOptionsError, createAuditLogger } from '../../src/index.js';
 import { decodeLogsRequest } from '../helpers/otlp-protobuf.js';
@@ -231,5 +233,33 @@ describe('on the wire', () => {
       { client: 'client', records: 1 },
       { client: 'client', records: 1 },
     ]);
+  });
+
+  it('the exporter option: records decoded for any LogRecordExporter (the OpenTelemetry OTLP exporter here, reading the plain resource); its failures are retried', async () => {
+    const gateway = await startOtlpListener();
+    const otlp = new OTLPLogExporter({ url: gateway.url });
+    let failures = 2;
+    const seen: ReadableLogRecord[] = [];
+    // Fails twice (an outage to the sender), then hands over to the real exporter.
+    const exporter: LogRecordExporter = {
+      export: (records, done) => {
+        if (failures-- > 0) return done({ code: 1, error: new Error('not yet') });
+        seen.push(...records);
+        otlp.export(records, done);
+      },
+      forceFlush: () => otlp.forceFlush(),
+      shutdown: () => otlp.shutdown(),
+    };
+    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, serviceName: 'custom-exporter', exporter, retry: { initialDelayMillis: 20, maxDelayMillis: 50 }, onError: () => undefined });
+    const id = await audit.logEventOrThrow('document.create', { details: details('custom') });
+    await audit.shutdown();
+    await gateway.close();
+    assert.equal(audit.stats().retried, 2);
+    assert.equal(seen[0]!.resource.attributes['service.name'], 'custom-exporter');
+    assert.deepEqual(seen[0]!.resource.merge(null).attributes, seen[0]!.resource.attributes);
+    assert.equal(gateway.records.length, 1);
+    assert.equal(gateway.records[0]!.attributes['log.record.uid'], id);
+    assert.equal(gateway.records[0]!.resource['service.name'], 'custom-exporter');
+    assert.deepEqual((gateway.records[0]!.body as { details: unknown }).details, details('custom'));
   });
 });
