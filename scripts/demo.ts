@@ -51,7 +51,7 @@ async function main(): Promise<number> {
   process.stdout.write(`starting the example document service on http://127.0.0.1:${appPort}\n`);
   const app = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'examples/docs-service/server.ts')], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(appPort), OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: pipeline.endpoint, AUDIT_SPOOL_DIR: join(out, 'spool') },
+    env: { ...process.env, PORT: String(appPort), OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT: pipeline.endpoint, AUDIT_SPOOL_DIR: join(out, 'spool') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let appOutput = '';

@@ -21,17 +21,19 @@ export class AuditValidationError extends AuditError {
 /**
  * Why delivery could not go the normal way, or what it wants an operator to know. Each is counted in `stats()`.
  * - `queue_full`: the in-memory queue was at its bound; the event was dropped (`dropped`).
- * - `dead_letter`: the collector rejected a record (HTTP 400/413); it went to the dead-letter file (`deadLettered`).
+ * - `dead_letter`: the collector rejected a record (a 400 with an OTLP Status, a 413, a partial
+ *   success); it went to the dead-letter file (`deadLettered`).
  * - `retry_exhausted`: a configured retry limit ran out; the records went to the dead-letter file.
- * - `collector_refused`: the collector refused an export for a reason of configuration (HTTP 401,
- *   403, 404, 415, ...): the events are kept and retried, never dead-lettered (`refused`); or it
- *   reported records rejected in a partial success.
+ * - `collector_refused`: what answered refused the export for a reason of configuration (HTTP 401,
+ *   403, 404, 415, a 400 without an OTLP Status, a redirect), or is not an OTLP collector at all (a
+ *   2xx that is not an OTLP response: an HTML page, garbage); the message names what answered. The
+ *   events are kept and retried, never dead-lettered (`refused`).
  * - `collector_unreachable`: no export has succeeded for `outage.reportAfterMillis`; repeated every
  *   `outage.repeatEveryMillis` while it lasts (`oldestPendingAgeMillis` tells how far behind).
  * - `collector_recovered`: the collector accepts exports again after a reported outage.
  * - `spool_unavailable`: the spool directory could not be opened, written or read (disk full, not
  *   writable, EIO); events wait in memory, in order, and go back to the spool when it works again.
- * - `spool_corrupt`: a damaged record (torn write, bad checksum) was found in the spool and skipped (`corrupted`).
+ * - `spool_corrupt`: a damaged region (torn write, bad checksum) was found in the spool and skipped up to the next intact record (`corrupted`).
  * - `invalid_dropped`: an invalid event was dropped because `invalidEvents: 'drop'` (`dropped`).
  * - `unserializable`: the validated event is not JSON data (a `Date`, a `bigint`, a cycle...): dropped (`dropped`).
  * - `shutdown_pending`: shutdown ended with events neither delivered nor kept on disk (`dropped`).

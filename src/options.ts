@@ -1,12 +1,15 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { isAbsolute, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import type { MeterProvider } from '@opentelemetry/api';
 import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
 import type { Catalog } from './catalog/define.js';
 import { AuditError } from './errors.js';
 import type { RetryOptions } from './delivery/backoff.js';
 import type { DeliverySettings } from './delivery/delivery.js';
-import type { ExportOptions, OtlpProtocol } from './delivery/transport.js';
+import type { ExportOptions, ExportSettings } from './delivery/transport.js';
 
 /** How events are kept and sent. The options type is the documentation: see each field. */
 export interface DeliveryOptions {
@@ -41,7 +44,7 @@ export interface DeliveryOptions {
   readonly outage?: { readonly reportAfterMillis?: number; readonly repeatEveryMillis?: number };
 }
 
-/** Options of `createAuditLogger`. Export fields fall back to the standard `OTEL_*` variables. */
+/** Options of `createAuditLogger`. Export fields fall back to the audit stream's own `OTEL_AUDIT_EXPORTER_OTLP_*` variables. */
 export interface AuditLoggerOptions<C extends Catalog> extends ExportOptions, DeliveryOptions {
   /** The actions this logger accepts. @example gristCatalog */
   readonly catalog: C;
@@ -96,7 +99,10 @@ export interface AuditLoggerOptions<C extends Catalog> extends ExportOptions, De
  * overlap); larger requests alone changed nothing (bench/RESULTS.md, section 2).
  */
 export const DEFAULTS = {
+  endpoint: 'http://localhost:4318/v1/logs',
   protocol: 'http/protobuf',
+  timeoutMillis: 10_000,
+  compression: 'none',
   maxQueueRecords: 20_000,
   maxBatchRecords: 1000,
   maxBatchBytes: 2 * 1024 * 1024,
@@ -115,8 +121,24 @@ export const DEFAULTS = {
 
 /** How often a spool that could not be written tries again. */
 const SPOOL_RECOVERY_MILLIS = 1000;
-/** The OTLP exporter fails exports beyond 30 at once. */
+/** More exports in flight than this only queue up at the collector's receiver. */
 const MAX_CONCURRENT_EXPORTS = 30;
+
+/**
+ * The audit stream's own variables, one per export option. The generic `OTEL_EXPORTER_OTLP_*`
+ * variables are never read: they lead to the application's other telemetry (its APM vendor, with
+ * that vendor's API key), and audit events (emails, IP addresses, session ids) must not follow them.
+ */
+export const EXPORT_VARIABLES = {
+  endpoint: 'OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT',
+  protocol: 'OTEL_AUDIT_EXPORTER_OTLP_PROTOCOL',
+  headers: 'OTEL_AUDIT_EXPORTER_OTLP_HEADERS',
+  timeoutMillis: 'OTEL_AUDIT_EXPORTER_OTLP_TIMEOUT',
+  compression: 'OTEL_AUDIT_EXPORTER_OTLP_COMPRESSION',
+  certificateFile: 'OTEL_AUDIT_EXPORTER_OTLP_CERTIFICATE',
+  clientCertificateFile: 'OTEL_AUDIT_EXPORTER_OTLP_CLIENT_CERTIFICATE',
+  clientKeyFile: 'OTEL_AUDIT_EXPORTER_OTLP_CLIENT_KEY',
+} as const satisfies Record<keyof ExportOptions, string>;
 
 /** A bad option: the message names it. Thrown by `createAuditLogger`, once, at creation. */
 export class AuditOptionsError extends AuditError {
@@ -126,7 +148,11 @@ export class AuditOptionsError extends AuditError {
   }
 }
 
+/** Stands for a value an error message must not show (a header may hold a token). */
+const NOT_SHOWN = Symbol('not shown');
+
 function describe(value: unknown): string {
+  if (value === NOT_SHOWN) return 'a value not shown here';
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
@@ -165,15 +191,127 @@ function record(option: string, value: unknown, check: (v: unknown) => boolean, 
   for (const [key, member] of Object.entries(value)) if (!check(member)) throw new AuditOptionsError(`${option}.${key}`, `must be ${what}`, member);
 }
 
-function protocolFromEnvironment(): string | undefined {
-  const value = process.env['OTEL_EXPORTER_OTLP_LOGS_PROTOCOL'] ?? process.env['OTEL_EXPORTER_OTLP_PROTOCOL'];
-  return value?.trim() || undefined;
+/** `name=value,name2=value2` with URL-encoded values, as the OpenTelemetry variables write headers. */
+function headersOfVariable(variable: string, text: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of text.split(',')) {
+    if (pair.trim() === '') continue;
+    const at = pair.indexOf('=');
+    const name = pair.slice(0, at).trim();
+    let value: string | undefined;
+    try {
+      value = at > 0 ? decodeURIComponent(pair.slice(at + 1).trim()) : undefined;
+    } catch {
+      value = undefined;
+    }
+    if (!name || value === undefined) throw new AuditOptionsError(variable, 'must be name=value pairs separated by commas, values URL-encoded', NOT_SHOWN);
+    headers[name] = value;
+  }
+  return headers;
+}
+
+function checkHeaders(option: string, headers: Readonly<Record<string, string>>): void {
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      validateHeaderName(name);
+    } catch {
+      throw new AuditOptionsError(option, `has a header name that HTTP does not allow (${JSON.stringify(name.slice(0, 40))})`, NOT_SHOWN);
+    }
+    try {
+      validateHeaderValue(name, value);
+    } catch {
+      throw new AuditOptionsError(option, `has a value for ${name} that HTTP does not allow (a line break or control character)`, NOT_SHOWN);
+    }
+  }
+}
+
+function pemFile(option: string, path: string | undefined): Buffer | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new AuditOptionsError(option, `names a file that cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, path);
+  }
+}
+
+/**
+ * The export settings: each option, else its `OTEL_AUDIT_EXPORTER_OTLP_*` variable, else the
+ * default; checked once, with errors naming the option or the variable (never showing a header's
+ * value). TLS files are read here, once.
+ */
+export function resolveExportOptions(options: ExportOptions, env: NodeJS.ProcessEnv = process.env): ExportSettings {
+  const given = <K extends keyof ExportOptions>(key: K): { source: string; value: unknown } => {
+    if (options[key] !== undefined) return { source: key, value: options[key] };
+    const variable = EXPORT_VARIABLES[key];
+    const value = env[variable]?.trim();
+    return { source: variable, value: value === '' ? undefined : value };
+  };
+
+  const endpoint = given('endpoint');
+  let url: URL | undefined;
+  try {
+    url = typeof endpoint.value === 'string' ? new URL(endpoint.value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (endpoint.value !== undefined && (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))) {
+    throw new AuditOptionsError(endpoint.source, 'must be an http(s) URL such as https://gateway:4318/v1/logs', endpoint.value);
+  }
+
+  const protocol = given('protocol');
+  const timeout = given('timeoutMillis');
+  const timeoutValue = timeout.source === 'timeoutMillis' ? timeout.value : timeout.value === undefined ? undefined : /^\d+$/.test(String(timeout.value)) ? Number(timeout.value) : timeout.value;
+  const compression = given('compression');
+
+  const headers = given('headers');
+  let headerValues: Record<string, string> = {};
+  if (headers.source === 'headers') {
+    record('headers', headers.value, (v) => typeof v === 'string', 'strings');
+    headerValues = { ...(headers.value as Record<string, string>) };
+  } else if (typeof headers.value === 'string') headerValues = headersOfVariable(headers.source, headers.value);
+  checkHeaders(headers.source, headerValues);
+
+  const files = (['certificateFile', 'clientCertificateFile', 'clientKeyFile'] as const).map((key) => {
+    const { source, value } = given(key);
+    return { source, contents: pemFile(source, text(source, value)) };
+  });
+  const [ca, cert, key] = files;
+  const tls = { ...(ca!.contents ? { ca: ca!.contents } : {}), ...(cert!.contents ? { cert: cert!.contents } : {}), ...(key!.contents ? { key: key!.contents } : {}) };
+  if (Object.keys(tls).length > 0) {
+    const first = files.find((file) => file.contents)!;
+    if (url?.protocol !== 'https:') throw new AuditOptionsError(first.source, 'is for an https:// endpoint (the endpoint is not https)', url?.href ?? DEFAULTS.endpoint);
+    if (Boolean(cert!.contents) !== Boolean(key!.contents)) {
+      const missing = cert!.contents ? key! : cert!;
+      throw new AuditOptionsError(missing.source, 'is needed too: a client certificate goes with its key', undefined);
+    }
+    for (const [file, part] of [
+      [ca!, { ca: tls.ca }],
+      [cert!, { cert: tls.cert, key: tls.key }],
+    ] as const) {
+      if (!file.contents) continue;
+      try {
+        createSecureContext(part);
+      } catch (error) {
+        throw new AuditOptionsError(file.source, `holds no usable PEM (${(error as Error).message})`, NOT_SHOWN);
+      }
+    }
+  }
+
+  return {
+    endpoint: url?.href ?? DEFAULTS.endpoint,
+    defaultEndpoint: url === undefined,
+    protocol: oneOf(protocol.source, protocol.value, ['http/protobuf', 'http/json']) ?? DEFAULTS.protocol,
+    headers: headerValues,
+    timeoutMillis: millis(timeout.source, timeoutValue, 1) ?? DEFAULTS.timeoutMillis,
+    compression: oneOf(compression.source, compression.value, ['gzip', 'none']) ?? DEFAULTS.compression,
+    tls,
+  };
 }
 
 /** The options after validation, with every default applied. */
 export interface ResolvedOptions<C extends Catalog> {
   readonly catalog: C;
-  readonly export: ExportOptions & { readonly protocol: OtlpProtocol };
+  readonly export: ExportSettings;
   readonly delivery: DeliverySettings;
   readonly serviceName: string | undefined;
   readonly serviceVersion: string | undefined;
@@ -193,22 +331,7 @@ export function resolveOptions<C extends Catalog>(options: AuditLoggerOptions<C>
   if (typeof o.catalog !== 'object' || o.catalog === null || typeof (o.catalog as { actions?: unknown }).actions !== 'object') {
     throw new AuditOptionsError('catalog', 'must be a catalog made by defineCatalog (or the bundled gristCatalog)', o.catalog);
   }
-  if (o.endpoint !== undefined) {
-    let url: URL | undefined;
-    try {
-      url = new URL(String(o.endpoint));
-    } catch {
-      url = undefined;
-    }
-    if (typeof o.endpoint !== 'string' || !url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      throw new AuditOptionsError('endpoint', 'must be an http(s) URL such as https://gateway:4318/v1/logs', o.endpoint);
-    }
-  }
-  const protocolSource = o.protocol !== undefined ? 'protocol' : 'OTEL_EXPORTER_OTLP_[LOGS_]PROTOCOL';
-  const protocol = oneOf<OtlpProtocol>(protocolSource, o.protocol ?? protocolFromEnvironment(), ['http/protobuf', 'http/json']) ?? DEFAULTS.protocol;
-  record('headers', o.headers, (v) => typeof v === 'string', 'strings');
-  const timeoutMillis = millis('timeoutMillis', o.timeoutMillis, 1);
-  const compression = oneOf('compression', o.compression, ['gzip', 'none']);
+  const exportSettings = resolveExportOptions(o);
   record('resourceAttributes', o.resourceAttributes, (v) => ['string', 'number', 'boolean'].includes(typeof v), 'strings, numbers or booleans');
 
   const retry = o.retry ?? {};
@@ -267,13 +390,7 @@ export function resolveOptions<C extends Catalog>(options: AuditLoggerOptions<C>
   }
   return {
     catalog: o.catalog,
-    export: {
-      protocol,
-      ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
-      ...(o.headers !== undefined ? { headers: o.headers } : {}),
-      ...(timeoutMillis !== undefined ? { timeoutMillis } : {}),
-      ...(compression !== undefined ? { compression } : {}),
-    },
+    export: exportSettings,
     delivery,
     serviceName: text('serviceName', o.serviceName),
     serviceVersion: text('serviceVersion', o.serviceVersion),

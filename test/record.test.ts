@@ -5,7 +5,9 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
 import { ATTR } from '../src/attributes.js';
 import { encodeLogRecord } from '../src/delivery/record-format.js';
-import { createOtlpTransport, type OtlpProtocol } from '../src/delivery/transport.js';
+import { createOtlpTransport } from '../src/delivery/otlp-http.js';
+import type { OtlpProtocol } from '../src/delivery/transport.js';
+import { resolveExportOptions } from '../src/options.js';
 import { createAuditLogger } from '../src/index.js';
 import { toLogRecord } from '../src/record.js';
 import { sampleEvent } from './helpers/fixtures.js';
@@ -95,10 +97,10 @@ for (const protocol of ['http/protobuf', 'http/json'] as OtlpProtocol[]) {
         body: sampleEvent,
         attributes: expected.attributes as Record<string, string | number | boolean>,
       });
-      const transport = createOtlpTransport({ endpoint: listener.url, protocol }, { resource: { 'service.name': 'wire-test' }, scope: { name: 'otel-audit', version: '0.0.0' } });
-      const result = await transport.send([{ bytes, at: observedAt, seq: link.seq, hash: link.hash, ordinal: 1 }]);
+      const transport = createOtlpTransport(resolveExportOptions({ endpoint: listener.url, protocol }), { resource: { 'service.name': 'wire-test' }, scope: { name: 'otel-audit', version: '0.0.0' } });
+      const outcome = await transport.send([{ bytes, at: observedAt, seq: link.seq, hash: link.hash, ordinal: 1 }], new AbortController().signal);
       await transport.shutdown();
-      assert.equal(result.ok, true);
+      assert.deepEqual(outcome, { kind: 'ack' });
 
       assert.equal(listener.requests[0]?.contentType, protocol === 'http/json' ? 'application/json' : 'application/x-protobuf');
       assert.equal(listener.records.length, 1);
@@ -151,13 +153,13 @@ describe('createAuditLogger on the wire', () => {
   });
 });
 
-describe('standard OTEL_EXPORTER_OTLP_* variables', () => {
+describe('the audit stream\'s OTEL_AUDIT_EXPORTER_OTLP_* variables', () => {
   it('endpoint, headers and protocol come from the environment when no option is given', async () => {
     const listener = await startOtlpListener();
     const saved = { ...process.env };
-    process.env['OTEL_EXPORTER_OTLP_LOGS_ENDPOINT'] = listener.url;
-    process.env['OTEL_EXPORTER_OTLP_LOGS_HEADERS'] = 'authorization=Bearer from-env,x-tenant=acme';
-    process.env['OTEL_EXPORTER_OTLP_PROTOCOL'] = 'http/json';
+    process.env['OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT'] = listener.url;
+    process.env['OTEL_AUDIT_EXPORTER_OTLP_HEADERS'] = 'authorization=Bearer from-env,x-tenant=acme';
+    process.env['OTEL_AUDIT_EXPORTER_OTLP_PROTOCOL'] = 'http/json';
     try {
       const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, onError: assert.fail });
       audit.logEvent('document.create', { details: { document: { id: 'env', name: 'from env' } } });

@@ -1,4 +1,5 @@
 import type { OtlpProtocol } from '../delivery/transport.js';
+import { resolveExportOptions } from '../options.js';
 import { UsageError } from './args.js';
 
 export const endpointOptions = {
@@ -8,20 +9,16 @@ export const endpointOptions = {
   timeout: { type: 'string', default: '10000' },
 } as const;
 
-export const endpointHelp = `  --endpoint <url>        OTLP/HTTP logs URL (default: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, else
-                          OTEL_EXPORTER_OTLP_ENDPOINT + /v1/logs, else http://localhost:4318/v1/logs)
+export const endpointHelp = `  --endpoint <url>        OTLP/HTTP logs URL (default: OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT, else
+                          http://localhost:4318/v1/logs; the generic OTEL_EXPORTER_OTLP_* are not used)
   --protocol <p>          http/protobuf (default) or http/json
   --header <name=value>   an HTTP header, e.g. "authorization=Bearer <token>" (repeatable;
-                          default: OTEL_EXPORTER_OTLP_[LOGS_]HEADERS)
+                          default: OTEL_AUDIT_EXPORTER_OTLP_HEADERS)
   --timeout <ms>          how long to wait for the collector (default: 10000)`;
 
-/** The logs URL the exporter will use, resolved the way the OTLP exporter resolves it. */
+/** The logs URL the logger will use: the flag, else the audit stream's own variable, else the local gateway. */
 export function resolvedEndpoint(endpoint: string | undefined): string {
-  if (endpoint) return endpoint;
-  const logs = process.env['OTEL_EXPORTER_OTLP_LOGS_ENDPOINT'];
-  if (logs) return logs;
-  const base = process.env['OTEL_EXPORTER_OTLP_ENDPOINT'];
-  return base ? `${base.replace(/\/$/, '')}/v1/logs` : 'http://localhost:4318/v1/logs';
+  return resolveExportOptions({ endpoint: endpoint || undefined }).endpoint;
 }
 
 export function protocolOf(value: unknown): OtlpProtocol | undefined {

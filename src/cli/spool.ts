@@ -2,10 +2,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { readDeadLetters, rewriteDeadLetters, type DeadLetter } from '../delivery/dead-letters.js';
+import { lockDeadLetters, readDeadLetters, rewriteDeadLetters, DeadLettersLockedError } from '../delivery/dead-letters.js';
 import { nodeFileSystem } from '../delivery/file-system.js';
+import { createOtlpTransport } from '../delivery/otlp-http.js';
 import { inspectSlot, slotsOf } from '../delivery/spool.js';
-import { createOtlpTransport } from '../delivery/transport.js';
+import type { ExportSettings } from '../delivery/transport.js';
+import { resolveExportOptions } from '../options.js';
 import { createAuditLoggerWith } from '../logger.js';
 import type { AuditError } from '../errors.js';
 import { VERSION } from '../version.js';
@@ -28,7 +30,10 @@ Options:
   --replay                send what is pending in every slot no process holds now, then exit
                           (safe while the application runs: its own slots are locked)
   --dead-letters          print the dead-letter records as NDJSON (reason, error, event, record)
-  --redrive               send the dead letters again, once each, in order; remove those accepted
+  --redrive               send the dead letters again, once each, in order; remove those the collector
+                          accepted whole (a partial success is not); lines that cannot be read stay.
+                          Holds each dead-letter file's lock meanwhile: a running application keeps
+                          the records it would dead-letter queued until the redrive is done
   --json                  the inspection as JSON
 ${endpointHelp}
 
@@ -42,15 +47,15 @@ Exit codes: 0 done (for --replay and --redrive: everything acknowledged), 2 usag
     if (slots.length === 0) throw new UsageError(`${dir} is not an otel-audit spool (no slot-NNNN directory)`);
     const endpoint = () => ({
       endpoint: resolvedEndpoint(values['endpoint'] as string | undefined),
-      protocol: protocolOf(values['protocol']) ?? 'http/protobuf',
+      protocol: protocolOf(values['protocol']),
       headers: headersOf(values['header'] as string[] | undefined),
       timeoutMillis: millis(values['timeout'], '--timeout'),
     });
     if (values['dead-letters']) {
-      for (const slot of slots) for (const letter of readDeadLetters(join(slot, DEAD_LETTERS)).letters) process.stdout.write(`${JSON.stringify(letter)}\n`);
+      for (const slot of slots) for (const { letter } of readDeadLetters(join(slot, DEAD_LETTERS)).letters) process.stdout.write(`${JSON.stringify(letter)}\n`);
       return EXIT.ok;
     }
-    if (values['redrive']) return redrive(slots, endpoint());
+    if (values['redrive']) return redrive(slots, resolveExportOptions(endpoint()));
     if (values['replay']) {
       const options = endpoint();
       let complete = true;
@@ -94,36 +99,56 @@ Exit codes: 0 done (for --replay and --redrive: everything acknowledged), 2 usag
   },
 };
 
-/** Sends each slot's dead letters again, one request each, in order; keeps what is still refused or not sent. */
-async function redrive(slots: readonly string[], options: Parameters<typeof createOtlpTransport>[0]): Promise<number> {
-  const transport = createOtlpTransport(options, {
+/**
+ * Sends each slot's dead letters again, one request each, in order, holding the file's lock; keeps
+ * what is not acknowledged whole (still rejected, a partial success, not sent) and every line that
+ * cannot be read, in the file's order.
+ */
+async function redrive(slots: readonly string[], settings: ExportSettings): Promise<number> {
+  const transport = createOtlpTransport(settings, {
     resource: { 'service.name': 'otel-audit-cli', 'service.instance.id': randomUUID(), 'host.name': hostname() },
     scope: { name: 'otel-audit', version: VERSION },
   });
+  const signal = new AbortController().signal;
   let complete = true;
   try {
     for (const slot of slots) {
       const file = join(slot, DEAD_LETTERS);
-      const { letters, damaged } = readDeadLetters(file);
-      if (damaged.length > 0) process.stderr.write(`${file}: line(s) ${damaged.join(', ')} cannot be read and are left out\n`);
-      const left: DeadLetter[] = [];
-      let stopped = false;
-      for (const letter of letters) {
-        if (stopped) {
-          left.push(letter);
-          continue;
-        }
-        const result = await transport.send([{ bytes: Buffer.from(letter.record, 'base64'), at: 0, seq: 0, hash: '', ordinal: 0 }]);
-        if (result.ok) continue;
-        left.push(letter);
+      if (!existsSync(file)) continue;
+      let lock;
+      try {
+        lock = lockDeadLetters(file);
+      } catch (error) {
+        if (!(error instanceof DeadLettersLockedError)) throw error;
+        process.stderr.write(`${file}: another process holds it (a redrive running?); left as it is\n`);
         complete = false;
-        process.stderr.write(`${letter.id ?? 'a record'}: ${result.status ? `HTTP ${result.status}: ` : ''}${result.error.message}\n`);
-        // Still refused for its content (400/413): keep it and go on; anything else: stop, keep the rest in order.
-        if (result.status !== 400 && result.status !== 413) stopped = true;
+        continue;
       }
-      if (letters.length > 0) {
-        rewriteDeadLetters(file, left);
-        process.stdout.write(`${file}: ${letters.length - left.length} of ${letters.length} dead letter(s) accepted\n`);
+      try {
+        const { letters, damaged, lines } = readDeadLetters(file);
+        if (damaged.length > 0) {
+          complete = false;
+          process.stderr.write(`${file}: line(s) ${damaged.join(', ')} cannot be read; kept in the file\n`);
+        }
+        const accepted = new Set<number>();
+        for (const { letter, bytes, line } of letters) {
+          const outcome = await transport.send([{ bytes, at: 0, seq: 0, hash: '', ordinal: 0 }], signal);
+          if (outcome.kind === 'ack') {
+            accepted.add(line);
+            continue;
+          }
+          complete = false;
+          const why = outcome.kind === 'partial' ? `partial success, ${outcome.rejected} rejected: ${outcome.message || 'no reason given'}` : `${outcome.status ? `HTTP ${outcome.status}: ` : ''}${outcome.message}`;
+          process.stderr.write(`${letter.id ?? 'a record'}: ${why}\n`);
+          // Refused for its content (partial success, rejection): kept, the next one is tried. Anything else: stop; the rest stays.
+          if (outcome.kind !== 'partial' && outcome.kind !== 'rejection') break;
+        }
+        if (letters.length > 0) {
+          rewriteDeadLetters(file, lines.filter((text, index) => text !== '' && !accepted.has(index)));
+          process.stdout.write(`${file}: ${accepted.size} of ${letters.length} dead letter(s) accepted\n`);
+        }
+      } finally {
+        lock.release();
       }
     }
   } finally {

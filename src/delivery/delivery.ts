@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { AuditDeliveryError, FlushTimeoutError, type AuditError } from '../errors.js';
 import type { ChainHead } from '../integrity/chain.js';
-import type { RetryOptions } from './backoff.js';
-import { appendDeadLetters, deadLetterOf } from './dead-letters.js';
+import { sleep, type RetryOptions } from './backoff.js';
+import { appendDeadLetters, deadLetterOf, DeadLettersLockedError } from './dead-letters.js';
 import type { FileSystem } from './file-system.js';
 import { MemoryQueue } from './memory-queue.js';
 import { CompositeQueue, type QueuedRecord, type RecordQueue } from './queue.js';
@@ -104,6 +104,7 @@ export class Delivery {
       transport: this.#transport,
       limits: { maxRecords: settings.maxBatchRecords, maxBytes: settings.maxBatchBytes },
       maxConcurrentExports: settings.maxConcurrentExports,
+      maxHeldRecords: settings.maxQueueRecords,
       retry: settings.retry,
       outage: settings.outage,
       now: this.#now,
@@ -293,20 +294,21 @@ export class Delivery {
    */
   async #deadLetter(records: readonly QueuedRecord[], reason: 'dead_letter' | 'retry_exhausted', why: string, status: number | undefined): Promise<boolean> {
     let where = 'attached to this report';
-    let attached: string[] | undefined = readable(records);
+    let attached: string[] | undefined;
     if (this.#deadLetterFile) {
       try {
         const time = new Date(this.#now());
         await appendDeadLetters(this.#deadLetterFile, records.map((record) => deadLetterOf(record, reason, why, status, time)));
       } catch (error) {
+        // A redrive holds the file: the records wait for it, quietly (an operator is at work).
+        if (error instanceof DeadLettersLockedError) return false;
         this.#report(
           new AuditDeliveryError('spool_unavailable', `cannot write ${this.#deadLetterFile} (${(error as Error).message}); ${records.length} refused event(s) stay queued and are tried again`, records.length, { cause: error }),
         );
         return false;
       }
       where = `kept in ${this.#deadLetterFile} (otel-audit spool --redrive sends them again)`;
-      attached = undefined;
-    }
+    } else attached = readable(records);
     this.#stats.deadLettered += records.length;
     const error = new AuditDeliveryError(reason, `${records.length} event(s) not accepted by the collector (${why}); ${where}`, records.length, { records: attached });
     this.#rejectWaiters(records, error);
@@ -357,7 +359,8 @@ export class Delivery {
     }
     this.#closed = true;
     clearInterval(this.#adoptTimer);
-    await this.#sender.stop(Math.max(0, Math.min(2000, deadline - this.#now())));
+    // Ends the attempts under way (their records stay queued) and waits for them, within the deadline.
+    await this.#sender.stop(Math.max(0, deadline - this.#now()));
     const undelivered = this.#accepted - this.#settled;
     let kept = 0;
     if (this.#spool) {
@@ -370,7 +373,8 @@ export class Delivery {
       const leftovers = this.#memory!.drain();
       if (leftovers.length > 0) this.#drop('shutdown_pending', leftovers, `shutdown ended with ${leftovers.length} event(s) undelivered and no spool to keep them`);
     }
-    await this.#transport.shutdown().catch(() => undefined);
+    // A custom exporter's shutdown may wait for its own requests: not beyond the deadline.
+    await Promise.race([this.#transport.shutdown().catch(() => undefined), sleep(Math.max(0, deadline - this.#now()), new AbortController().signal)]);
     for (const waiter of this.#flushWaiters) waiter.reject(new FlushTimeoutError(waiter.target - this.#settled, timeoutMillis));
     this.#flushWaiters = [];
     this.#releaseProcessIfIdle();

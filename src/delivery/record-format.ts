@@ -18,8 +18,6 @@
  *   AnyValue      { oneof { string string_value = 1; bool bool_value = 2; int64 int_value = 3;
  *                   double double_value = 4; ArrayValue array_value = 5; KeyValueList kvlist_value = 6; bytes bytes_value = 7 } }
  *   ArrayValue    { repeated AnyValue values = 1 }   KeyValueList { repeated KeyValue values = 1 }
- *   ExportLogsServiceResponse { ExportLogsPartialSuccess partial_success = 1 }
- *   ExportLogsPartialSuccess  { int64 rejected_log_records = 1; string error_message = 2 }
  */
 
 /** Protobuf wire types. */
@@ -329,110 +327,223 @@ export interface DecodedLogRecord {
   flags?: number;
 }
 
-class ProtoReader {
-  pos = 0;
-  constructor(readonly buf: Buffer, readonly end = buf.length) {}
+/** Bytes that are not the protobuf message they were read as: truncated, a length past the end, a wire type protobuf does not have. */
+export class ProtoDecodeError extends Error {
+  override readonly name = 'ProtoDecodeError';
+}
 
+/** Deeper nesting than any event the logger accepts (`jsonValue` stops at 64 levels), and shallow enough for the stack. */
+const MAX_DEPTH = 128;
+
+/**
+ * Reads protobuf fields of one message, `buf[pos..end)`, checking every length against what is
+ * left: it never reads past `end`, never loops without consuming a byte, and never allocates from
+ * a length it has not checked (strings and sub-messages are views of the input). Malformed input
+ * throws `ProtoDecodeError`, for bytes from outside (a collector's answer, a dead-letter file) as
+ * for our own.
+ */
+export class ProtoReader {
+  pos: number;
+  constructor(
+    readonly buf: Buffer,
+    start = 0,
+    readonly end = buf.length,
+  ) {
+    this.pos = start;
+  }
+
+  get done(): boolean {
+    return this.pos >= this.end;
+  }
+
+  #need(bytes: number): void {
+    if (bytes > this.end - this.pos) throw new ProtoDecodeError(`truncated at offset ${this.pos}: ${bytes} byte(s) announced, ${this.end - this.pos} left`);
+  }
+
+  /** An unsigned varint of at most 10 bytes, as a double (exact below 2^53). */
   varint(): number {
     let result = 0;
     let scale = 1;
-    for (;;) {
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) throw new ProtoDecodeError(`truncated varint at offset ${this.pos}`);
       const byte = this.buf[this.pos++]!;
       result += (byte & 0x7f) * scale;
       if (byte < 0x80) return result;
       scale *= 128;
     }
+    throw new ProtoDecodeError(`varint longer than 10 bytes at offset ${this.pos - 10}`);
   }
 
+  /** A field key: field number (1 to 2^29 - 1) and wire type. */
+  key(): { field: number; wireType: number } {
+    const key = this.varint();
+    const field = Math.floor(key / 8);
+    if (field < 1 || field > 0x1fffffff) throw new ProtoDecodeError(`field number ${field} at offset ${this.pos}`);
+    return { field, wireType: key % 8 };
+  }
+
+  /** int64: two's complement over ten bytes for negatives, read exactly. */
   int64(): number {
     const start = this.pos;
     const value = this.varint();
     if (this.pos - start < 8) return value; // < 2^49: exact as a double
-    // Long varints (large or negative numbers, two's complement): exactly, with BigInt.
     let big = 0n;
     for (let i = this.pos - 1; i >= start; i--) big = (big << 7n) | BigInt(this.buf[i]! & 0x7f);
     return Number(BigInt.asIntN(64, big));
   }
 
-  sub(): ProtoReader {
+  fixed32(): number {
+    this.#need(4);
+    const value = this.buf.readUInt32LE(this.pos);
+    this.pos += 4;
+    return value;
+  }
+
+  fixed64(): bigint {
+    this.#need(8);
+    const value = this.buf.readBigUInt64LE(this.pos);
+    this.pos += 8;
+    return value;
+  }
+
+  double(): number {
+    this.#need(8);
+    const value = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return value;
+  }
+
+  /** The length of a length-delimited field, checked against what is left. */
+  length(): number {
     const length = this.varint();
-    const reader = new ProtoReader(this.buf, this.pos + length);
-    reader.pos = this.pos;
+    this.#need(length);
+    return length;
+  }
+
+  /** A sub-message: a reader over its bytes, which this one skips. */
+  sub(): ProtoReader {
+    const length = this.length();
+    const reader = new ProtoReader(this.buf, this.pos, this.pos + length);
     this.pos += length;
     return reader;
   }
 
   string(): string {
-    const length = this.varint();
+    const length = this.length();
     const text = this.buf.toString('utf8', this.pos, this.pos + length);
     this.pos += length;
     return text;
   }
 
   hex(): string {
-    const length = this.varint();
+    const length = this.length();
     const text = this.buf.toString('hex', this.pos, this.pos + length);
     this.pos += length;
     return text;
   }
 
   skip(wireType: number): void {
-    if (wireType === VARINT) this.varint();
-    else if (wireType === FIXED64) this.pos += 8;
-    else if (wireType === FIXED32) this.pos += 4;
-    else if (wireType === LENGTH_DELIMITED) this.pos += this.varint();
-    else throw new Error(`unsupported protobuf wire type ${wireType} at offset ${this.pos}`);
+    switch (wireType) {
+      case VARINT:
+        this.varint();
+        return;
+      case FIXED64:
+        return this.#advance(8);
+      case FIXED32:
+        return this.#advance(4);
+      case LENGTH_DELIMITED:
+        return this.#advance(this.length());
+      default:
+        throw new ProtoDecodeError(`wire type ${wireType} at offset ${this.pos}`);
+    }
+  }
+
+  #advance(bytes: number): void {
+    this.#need(bytes);
+    this.pos += bytes;
+  }
+
+  /** Checks a known field's wire type: the same field number with another type is not this message. */
+  expect(wireType: number, expected: number): void {
+    if (wireType !== expected) throw new ProtoDecodeError(`wire type ${wireType} where ${expected} was expected, at offset ${this.pos}`);
   }
 }
 
-function readAnyValue(r: ProtoReader): unknown {
+/**
+ * Sets `map[key] = value` as data, whatever the key: `__proto__` (a JSON member like any other,
+ * which `jsonValue` accepts) must stay a member, not replace the object's prototype.
+ */
+function setMember(map: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
+  else map[key] = value;
+}
+
+function readAnyValue(r: ProtoReader, depth: number): unknown {
+  if (depth > MAX_DEPTH) throw new ProtoDecodeError(`values nested deeper than ${MAX_DEPTH} levels`);
   let value: unknown = null;
-  while (r.pos < r.end) {
-    const key = r.varint();
-    switch (key >>> 3) {
-      case 1: value = r.string(); break;
-      case 2: value = r.varint() !== 0; break;
-      case 3: value = r.int64(); break;
-      case 4: value = r.buf.readDoubleLE(r.pos); r.pos += 8; break;
+  while (!r.done) {
+    const { field, wireType } = r.key();
+    switch (field) {
+      case 1: r.expect(wireType, LENGTH_DELIMITED); value = r.string(); break;
+      case 2: r.expect(wireType, VARINT); value = r.varint() !== 0; break;
+      case 3: r.expect(wireType, VARINT); value = r.int64(); break;
+      case 4: r.expect(wireType, FIXED64); value = r.double(); break;
       case 5: {
+        r.expect(wireType, LENGTH_DELIMITED);
         const array: unknown[] = [];
         const list = r.sub();
-        while (list.pos < list.end) {
-          list.varint();
-          array.push(readAnyValue(list.sub()));
+        while (!list.done) {
+          const element = list.key();
+          if (element.field !== 1) {
+            list.skip(element.wireType);
+            continue;
+          }
+          list.expect(element.wireType, LENGTH_DELIMITED);
+          array.push(readAnyValue(list.sub(), depth + 1));
         }
         value = array;
         break;
       }
       case 6: {
+        r.expect(wireType, LENGTH_DELIMITED);
         const map: Record<string, unknown> = {};
         const list = r.sub();
-        while (list.pos < list.end) {
-          list.varint();
-          const [k, v] = readKeyValue(list.sub());
-          map[k] = v;
+        while (!list.done) {
+          const member = list.key();
+          if (member.field !== 1) {
+            list.skip(member.wireType);
+            continue;
+          }
+          list.expect(member.wireType, LENGTH_DELIMITED);
+          const [k, v] = readKeyValue(list.sub(), depth + 1);
+          setMember(map, k, v);
         }
         value = map;
         break;
       }
-      default: r.skip(key & 7);
+      default: r.skip(wireType);
     }
   }
   return value;
 }
 
-function readKeyValue(r: ProtoReader): [string, unknown] {
+function readKeyValue(r: ProtoReader, depth: number): [string, unknown] {
   let k = '';
   let v: unknown = null;
-  while (r.pos < r.end) {
-    const key = r.varint();
-    if (key >>> 3 === 1) k = r.string();
-    else if (key >>> 3 === 2) v = readAnyValue(r.sub());
-    else r.skip(key & 7);
+  while (!r.done) {
+    const { field, wireType } = r.key();
+    if (field === 1) {
+      r.expect(wireType, LENGTH_DELIMITED);
+      k = r.string();
+    } else if (field === 2) {
+      r.expect(wireType, LENGTH_DELIMITED);
+      v = readAnyValue(r.sub(), depth);
+    } else r.skip(wireType);
   }
   return [k, v];
 }
 
+/** Decodes an OTLP `LogRecord`; throws `ProtoDecodeError` on bytes that are not one. */
 export function decodeLogRecord(bytes: Uint8Array): DecodedLogRecord {
   const r = new ProtoReader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   const out: DecodedLogRecord = {
@@ -444,47 +555,26 @@ export function decodeLogRecord(bytes: Uint8Array): DecodedLogRecord {
     body: null,
     attributes: {},
   };
-  while (r.pos < r.end) {
-    const key = r.varint();
-    switch (key >>> 3) {
-      case 1: out.timeUnixNano = r.buf.readBigUInt64LE(r.pos); r.pos += 8; break;
-      case 2: out.severityNumber = r.varint(); break;
-      case 3: out.severityText = r.string(); break;
-      case 5: out.body = readAnyValue(r.sub()); break;
+  while (!r.done) {
+    const { field, wireType } = r.key();
+    switch (field) {
+      case 1: r.expect(wireType, FIXED64); out.timeUnixNano = r.fixed64(); break;
+      case 2: r.expect(wireType, VARINT); out.severityNumber = r.varint(); break;
+      case 3: r.expect(wireType, LENGTH_DELIMITED); out.severityText = r.string(); break;
+      case 5: r.expect(wireType, LENGTH_DELIMITED); out.body = readAnyValue(r.sub(), 1); break;
       case 6: {
-        const [k, v] = readKeyValue(r.sub());
-        out.attributes[k] = v;
+        r.expect(wireType, LENGTH_DELIMITED);
+        const [k, v] = readKeyValue(r.sub(), 1);
+        setMember(out.attributes, k, v);
         break;
       }
-      case 8: out.flags = r.buf.readUInt32LE(r.pos); r.pos += 4; break;
-      case 9: out.traceId = r.hex(); break;
-      case 10: out.spanId = r.hex(); break;
-      case 11: out.observedTimeUnixNano = r.buf.readBigUInt64LE(r.pos); r.pos += 8; break;
-      case 12: out.eventName = r.string(); break;
-      default: r.skip(key & 7);
+      case 8: r.expect(wireType, FIXED32); out.flags = r.fixed32(); break;
+      case 9: r.expect(wireType, LENGTH_DELIMITED); out.traceId = r.hex(); break;
+      case 10: r.expect(wireType, LENGTH_DELIMITED); out.spanId = r.hex(); break;
+      case 11: r.expect(wireType, FIXED64); out.observedTimeUnixNano = r.fixed64(); break;
+      case 12: r.expect(wireType, LENGTH_DELIMITED); out.eventName = r.string(); break;
+      default: r.skip(wireType);
     }
   }
   return out;
-}
-
-/** The rejected count of an `ExportLogsServiceResponse` (partial success), 0 when all were accepted. */
-export function rejectedOf(response: Uint8Array): { rejected: number; message: string } {
-  const r = new ProtoReader(Buffer.from(response.buffer, response.byteOffset, response.byteLength));
-  let rejected = 0;
-  let message = '';
-  while (r.pos < r.end) {
-    const key = r.varint();
-    if (key >>> 3 !== 1) {
-      r.skip(key & 7);
-      continue;
-    }
-    const partial = r.sub();
-    while (partial.pos < partial.end) {
-      const inner = partial.varint();
-      if (inner >>> 3 === 1) rejected = partial.int64();
-      else if (inner >>> 3 === 2) message = partial.string();
-      else partial.skip(inner & 7);
-    }
-  }
-  return { rejected, message };
 }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { realpathSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 
 /**
  * An exclusive, OS-level lock on a spool slot directory, held for the life of the process and
@@ -39,6 +40,17 @@ function listenOn(address: string): Server | undefined {
 /** Claims the slot, or returns undefined when another holder (any process, this one included) has it. */
 export function tryLockSlot(dir: string): SlotLock | undefined {
   const server = listenOn(lockAddress(dir));
+  return server && { release: () => void server.close() };
+}
+
+/**
+ * The same kind of lock on one file (a dead-letter file): named after its directory and name, so
+ * that every process that writes or rewrites the file takes the same one. Throws when the
+ * directory does not exist.
+ */
+export function tryLockFile(file: string): SlotLock | undefined {
+  const address = process.platform === 'linux' ? `${lockAddress(dirname(file))}:${createHash('sha256').update(basename(file)).digest('hex').slice(0, 16)}` : `${file}.lock.sock`;
+  const server = listenOn(address);
   return server && { release: () => void server.close() };
 }
 

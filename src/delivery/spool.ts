@@ -96,54 +96,102 @@ function recordFrames(records: readonly QueuedRecord[]): Buffer {
 
 const headFrame = (head: ChainHead): Buffer => frame(KIND_HEAD, Buffer.from(JSON.stringify(head)));
 
-type Frame = { kind: typeof KIND_HEAD; head: ChainHead; end: number } | { kind: typeof KIND_RECORD; record: QueuedRecord; end: number };
+type Frame =
+  | { kind: typeof KIND_HEAD; head: ChainHead; end: number }
+  | { kind: typeof KIND_RECORD; record: QueuedRecord; end: number }
+  /** Bytes that hold no frame, up to the next one whose header and checksum hold (or the end). */
+  | { kind: 'damage'; error: SpoolCorruptionError; start: number; end: number };
+
+/** Where reading stopped in a buffer that may end before the segment does: more must be read from `at`. */
+interface ReadMore {
+  readonly at: number;
+  /** The end the frame at `at` announces, when it is only cut by the end of the buffer. */
+  readonly announcedEnd: number | undefined;
+}
+
+function headOf(payload: Buffer): ChainHead | undefined {
+  try {
+    const head = JSON.parse(payload.toString('utf8')) as Partial<ChainHead> | null;
+    return typeof head?.streamId === 'string' && Number.isSafeInteger(head.seq) && typeof head.hash === 'string' ? (head as ChainHead) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The frame at `pos`: parsed, or why it is not one (and where it would end, when its length is all that is wrong with it). */
+function frameAt(buf: Buffer, pos: number): { frame: Exclude<Frame, { kind: 'damage' }> } | { problem: string; announcedEnd: number | undefined } {
+  if (pos + FRAME_HEADER_BYTES > buf.length) return { problem: 'torn frame header', announcedEnd: undefined };
+  const length = buf.readUInt32LE(pos);
+  const end = pos + FRAME_HEADER_BYTES + length;
+  if (end > buf.length) return { problem: `torn frame (${length} bytes announced, ${buf.length - pos - FRAME_HEADER_BYTES} present)`, announcedEnd: end };
+  if (crc32(buf.subarray(pos + 8, end)) !== buf.readUInt32LE(pos + 4)) return { problem: 'checksum mismatch', announcedEnd: undefined };
+  const kind = buf[pos + 8];
+  const payload = buf.subarray(pos + FRAME_HEADER_BYTES, end);
+  if (kind === KIND_HEAD) {
+    const head = headOf(payload);
+    return head ? { frame: { kind, head, end } } : { problem: 'unreadable HEAD frame', announcedEnd: undefined };
+  }
+  if (kind !== KIND_RECORD) return { problem: `unknown frame kind ${kind}`, announcedEnd: undefined };
+  if (length < RECORD_HEADER_BYTES) return { problem: 'record frame shorter than its header', announcedEnd: undefined };
+  const seq = payload.readUIntLE(6, 6);
+  return {
+    frame: {
+      kind,
+      end,
+      record: { at: payload.readUIntLE(0, 6), seq, hash: seq === 0 ? '' : payload.toString('hex', 12, 44), bytes: payload.subarray(RECORD_HEADER_BYTES), ordinal: 0 },
+    },
+  };
+}
 
 /**
- * Reads the frames of `buf` from `offset`. Stops at the first damaged or incomplete frame, which it
- * reports with its offset: a length that cannot be trusted leaves no way to find the next frame,
- * so the rest of that segment is skipped.
+ * The next offset after `from` where a frame starts whose header and checksum hold, scanning byte by
+ * byte (bounded by the buffer, a segment at most); a cheap look at kind and length comes before
+ * the checksum.
  */
-function* frames(buf: Buffer, offset: number, segment: string): Generator<Frame, SpoolCorruptionError | undefined> {
-  let pos = offset;
-  while (pos < buf.length) {
-    if (pos + FRAME_HEADER_BYTES > buf.length) return new SpoolCorruptionError(segment, pos, 'torn frame header');
-    const length = buf.readUInt32LE(pos);
-    const end = pos + FRAME_HEADER_BYTES + length;
-    if (end > buf.length) return new SpoolCorruptionError(segment, pos, `torn frame (${length} bytes announced, ${buf.length - pos - FRAME_HEADER_BYTES} present)`);
-    if (crc32(buf.subarray(pos + 8, end)) !== buf.readUInt32LE(pos + 4)) return new SpoolCorruptionError(segment, pos, 'checksum mismatch');
+function resynchronise(buf: Buffer, from: number): number | undefined {
+  for (let pos = from; pos + FRAME_HEADER_BYTES <= buf.length; pos++) {
     const kind = buf[pos + 8];
-    const payload = buf.subarray(pos + FRAME_HEADER_BYTES, end);
-    if (kind === KIND_HEAD) yield { kind, head: JSON.parse(payload.toString('utf8')) as ChainHead, end };
-    else if (kind === KIND_RECORD) {
-      const seq = payload.readUIntLE(6, 6);
-      yield {
-        kind,
-        end,
-        record: {
-          at: payload.readUIntLE(0, 6),
-          seq,
-          hash: seq === 0 ? '' : payload.toString('hex', 12, 44),
-          bytes: payload.subarray(RECORD_HEADER_BYTES),
-          ordinal: 0,
-        },
-      };
-    } else return new SpoolCorruptionError(segment, pos, `unknown frame kind ${kind}`);
-    pos = end;
+    if (kind !== KIND_HEAD && kind !== KIND_RECORD) continue;
+    const length = buf.readUInt32LE(pos);
+    if (pos + FRAME_HEADER_BYTES + length > buf.length || (kind === KIND_RECORD && length < RECORD_HEADER_BYTES)) continue;
+    if ('frame' in frameAt(buf, pos)) return pos;
   }
   return undefined;
 }
 
-/** What one segment holds: records past `from`, their count and first emit time, the highest head, damage. */
+/**
+ * Reads the frames of `buf`, which starts at `base` in the segment. A damaged region (a bad
+ * checksum, a nonsense length, a torn tail) is yielded as `damage` and reading resumes at the next
+ * frame that holds, so intact records after it are kept. When `complete` is false the buffer may
+ * end before the segment does: at the first problem it stops and says what to read (`ReadMore`).
+ */
+function* frames(buf: Buffer, base: number, segment: string, complete: boolean): Generator<Frame, ReadMore | undefined> {
+  let pos = 0;
+  while (pos < buf.length) {
+    const found = frameAt(buf, pos);
+    if ('frame' in found) {
+      yield found.frame;
+      pos = found.frame.end;
+      continue;
+    }
+    if (!complete) return { at: pos, announcedEnd: found.announcedEnd };
+    const next = resynchronise(buf, pos + 1) ?? buf.length;
+    yield { kind: 'damage', start: pos, end: next, error: new SpoolCorruptionError(segment, base + pos, `${found.problem} (${next - pos} bytes skipped)`) };
+    pos = next;
+  }
+  return undefined;
+}
+
+/** What one segment holds: records past `from`, their count and first emit time, the highest head, each damaged region. */
 function scanSegment(buf: Buffer, from: number, segment: string) {
   let pending = 0;
   let firstAt: number | undefined;
   let head: ChainHead | undefined;
   let streamId: string | undefined;
-  const it = frames(buf, 0, segment);
-  let step = it.next();
-  for (; !step.done; step = it.next()) {
-    const f = step.value;
-    if (f.kind === KIND_HEAD) {
+  const damage: SpoolCorruptionError[] = [];
+  for (const f of frames(buf, 0, segment, true)) {
+    if (f.kind === 'damage') damage.push(f.error);
+    else if (f.kind === KIND_HEAD) {
       streamId = f.head.streamId;
       if (!head || f.head.seq > head.seq) head = f.head;
     } else {
@@ -154,7 +202,7 @@ function scanSegment(buf: Buffer, from: number, segment: string) {
       }
     }
   }
-  return { pending, firstAt, head, damage: step.value };
+  return { pending, firstAt, head, damage };
 }
 
 interface Position {
@@ -269,8 +317,17 @@ export class Spool implements RecordQueue {
   #readPos: Position;
   #ackPos: Position;
   #readFd: { seg: number; fd: number } | undefined;
-  /** Start positions of commit groups (and of replayed backlogs) with their first emit time: the oldest pending age. */
-  #groups: { pos: Position; at: number }[] = [];
+  /*
+   * The oldest pending age, in memory that does not grow with an outage: the first emit time of
+   * each segment with unread records (O(segments)), of each batch handed out and not acknowledged
+   * (O(batches in flight)), and of the first record not handed out when it is known.
+   */
+  readonly #segmentFirstAt = new Map<number, number>();
+  readonly #handedOut: { end: Position; firstAt: number }[] = [];
+  /** Emit time of the record at `#readPos`, or (when the read that reached it did not see it) of the last record handed out: never later than it. */
+  #nextUnsentAt: number | undefined;
+  /** Damaged regions already reported (`seg:offset`): each is reported once, at open or when first read. */
+  readonly #damageReported = new Set<string>();
   #diskPending = 0;
   /** Records the disk did not take, in order; all newer than any record on disk until recovery. */
   readonly #tail: MemoryQueue;
@@ -322,9 +379,12 @@ export class Spool implements RecordQueue {
       const from = seg === ack.seg ? Math.min(ack.offset, buf.length) : 0;
       const scan = scanSegment(buf, from, path);
       replayed += scan.pending;
-      if (scan.firstAt !== undefined) this.#groups.push({ pos: { seg, offset: seg === ack.seg ? from : 0 }, at: scan.firstAt });
+      if (scan.firstAt !== undefined) this.#segmentFirstAt.set(seg, scan.firstAt);
       // Damage is reported once, here; the reader skips it silently later.
-      if (scan.damage) options.onCorrupt(scan.damage);
+      for (const damage of scan.damage) {
+        this.#damageReported.add(`${seg}:${damage.offset}`);
+        options.onCorrupt(damage);
+      }
       if (scan.head && scan.head.streamId === stream.streamId && scan.head.seq >= head.seq) head = scan.head;
       this.#closed.set(seg, buf.length);
     }
@@ -342,6 +402,7 @@ export class Spool implements RecordQueue {
     this.#writeSize = size;
     if (this.#ackPos.seg === 0) this.#ackPos = { seg, offset: size };
     this.#readPos = { ...this.#ackPos };
+    this.#nextUnsentAt = this.#segmentFirstAt.get(this.#readPos.seg);
     this.#deleteAcknowledged();
   }
 
@@ -380,7 +441,9 @@ export class Spool implements RecordQueue {
   }
 
   oldestPendingAt(): number | undefined {
-    return this.#groups[0]?.at ?? this.#tail.oldestPendingAt() ?? this.#buffer[0]?.at;
+    if (this.#handedOut.length > 0) return this.#handedOut[0]!.firstAt;
+    if (this.#diskUnsent) return this.#nextUnsentAt;
+    return this.#tail.oldestPendingAt() ?? this.#buffer[0]?.at;
   }
 
   /** Keeps a record: buffered now, written and fdatasynced with the rest of its group right after. */
@@ -444,7 +507,9 @@ export class Spool implements RecordQueue {
   }
 
   #committed(group: readonly QueuedRecord[], bytes: number): void {
-    this.#groups.push({ pos: { seg: this.#writeSeg, offset: this.#writeSize }, at: group[0]!.at });
+    const at = group[0]!.at;
+    if (!this.#segmentFirstAt.has(this.#writeSeg)) this.#segmentFirstAt.set(this.#writeSeg, at);
+    if (!this.#diskUnsent) this.#nextUnsentAt = at;
     this.#writeSize += bytes;
     this.#diskPending += group.length;
     this.#options.onCommit(group, bytes);
@@ -539,7 +604,9 @@ export class Spool implements RecordQueue {
     const { seg, offset } = this.#readPos;
     const limit = seg === this.#writeSeg ? this.#writeSize : (this.#closed.get(seg) ?? 0);
     if (offset >= limit) {
-      this.#readPos = { seg: this.#nextSegment(seg), offset: 0 };
+      const next = this.#nextSegment(seg);
+      this.#readPos = { seg: next, offset: 0 };
+      this.#nextUnsentAt = this.#segmentFirstAt.get(next) ?? this.#nextUnsentAt;
       return undefined;
     }
     const path = join(this.dir, segmentName(seg));
@@ -547,30 +614,50 @@ export class Spool implements RecordQueue {
     for (;;) {
       const buf = Buffer.allocUnsafe(size);
       const read = await this.#fs.read(this.#readFdFor(seg), buf, 0, size, offset);
+      // A short read: the file ends before what was written to it (cut by another hand); the rest is missing.
+      const short = read < size;
+      const complete = short || offset + read >= limit;
       const records: QueuedRecord[] = [];
       let end = offset;
       let bytes = 0;
-      const it = frames(buf.subarray(0, read), 0, path);
+      let following: number | undefined;
+      const it = frames(buf.subarray(0, read), offset, path, complete);
       let step = it.next();
       for (; !step.done; step = it.next()) {
         const f = step.value;
         if (f.kind === KIND_RECORD) {
-          if (records.length >= limits.maxRecords || (records.length > 0 && bytes + f.record.bytes.length > limits.maxBytes)) break;
+          if (records.length >= limits.maxRecords || (records.length > 0 && bytes + f.record.bytes.length > limits.maxBytes)) {
+            following = f.record.at;
+            break;
+          }
           records.push(f.record);
           bytes += f.record.bytes.length;
+        } else if (f.kind === 'damage' && !this.#damageReported.has(`${seg}:${f.error.offset}`)) {
+          // Damage that appeared after the slot was opened (the disk, another hand): reported once too.
+          this.#damageReported.add(`${seg}:${f.error.offset}`);
+          this.#options.onCorrupt(f.error);
         }
         end = offset + f.end;
       }
-      const incomplete = step.done === true && step.value !== undefined;
-      if (records.length === 0 && incomplete && offset + size < limit) {
-        size = Math.min(size * 2, limit - offset); // one record larger than the read: read all of it
+      const more = step.done ? step.value : undefined;
+      if (short && step.done) {
+        const missing = new SpoolCorruptionError(path, offset + read, `the file ends ${limit - offset - read} bytes before what was written`);
+        if (!this.#damageReported.has(`${seg}:${missing.offset}`)) {
+          this.#damageReported.add(`${seg}:${missing.offset}`);
+          this.#options.onCorrupt(missing);
+        }
+        end = limit;
+      }
+      if (more && end === offset) {
+        // Nothing read before the problem: read that frame whole, or (damage) the rest of the segment, to resynchronise.
+        size = more.announcedEnd !== undefined && offset + more.announcedEnd < limit && more.announcedEnd > size ? more.announcedEnd : limit - offset;
         continue;
       }
-      // Damage up to the limit (a torn tail of a closed segment, reported at open): skip the rest of the segment.
-      if (end === offset && incomplete) end = limit;
       this.#readPos = { seg, offset: end };
       if (records.length === 0) return undefined;
+      this.#nextUnsentAt = following ?? records.at(-1)!.at;
       const batchEnd = { seg, offset: end };
+      this.#handedOut.push({ end: batchEnd, firstAt: records[0]!.at });
       return { records, ack: () => this.#ack(batchEnd, records.length) };
     }
   }
@@ -594,10 +681,8 @@ export class Spool implements RecordQueue {
     if (this.#closedForGood) return;
     this.#diskPending -= count;
     this.#ackPos = end;
-    const reached = (p: Position): boolean => p.seg < end.seg || (p.seg === end.seg && p.offset <= end.offset);
-    // Keep the group that holds the ack position: its first emit time is the oldest pending one.
-    while (this.#groups.length > 1 && reached(this.#groups[1]!.pos)) this.#groups.shift();
-    if (this.#groups.length === 1 && this.#diskPending === 0) this.#groups = [];
+    this.#handedOut.shift();
+    for (const seg of this.#segmentFirstAt.keys()) if (seg < end.seg) this.#segmentFirstAt.delete(seg);
     this.#saveAckPosition();
     this.#deleteAcknowledged();
   }
@@ -677,6 +762,7 @@ export interface SlotInspection {
   readonly segments: readonly { name: string; bytes: number }[];
   /** Records not yet acknowledged by the collector. */
   readonly pending: number;
+  /** Damaged regions (each skipped up to the next intact frame). */
   readonly corrupt: number;
   /** Whether a running process holds the slot now. */
   readonly inUse: boolean;
@@ -695,7 +781,7 @@ export function inspectSlot(fs: FileSystem, dir: string): SlotInspection {
     if (seg < ack.seg) continue;
     const scan = scanSegment(buf, seg === ack.seg ? Math.min(ack.offset, buf.length) : 0, join(dir, name));
     pending += scan.pending;
-    if (scan.damage) corrupt++;
+    corrupt += scan.damage.length;
     if (scan.head && (!head || scan.head.seq >= head.seq)) head = scan.head;
   }
   const lock = tryLockSlot(dir);

@@ -1,140 +1,92 @@
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { createOtlpHttpExportDelegate, convertLegacyHttpOptions, type OTLPExporterNodeConfigBase } from '@opentelemetry/otlp-exporter-base/node-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { decodeLogRecord, rejectedOf, requestFramer, type DecodedLogRecord, type Origin } from './record-format.js';
+import type { ExportOutcome } from './answer.js';
+import { decodeLogRecord, type AttributeValue, type Origin } from './record-format.js';
 import type { QueuedRecord } from './queue.js';
 
 /** OTLP over HTTP: protobuf (smaller and sent as encoded at emit, the default) or JSON (a slower path). */
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
-/** Where and how events leave the process. Every field falls back to the standard `OTEL_EXPORTER_OTLP_*` variables. */
+/**
+ * Where and how audit events leave the process. Each field falls back to its own
+ * `OTEL_AUDIT_EXPORTER_OTLP_*` variable, never to the application's generic `OTEL_EXPORTER_OTLP_*`
+ * ones: those lead to the application's other telemetry (an APM vendor, with its API key).
+ */
 export interface ExportOptions {
   /**
    * Full URL of the collector's OTLP/HTTP logs endpoint (its path is normally `/v1/logs`).
-   * @default OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT + '/v1/logs', else 'http://localhost:4318/v1/logs'
+   * @default OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT, else 'http://localhost:4318/v1/logs' (said once, as a process warning)
    * @example 'https://otel-gateway.internal:4318/v1/logs'
    */
   readonly endpoint?: string;
-  /** @default OTEL_EXPORTER_OTLP_LOGS_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL, else 'http/protobuf' */
+  /** @default OTEL_AUDIT_EXPORTER_OTLP_PROTOCOL, else 'http/protobuf' */
   readonly protocol?: OtlpProtocol;
   /**
    * Extra HTTP headers, e.g. the collector's bearer token.
-   * @default parsed from OTEL_EXPORTER_OTLP_LOGS_HEADERS / OTEL_EXPORTER_OTLP_HEADERS
+   * @default parsed from OTEL_AUDIT_EXPORTER_OTLP_HEADERS (`name=value,name2=value2`, values URL-encoded)
    * @example { authorization: `Bearer ${process.env.AUDIT_TOKEN}` }
    */
   readonly headers?: Readonly<Record<string, string>>;
-  /** Per export request, including the transport's own retries on 429/502/503/504 (which honour Retry-After). @default OTEL_EXPORTER_OTLP_[LOGS_]TIMEOUT, else 10000 */
+  /** One export attempt, from connecting to the end of the answer; the sender retries with its own backoff. @default OTEL_AUDIT_EXPORTER_OTLP_TIMEOUT, else 10000 */
   readonly timeoutMillis?: number;
-  /** @default OTEL_EXPORTER_OTLP_[LOGS_]COMPRESSION, else 'none' */
+  /** @default OTEL_AUDIT_EXPORTER_OTLP_COMPRESSION, else 'none' */
   readonly compression?: 'gzip' | 'none';
+  /** PEM file of the CA certificates that sign the collector's (https), read once at creation. @default OTEL_AUDIT_EXPORTER_OTLP_CERTIFICATE, else the system's */
+  readonly certificateFile?: string;
+  /** PEM file of the client certificate (mutual TLS). @default OTEL_AUDIT_EXPORTER_OTLP_CLIENT_CERTIFICATE */
+  readonly clientCertificateFile?: string;
+  /** PEM file of the client certificate's private key. @default OTEL_AUDIT_EXPORTER_OTLP_CLIENT_KEY */
+  readonly clientKeyFile?: string;
 }
 
-/** The answer to one export request. */
-export type SendResult =
-  | { readonly ok: true; /** Records the collector reported as rejected in a partial success. */ readonly rejected: number; readonly message: string }
-  | { readonly ok: false; readonly error: Error; /** HTTP status, when there was an answer. */ readonly status: number | undefined };
+/** The export settings, resolved and checked (see options.ts). */
+export interface ExportSettings {
+  readonly endpoint: string;
+  /** No endpoint was configured: the local gateway's default is used. */
+  readonly defaultEndpoint: boolean;
+  readonly protocol: OtlpProtocol;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMillis: number;
+  readonly compression: 'gzip' | 'none';
+  /** The PEM contents, read at creation. */
+  readonly tls: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
+}
 
-/** Sends batches of encoded records: one request each. */
+/** Sends batches of encoded records: one request per call, no retry of its own (the sender owns retries). */
 export interface Transport {
-  send(records: readonly QueuedRecord[]): Promise<SendResult>;
+  /** Never rejects: every way an attempt can end is an `ExportOutcome`. `signal` ends the attempt (an outage). */
+  send(records: readonly QueuedRecord[], signal: AbortSignal): Promise<ExportOutcome>;
+  /** Ends every attempt under way and releases connections. */
   shutdown(): Promise<void>;
 }
 
-function statusOf(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
+/** `ExportResultCode.SUCCESS` of @opentelemetry/core, which the transport does not load. */
+const EXPORT_SUCCESS = 0;
 
-function resultOf(result: ExportResult, partial: { rejected: number; message: string }): SendResult {
-  if (result.code === ExportResultCode.SUCCESS) return { ok: true, ...partial };
-  const error = result.error ?? new Error('export failed');
-  return { ok: false, error, status: statusOf(error) };
-}
+type PlainResource = ReadableLogRecord['resource'];
 
-/** OTLP/JSON of a decoded record (the JSON protocol's slow path). */
-function jsonValue(value: unknown): unknown {
-  if (value === null || value === undefined) return {};
-  if (typeof value === 'string') return { stringValue: value };
-  if (typeof value === 'boolean') return { boolValue: value };
-  if (typeof value === 'number') return Number.isSafeInteger(value) ? { intValue: value } : { doubleValue: value };
-  if (Array.isArray(value)) return { arrayValue: { values: value.map(jsonValue) } };
-  return { kvlistValue: { values: Object.entries(value as Record<string, unknown>).map(([key, v]) => ({ key, value: jsonValue(v) })) } };
-}
-
-function jsonRecord(record: DecodedLogRecord): unknown {
+/** The resource members exporters read, without @opentelemetry/resources (the package installs beside either SDK line). */
+function plainResource(attributes: Readonly<Record<string, AttributeValue>>): PlainResource {
   return {
-    timeUnixNano: String(record.timeUnixNano),
-    observedTimeUnixNano: String(record.observedTimeUnixNano),
-    severityNumber: record.severityNumber,
-    severityText: record.severityText,
-    eventName: record.eventName,
-    body: jsonValue(record.body),
-    attributes: Object.entries(record.attributes).map(([key, v]) => ({ key, value: jsonValue(v) })),
-    ...(record.traceId ? { traceId: record.traceId, spanId: record.spanId, flags: record.flags } : {}),
+    attributes: { ...attributes },
+    merge: (other) => plainResource({ ...attributes, ...(other?.attributes as Record<string, AttributeValue> | undefined) }),
+    getRawAttributes: () => Object.entries(attributes),
   };
 }
+
+const hrTime = (nanos: bigint): [number, number] => [Number(nanos / 1_000_000_000n), Number(nanos % 1_000_000_000n)];
 
 /**
- * The OpenTelemetry OTLP/HTTP exporter's own transport (retries on 429/5xx within its timeout,
- * Retry-After, headers, compression, TLS, the `OTEL_EXPORTER_OTLP_*` variables) with a
- * pass-through serializer: a batch is the records' bytes framed once, never decoded.
+ * Any `LogRecordExporter` (for example a gRPC one): records are decoded for it, a slower path. Its
+ * failures are outages (retried); a record that cannot be decoded is a rejection (dead-lettered
+ * with the reason once the batch is split down to it).
  */
-export function createOtlpTransport(options: ExportOptions & { protocol: OtlpProtocol }, origin: Origin): Transport {
-  const config: OTLPExporterNodeConfigBase = {};
-  if (options.endpoint !== undefined) config.url = options.endpoint;
-  if (options.headers !== undefined) config.headers = { ...options.headers };
-  if (options.timeoutMillis !== undefined) config.timeoutMillis = options.timeoutMillis;
-  if (options.compression !== undefined) config.compression = options.compression as OTLPExporterNodeConfigBase['compression'];
-  const json = options.protocol === 'http/json';
-  const frame = requestFramer(origin);
-  const resource = { attributes: Object.entries(origin.resource).map(([key, v]) => ({ key, value: jsonValue(v) })) };
-  // The response is read synchronously just before the delegate calls back: one variable carries it across.
-  let partial = { rejected: 0, message: '' };
-  const delegate = createOtlpHttpExportDelegate(
-    convertLegacyHttpOptions(config, 'LOGS', 'v1/logs', { 'Content-Type': json ? 'application/json' : 'application/x-protobuf' }),
-    {
-      serializeRequest: (records: readonly QueuedRecord[]) =>
-        json
-          ? new TextEncoder().encode(
-              JSON.stringify({ resourceLogs: [{ resource, scopeLogs: [{ scope: origin.scope, logRecords: records.map((r) => jsonRecord(decodeLogRecord(r.bytes))) }] }] }),
-            )
-          : frame(records.map((record) => record.bytes)),
-      deserializeResponse: (data: Uint8Array) => {
-        if (json) {
-          const answer = JSON.parse(new TextDecoder().decode(data) || '{}') as { partialSuccess?: { rejectedLogRecords?: number | string; errorMessage?: string } };
-          partial = { rejected: Number(answer.partialSuccess?.rejectedLogRecords ?? 0), message: answer.partialSuccess?.errorMessage ?? '' };
-        } else partial = rejectedOf(data);
-        return partial;
-      },
-    },
-    'otel_audit_otlp_http_log_exporter',
-    { name: 'log', countItems: (records: readonly QueuedRecord[]) => records.length },
-    undefined,
-  );
-  return {
-    send: (records) =>
-      new Promise((resolve) => {
-        partial = { rejected: 0, message: '' };
-        try {
-          delegate.export(records, (result) => resolve(resultOf(result, partial)));
-        } catch (error) {
-          resolve({ ok: false, error: error as Error, status: undefined });
-        }
-      }),
-    shutdown: () => delegate.shutdown(),
-  };
-}
-
-/** Any `LogRecordExporter` (for example a gRPC one): records are decoded for it, a slower path. */
 export function exporterTransport(exporter: LogRecordExporter, origin: Origin): Transport {
-  const resource = resourceFromAttributes(origin.resource);
+  const resource = plainResource(origin.resource);
   const toReadable = (record: QueuedRecord): ReadableLogRecord => {
     const decoded = decodeLogRecord(record.bytes);
-    const hr = (nanos: bigint): [number, number] => [Number(nanos / 1_000_000_000n), Number(nanos % 1_000_000_000n)];
     return {
-      hrTime: hr(decoded.timeUnixNano),
-      hrTimeObserved: hr(decoded.observedTimeUnixNano),
+      hrTime: hrTime(decoded.timeUnixNano),
+      hrTimeObserved: hrTime(decoded.observedTimeUnixNano),
       severityNumber: decoded.severityNumber,
       severityText: decoded.severityText,
       eventName: decoded.eventName,
@@ -149,10 +101,19 @@ export function exporterTransport(exporter: LogRecordExporter, origin: Origin): 
   return {
     send: (records) =>
       new Promise((resolve) => {
+        let readable: ReadableLogRecord[];
         try {
-          exporter.export(records.map(toReadable), (result) => resolve(resultOf(result, { rejected: 0, message: '' })));
+          readable = records.map(toReadable);
         } catch (error) {
-          resolve({ ok: false, error: error as Error, status: undefined });
+          resolve({ kind: 'rejection', status: undefined, message: `a record cannot be decoded for the exporter: ${(error as Error).message}`, tooLarge: false });
+          return;
+        }
+        try {
+          exporter.export(readable, (result) =>
+            resolve(result.code === EXPORT_SUCCESS ? { kind: 'ack' } : { kind: 'outage', status: undefined, message: `the exporter failed: ${result.error?.message ?? 'no reason given'}`, retryAfterMillis: undefined, tooLarge: false }),
+          );
+        } catch (error) {
+          resolve({ kind: 'outage', status: undefined, message: `the exporter threw: ${(error as Error).message}`, retryAfterMillis: undefined, tooLarge: false });
         }
       }),
     shutdown: () => exporter.shutdown(),

@@ -14,7 +14,7 @@ import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { AuditDeliveryError, AuditOptionsError, createAuditLogger, defineCatalog, FlushTimeoutError, type AuditError } from '../../src/index.js';
 import { DEFAULTS } from '../../src/options.js';
 import { freePort } from '../../scripts/lib/ports.js';
-import { startOtlpListener } from '../helpers/otlp-listener.js';
+import { otlpStatus, startOtlpListener } from '../helpers/otlp-listener.js';
 
 const details = (id: string) => ({ document: { id, name: `doc ${id}` } });
 const uids = (records: { attributes: Record<string, unknown> }[]) => records.map((r) => String(r.attributes['log.record.uid']));
@@ -121,6 +121,10 @@ describe('options are validated once, at creation, with the option named', () =>
     assert.match(row('outage'), new RegExp(`reportAfterMillis: ${DEFAULTS.outageReportAfterMillis}, repeatEveryMillis: ${DEFAULTS.outageRepeatEveryMillis}`));
     assert.match(row('checkpoints'), new RegExp(`intervalMillis: ${DEFAULTS.checkpointIntervalMillis}`));
     assert.match(row('invalidEvents'), new RegExp(`'${DEFAULTS.invalidEvents}'`));
+    assert.ok(row('endpoint').includes(`\`${DEFAULTS.endpoint}\``), row('endpoint'));
+    assert.match(row('timeoutMillis'), new RegExp(`, else ${DEFAULTS.timeoutMillis} \\|`));
+    assert.match(row('compression'), new RegExp(`, else \`${DEFAULTS.compression}\` \\|`));
+    assert.match(row('protocol'), new RegExp(`, else \`${DEFAULTS.protocol}\` \\|`));
   });
 });
 
@@ -213,7 +217,7 @@ describe('otel-audit spool --redrive', () => {
   async function deadLettered() {
     const dir = mkdtempSync(join(tmpdir(), 'otel-audit-redrive-'));
     let accept = false;
-    const listener = await startOtlpListener(() => (accept ? { status: 200 } : { status: 400, body: 'schema mismatch' }));
+    const listener = await startOtlpListener(() => (accept ? { status: 200 } : { status: 400, body: otlpStatus(3, 'schema mismatch') }));
     const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, spoolDir: dir, retry: fastRetry, onError: () => undefined });
     const ids = [];
     for (let i = 0; i < 5; i++) ids.push(await audit.logEventOrThrow('document.create', { details: details(`dl${i}`) }));
@@ -251,7 +255,7 @@ describe('otel-audit spool --redrive', () => {
 describe('a dead-letter file that cannot be written', () => {
   it('keeps the refused record queued (reported), and dead-letters it once the file can be written', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'otel-audit-dlq-'));
-    const listener = await startOtlpListener(() => ({ status: 400 }));
+    const listener = await startOtlpListener(() => ({ status: 400, body: otlpStatus(3, 'refused by test') }));
     const errors: AuditError[] = [];
     const deadLetterFile = join(dir, 'not-yet', 'dead.ndjson');
     const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, spoolDir: join(dir, 'spool'), deadLetterFile, retry: fastRetry, onError: (e) => errors.push(e) });

@@ -6,29 +6,7 @@ import { describe, it } from 'node:test';
 import { decodeLogRecord, encodeLogRecord, requestFramer } from '../../src/delivery/record-format.js';
 import { fromAnyValue, fromKeyValues, type OtlpAnyValue, type OtlpKeyValue } from '../../src/integrity/otlp-json.js';
 import { decodeLogsRequest } from '../helpers/otlp-protobuf.js';
-
-/** A small seeded generator (mulberry32): the same cases on every run. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const pieces = ['a', 'Zürich', '東京', '🎉', 'x'.repeat(600), '"\\\n', '\u00e9t\u00e9', ''];
-function value(next: () => number, depth: number): unknown {
-  const kind = Math.floor(next() * (depth > 3 ? 4 : 6));
-  switch (kind) {
-    case 0: return pieces[Math.floor(next() * pieces.length)]! + String(Math.floor(next() * 1000));
-    case 1: return [0, -1, 42, -(2 ** 40), 2 ** 53 - 1, 1.5, -0.25, 1e300, 2 ** 60][Math.floor(next() * 9)];
-    case 2: return next() < 0.5;
-    case 3: return null;
-    case 4: return Array.from({ length: Math.floor(next() * 4) }, () => value(next, depth + 1));
-    default: return Object.fromEntries(Array.from({ length: Math.floor(next() * 5) }, (_, i) => [`k${i}${pieces[i % 3]}`, value(next, depth + 1)]));
-  }
-}
+import { pieces, random, value } from '../helpers/random.js';
 
 /** What the body is after a JSON-shaped trip: integers beyond the exact range travel as doubles. */
 const expected = (body: unknown): unknown => JSON.parse(JSON.stringify(body));
@@ -61,5 +39,14 @@ describe('record format', () => {
   it('a lone surrogate is written as U+FFFD, as the canonical JSON hashes it', () => {
     const bytes = encodeLogRecord({ timeMillis: 1, observedMillis: 1, severityNumber: 9, severityText: 'INFO', eventName: 'x', body: { name: 'a\ud800b' }, attributes: {} });
     assert.deepEqual(decodeLogRecord(bytes).body, { name: 'a\ufffdb' });
+  });
+
+  it('a member named __proto__ (JSON data like any other, which jsonValue accepts) stays a member through the slow path', () => {
+    const body = JSON.parse('{"details":{"__proto__":{"polluted":true},"kept":1}}') as Record<string, unknown>;
+    const bytes = encodeLogRecord({ timeMillis: 1, observedMillis: 1, severityNumber: 9, severityText: 'INFO', eventName: 'x', body, attributes: {} });
+    const decoded = decodeLogRecord(bytes).body as { details: Record<string, unknown> };
+    assert.deepEqual(Object.keys(decoded.details), ['__proto__', 'kept']);
+    assert.deepEqual(decoded, body);
+    assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
   });
 });

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { AuditDeliveryError, createAuditLogger, FlushTimeoutError, type AuditError } from '../../src/index.js';
 import { freePort } from '../../scripts/lib/ports.js';
-import { startOtlpListener } from '../helpers/otlp-listener.js';
+import { otlpStatus, startOtlpListener } from '../helpers/otlp-listener.js';
 
 const details = (id: string) => ({ document: { id, name: `doc ${id}` } });
 const uids = (records: { attributes: Record<string, unknown> }[]) => records.map((r) => String(r.attributes['log.record.uid']));
@@ -54,7 +54,7 @@ describe('permanent rejections', () => {
     it(`on ${status}, splits the batch, delivers the rest, and dead-letters exactly the rejected records with the reason`, async () => {
       const poisoned = new Set<string>();
       const listener = await startOtlpListener((_, records) =>
-        records.some((r) => poisoned.has(String(r.attributes['log.record.uid']))) ? { status, body: 'rejected by test' } : { status: 200 },
+        records.some((r) => poisoned.has(String(r.attributes['log.record.uid']))) ? { status, body: status === 400 ? otlpStatus(3, 'rejected by test') : 'rejected by test' } : { status: 200 },
       );
       const dir = mkdtempSync(join(tmpdir(), 'otel-audit-dead-'));
       const deadLetterFile = join(dir, 'dead.ndjson');
@@ -109,7 +109,7 @@ describe('permanent rejections', () => {
   });
 
   it('without a dead-letter file, the rejected record travels in the onError report', async () => {
-    const listener = await startOtlpListener(() => ({ status: 400 }));
+    const listener = await startOtlpListener(() => ({ status: 400, body: otlpStatus(3, 'rejected by test') }));
     const errors: AuditError[] = [];
     const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, onError: (e) => errors.push(e) });
     const id = audit.logEvent('document.create', { details: details('alone') });

@@ -3,12 +3,13 @@
 // opens), torn tails, an acknowledgement in the middle of a segment, rotation. After each case:
 // every record comes back exactly once, in seq order, and a reopened slot continues the chain.
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readdirSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { QueuedRecord } from '../../src/delivery/queue.js';
-import { openSpool, type Spool, type SpoolCorruptionError } from '../../src/delivery/spool.js';
+import { inspectSlot, openSpool, type Spool, type SpoolCorruptionError } from '../../src/delivery/spool.js';
+import { nodeFileSystem } from '../../src/delivery/file-system.js';
 import { faultyFs, type Faults } from '../helpers/faulty-fs.js';
 
 const limits = { maxRecords: 7, maxBytes: 1024 * 1024 };
@@ -126,6 +127,38 @@ describe('spool recovery (table)', () => {
     assert.match(next.events.corrupt[0]!.message, new RegExp(`${segment} at offset \\d+: torn frame`));
     assert.equal(next.spool.recoveredHead.seq, 9);
     assert.deepEqual(await drain(next.spool), range(1, 9));
+    await next.spool.close();
+  });
+
+  it('damaged frames in the middle of a segment: the records after each are kept (resynchronised on the next frame whose checksum holds), each damage reported once with segment and offset', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-recovery-'));
+    const { spool } = open(dir, {}, 1 << 20);
+    for (let seq = 1; seq <= 30; seq++) spool.append(record(seq, 60));
+    await spool.committed();
+    await spool.close();
+    const slot = join(dir, 'slot-0000');
+    const segment = readdirSync(slot).filter((n) => n.endsWith('.seg')).sort().at(-1)!;
+    const path = join(slot, segment);
+    const bytes = readFileSync(path);
+    // Frames of 9 + 44 + 60 bytes after the HEAD frame: record n starts at head + (n - 1) * 113.
+    const head = bytes.length - 30 * 113;
+    const frameOf = (seq: number) => head + (seq - 1) * 113;
+    bytes[frameOf(8) + 9 + 44 + 10] = 0xff - bytes[frameOf(8) + 9 + 44 + 10]!; // a changed byte in record 8's payload: its checksum fails
+    bytes.writeUInt32LE(0x7fffffff, frameOf(15)); // record 15's length: nonsense, pointing far past the end
+    bytes.fill(0, frameOf(21) + 3, frameOf(23) + 20); // records 21 and 22 and the header of 23 zeroed
+    writeFileSync(path, bytes);
+    const inspection = inspectSlot(nodeFileSystem, slot);
+    assert.equal(inspection.corrupt, 3, 'three damaged regions');
+    assert.equal(inspection.pending, 25);
+
+    const next = open(dir, {}, 1 << 20);
+    assert.deepEqual(
+      next.events.corrupt.map((e) => e.message.replace(/.*\//, '')),
+      [`${segment} at offset ${frameOf(8)}: checksum mismatch (113 bytes skipped)`, `${segment} at offset ${frameOf(15)}: torn frame (2147483647 bytes announced, ${bytes.length - frameOf(15) - 9} present) (113 bytes skipped)`, `${segment} at offset ${frameOf(21)}: checksum mismatch (339 bytes skipped)`],
+    );
+    assert.equal(next.spool.replayed, 25);
+    assert.deepEqual(await drain(next.spool), range(1, 30).filter((seq) => ![8, 15, 21, 22, 23].includes(seq)));
+    assert.equal(next.spool.recoveredHead.seq, 30);
     await next.spool.close();
   });
 

@@ -12,7 +12,7 @@ import { nodeFileSystem, type FileSystem } from '../../src/delivery/file-system.
 import { tryLockSlot, type SlotLock } from '../../src/delivery/slot-lock.js';
 import { createAuditLoggerWith } from '../../src/logger.js';
 import { freePort } from '../../scripts/lib/ports.js';
-import { startOtlpListener, type ReceivedRecord } from '../helpers/otlp-listener.js';
+import { otlpStatus, startOtlpListener, type ReceivedRecord } from '../helpers/otlp-listener.js';
 import { faultyFs, type Faults } from '../helpers/faulty-fs.js';
 
 const details = (id: string) => ({ document: { id, name: `doc ${id}` } });
@@ -152,7 +152,7 @@ describe('spool', () => {
 
   it('spool directory, slot and files are private: 0700 and 0600', async () => {
     const dir = join(spoolDir(), 'spool');
-    const listener = await startOtlpListener(() => ({ status: 400 }));
+    const listener = await startOtlpListener(() => ({ status: 400, body: otlpStatus(3, 'refused by test') }));
     const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url, spoolDir: dir, retry: fastRetry, onError: () => undefined });
     await audit.logEventOrThrow('document.create', { details: details('private') }).catch(() => undefined);
     await audit.shutdown({ timeoutMillis: 5000 });
