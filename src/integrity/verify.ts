@@ -31,7 +31,11 @@ export interface VerifyOptions {
   readonly maxListed?: number;
   /** Only these streams (ids, or the first characters of one); other records are counted in `excluded`. */
   readonly streams?: readonly string[];
-  /** Only records of these services (the resource's `service.name`); other records are counted in `excluded`. */
+  /**
+   * Only the streams of these services (the resource's `service.name`), and the records without a
+   * chain of them; the rest is counted in `excluded`. A stream is its service's whatever process
+   * delivered its records (`otel-audit spool --replay` sends another process's backlog as `otel-audit-cli`).
+   */
   readonly services?: readonly string[];
   /**
    * Leaves out test records, counted in `excluded`: destination tests (`otel_audit.test: true`, the
@@ -74,7 +78,7 @@ export interface Downtime {
 
 export interface StreamReport {
   readonly streamId: string;
-  /** The `service.name` of the stream's records (the first one read), when they carry one. */
+  /** The `service.name` of the stream's records, when they carry one (the application's, not that of a tool that delivered its backlog). */
   readonly serviceName: string | undefined;
   /** Distinct sequence numbers found in the window. */
   readonly events: number;
@@ -144,6 +148,8 @@ const DESTINATION_TEST = 'otel_audit.test';
 /** The resource attribute of what `otel-audit emit` and `doctor` send. */
 const RESOURCE_TEST = 'audit.test';
 const TEST_SERVICES = new Set(['otel-audit-emit', 'otel-audit-doctor']);
+/** Tools that deliver records of another process (`otel-audit spool --replay`, `--redrive`) under their own resource. */
+const DELIVERING_SERVICES = new Set(['otel-audit-cli']);
 /** Records under one seq beyond this are not kept apart (a parent index is one byte). */
 const MAX_RECORDS_PER_SEQ = UNCHECKED_PARENT - 1;
 
@@ -214,7 +220,10 @@ class StreamState {
   readonly checkpoints: StatedCheckpoint[] = [];
   /** Each checkpoint id read, with a digest of its content and signature, where it was read, and whether its signature verified. */
   readonly checkpointIds = new Map<string, { digest: string; source: string; verified: boolean }>();
+  /** The application's service name; a delivering tool's until one is read. */
   serviceName: string | undefined;
+  /** Records read of this stream (for `excluded` when the stream is not selected). */
+  records = 0;
   checkpointsRead = 0;
   unverifiedCheckpoints = 0;
   unsignedCheckpoints = 0;
@@ -229,6 +238,12 @@ class StreamState {
     // Order is information: what is not listed of it is no finding omitted.
     this.reordered = new Capped(limit, { omitted: 0 });
     this.badCheckpoints = new Capped(limit, this.counts);
+  }
+
+  /** Notes the service of a record of this stream. */
+  sawService(service: string | undefined): void {
+    this.records++;
+    if (service !== undefined && (this.serviceName === undefined || (DELIVERING_SERVICES.has(this.serviceName) && !DELIVERING_SERVICES.has(service)))) this.serviceName = service;
   }
 
   /** The hash of record `index` of `seq` (0: the one the store keeps). */
@@ -309,11 +324,10 @@ export class TrailVerifier {
     return (since === undefined || time >= since) && (until === undefined || time < until);
   }
 
-  /** Whether the selection (`streams`, `services`, `excludeTest`) keeps the record. */
+  /** Whether the selection keeps the record: `streams` and `excludeTest` here, `services` for the streams in `report` (a stream's service is known once its records are read). */
   #selected(record: TrailRecord, streamId: string | undefined): boolean {
-    const { streams, services, excludeTest } = this.#options;
+    const { streams, excludeTest } = this.#options;
     if (excludeTest && isTestRecord(record)) return false;
-    if (services && !services.includes(serviceOf(record) ?? '')) return false;
     return !streams || (streamId !== undefined && streams.some((wanted) => streamId.startsWith(wanted)));
   }
 
@@ -342,8 +356,10 @@ export class TrailVerifier {
     const prevHash = str(record.attributes[ATTR.prevHash]);
     const seq = num(record.attributes[ATTR.seq]);
     if (!streamId || !hash || !prevHash || !Number.isSafeInteger(seq) || seq < 1) {
+      const { services } = this.#options;
+      if (services && !services.includes(serviceOf(record) ?? '')) this.#excluded++;
       // A destination test (the Admin Panel's Test button) carries no chain by design.
-      if (isTrue(record.attributes[DESTINATION_TEST])) this.#testRecords++;
+      else if (isTrue(record.attributes[DESTINATION_TEST])) this.#testRecords++;
       else this.#unchained++;
       return;
     }
@@ -352,7 +368,7 @@ export class TrailVerifier {
       return;
     }
     const state = this.#stream(streamId);
-    state.serviceName ??= serviceOf(record);
+    state.sawService(serviceOf(record));
     this.#addChained(state, record, seq, hash, prevHash, time);
   }
 
@@ -444,7 +460,7 @@ export class TrailVerifier {
 
   #addCheckpoint(record: TrailRecord, streamId: string): void {
     const state = this.#stream(streamId);
-    state.serviceName ??= serviceOf(record);
+    state.sawService(serviceOf(record));
     const id = idOf(record);
     const { publicKey, requireSigned } = this.#options;
     const signature = str(record.attributes[ATTR.signature]);
@@ -492,7 +508,15 @@ export class TrailVerifier {
   }
 
   report(): VerifyReport {
-    const streams = [...this.#streams.keys()].sort().map((id) => this.#streamReport(this.#streams.get(id)!));
+    const { services } = this.#options;
+    let excluded = this.#excluded;
+    const selected = [...this.#streams.keys()].sort().filter((id) => {
+      const state = this.#streams.get(id)!;
+      if (!services || services.includes(state.serviceName ?? '')) return true;
+      excluded += state.records;
+      return false;
+    });
+    const streams = selected.map((id) => this.#streamReport(this.#streams.get(id)!));
     // Arrival order, superseded branches and downtimes are information: exports in flight side by
     // side and the Collector's queue consumers store batches in any order, and the chain (seq,
     // prev_hash) proves the order anyway.
@@ -501,7 +525,7 @@ export class TrailVerifier {
       ok,
       records: this.#records,
       outsideWindow: this.#outsideWindow,
-      excluded: this.#excluded,
+      excluded,
       unchained: this.#unchained,
       testRecords: this.#testRecords,
       damage: this.#damage,
