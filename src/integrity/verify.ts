@@ -240,8 +240,8 @@ class StreamState {
     this.badCheckpoints = new Capped(limit, this.counts);
   }
 
-  /** Notes the service of a record of this stream. */
-  sawService(service: string | undefined): void {
+  /** Counts a record of this stream, and notes its service. */
+  countRecord(service: string | undefined): void {
     this.records++;
     if (service !== undefined && (this.serviceName === undefined || (DELIVERING_SERVICES.has(this.serviceName) && !DELIVERING_SERVICES.has(service)))) this.serviceName = service;
   }
@@ -368,7 +368,7 @@ export class TrailVerifier {
       return;
     }
     const state = this.#stream(streamId);
-    state.sawService(serviceOf(record));
+    state.countRecord(serviceOf(record));
     this.#addChained(state, record, seq, hash, prevHash, time);
   }
 
@@ -460,7 +460,7 @@ export class TrailVerifier {
 
   #addCheckpoint(record: TrailRecord, streamId: string): void {
     const state = this.#stream(streamId);
-    state.sawService(serviceOf(record));
+    state.countRecord(serviceOf(record));
     const id = idOf(record);
     const { publicKey, requireSigned } = this.#options;
     const signature = str(record.attributes[ATTR.signature]);
