@@ -58,9 +58,11 @@ export interface AuditLogger<C extends Catalog> {
    */
   flush(options?: { timeoutMillis?: number }): Promise<void>;
   /**
-   * Delivers until the deadline (events logged meanwhile are kept as usual: an HTTP server may
-   * still be draining), then stops. With a spool, what is left stays on disk for the next start;
-   * without one, it is counted as dropped and reported. Runs once; never rejects.
+   * Delivers until everything is acknowledged or the deadline (events logged meanwhile are kept as
+   * usual: an HTTP server may still be draining), then stops taking events, writes the final
+   * checkpoint (the true last seq: nothing can follow it) and stops. With a spool, what is left
+   * stays on disk for the next start; without one, it is counted as dropped and reported. Runs
+   * once; never rejects.
    */
   shutdown(options?: { timeoutMillis?: number }): Promise<ShutdownResult>;
   /** A snapshot of the delivery counters. */
@@ -149,6 +151,9 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
   publishStats(resolved.meterProvider ?? metrics.getMeterProvider(), snapshot, VERSION, chain.head.streamId);
   const checkpoints = resolved.checkpoints;
 
+  /** Set once shutdown has written the final checkpoint: from then on no event is taken. */
+  let stopped = false;
+
   /** Encodes and queues one record; returns its ordinal (0: not kept, reported). */
   function send(event: AuditEvent, now: number, attributes: Record<string, AttributeValue>, link: ChainLink | undefined, span: SpanContext | undefined): number {
     const withSpan = span && isSpanContextValid(span);
@@ -186,7 +191,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     (waiting) => {
       processing = waiting;
       try {
-        if (delivery.closed) return refuseAfterShutdown(waiting.event.id, waiting.event.action);
+        if (stopped) return refuseAfterShutdown(waiting.event.id, waiting.event.action);
         chainAndSend(waiting.event, waiting.now, waiting.span, waiting.canonical(waiting.event), waiting.issues);
       } catch (error) {
         // Only a schema whose output JSON cannot carry gets here (its walk was skipped as needless).
@@ -215,7 +220,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
 
   function emitCheckpoint(kind: 'start' | 'periodic' | 'final'): void {
     pending.drain();
-    if (!checkpoints || delivery.closed) return;
+    if (!checkpoints || stopped) return;
     try {
       const now = internals.now();
       const { event, signature } =
@@ -249,7 +254,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
    */
   function emit(id: string, action: string, props: unknown, rejectInvalid: boolean): number {
     const now = internals.now();
-    if (delivery.closed) return refuseAfterShutdown(id, action);
+    if (stopped) return refuseAfterShutdown(id, action);
     const given = (typeof props === 'object' && props !== null ? props : {}) as Partial<LogEventProps<C, ActionOf<C>>>;
     const request = currentAuditContext();
     const raw: AuditEvent = {
@@ -309,7 +314,28 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     return chainAndSend(event!, now, span, canonical(event), issues);
   }
 
-  let shuttingDown = false;
+  /**
+   * Until everything is acknowledged or the deadline, takes what is logged meanwhile (through the
+   * same drain as any event); then stops taking events and writes the final checkpoint, so that it
+   * states the stream's true last seq and the next run's resume marker matches it. What the
+   * deadline leaves (the final checkpoint included) stays in the spool for the next start.
+   */
+  async function drainAndStop(timeoutMillis: number): Promise<ShutdownResult> {
+    clearInterval(checkpointTimer);
+    const deadline = internals.now() + timeoutMillis;
+    for (;;) {
+      pending.drain();
+      const left = deadline - internals.now();
+      if (stats.pending === 0 || left <= 0) break;
+      await delivery.flush(left).catch(() => undefined);
+    }
+    pending.drain();
+    emitCheckpoint('final');
+    stopped = true;
+    return delivery.shutdown(Math.max(0, deadline - internals.now()), () => pending.drain());
+  }
+
+  let shutdown: Promise<ShutdownResult> | undefined;
   const logger: AuditLogger<C> = {
     catalog: resolved.catalog,
     logEvent(action, props) {
@@ -325,7 +351,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       const id = randomUUID();
       const ordinal = emit(id, action, props, true);
       if (ordinal === 0) {
-        const reason = delivery.closed ? 'logger_shut_down' : 'queue_full';
+        const reason = stopped ? 'logger_shut_down' : 'queue_full';
         throw new AuditDeliveryError(reason, `event ${id} was not kept (see onError)`, 1);
       }
       await delivery.whenDurable(ordinal);
@@ -335,14 +361,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       pending.drain();
       return delivery.flush(flushOptions?.timeoutMillis ?? DEFAULTS.flushTimeoutMillis);
     },
-    shutdown: async (shutdownOptions) => {
-      if (!shuttingDown) {
-        shuttingDown = true;
-        clearInterval(checkpointTimer);
-        emitCheckpoint('final');
-      }
-      return delivery.shutdown(shutdownOptions?.timeoutMillis ?? DEFAULTS.shutdownTimeoutMillis, () => pending.drain());
-    },
+    shutdown: (shutdownOptions) => (shutdown ??= drainAndStop(shutdownOptions?.timeoutMillis ?? DEFAULTS.shutdownTimeoutMillis)),
     stats: snapshot,
   };
   return Object.freeze(logger);

@@ -3,7 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 /** Exit codes of every command (documented in the README). */
 export const EXIT = { ok: 0, findings: 1, usage: 2, failure: 3 } as const;
 
-/** A mistake in how the command was called: printed with the command's help, exit 2. */
+/** A mistake in how the command was called: printed in one line with where the help is, exit 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
@@ -20,7 +20,8 @@ export function parse(command: Command, argv: string[]) {
   try {
     return parseArgs({ args: argv, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    // The first sentence names the option; the rest of Node's message is advice about positionals.
+    throw new UsageError((error as Error).message.split('. ')[0]!);
   }
 }
 

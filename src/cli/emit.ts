@@ -1,9 +1,13 @@
+import { setTimeout as sleepFor } from 'node:timers/promises';
 import { createAuditLogger } from '../logger.js';
 import type { AuditError } from '../errors.js';
 import { EXIT, UsageError, headersOf, type Command } from './args.js';
 import { catalogHelp, catalogOption, loadCatalog } from './catalog-option.js';
 import { endpointHelp, endpointOptions, millis, protocolOf, resolvedEndpoint } from './endpoint.js';
 import { testDetails, testEventResource } from './test-event.js';
+
+/** A pause that does not keep the process alive. */
+const sleep = (millis: number) => sleepFor(millis, undefined, { ref: false });
 
 export const emitCommand: Command = {
   name: 'emit',
@@ -20,6 +24,9 @@ Options:
 ${endpointHelp}
 ${catalogHelp}
 
+--timeout bounds the whole command (each attempt, the retries and the shutdown): against a
+collector that is down it exits 3 within that time, naming the reason once.
+
 Exit codes: 0 acknowledged, 2 usage error (unknown action, invalid details), 3 not delivered.`,
   options: { ...endpointOptions, ...catalogOption, details: { type: 'string' } },
   async run(values, [action, ...rest]) {
@@ -35,30 +42,44 @@ Exit codes: 0 acknowledged, 2 usage error (unknown action, invalid details), 3 n
         throw new UsageError(`--details is not JSON: ${(error as Error).message}`);
       }
     }
+    // --timeout bounds the whole command: each attempt, the retries, and the shutdown after them.
     const timeoutMillis = millis(values['timeout'], '--timeout');
+    const deadline = Date.now() + timeoutMillis;
+    const endpoint = resolvedEndpoint(values['endpoint'] as string | undefined);
     const problems: AuditError[] = [];
     const audit = createAuditLogger({
       catalog,
       ...testEventResource('emit'),
-      endpoint: resolvedEndpoint(values['endpoint'] as string | undefined),
+      endpoint,
       protocol: protocolOf(values['protocol']),
       headers: headersOf(values['header'] as string[] | undefined),
       timeoutMillis,
       checkpoints: false,
       retry: { maxElapsedMillis: timeoutMillis },
+      // Every failed attempt is reported at once: its reason is what the command prints.
+      outage: { reportAfterMillis: 0 },
       onError: (error) => problems.push(error),
     });
-    try {
-      const id = await audit.logEventOrThrow(action as never, { actor: { type: 'system' }, details: details as never });
-      process.stdout.write(`acknowledged: ${action} ${id} by ${resolvedEndpoint(values['endpoint'] as string | undefined)}\n`);
+    const failure = () => {
+      const last = problems.at(-1);
+      return last ? ((last.cause as Error | undefined)?.message ?? last.message) : `no answer from ${endpoint}`;
+    };
+    const outcome = await Promise.race([
+      audit.logEventOrThrow(action as never, { actor: { type: 'system' }, details: details as never }).then(
+        (id) => ({ id }),
+        (error: Error) => ({ error }),
+      ),
+      sleep(timeoutMillis).then(() => ({ timedOut: failure() })),
+    ]);
+    await Promise.race([audit.shutdown({ timeoutMillis: Math.max(0, deadline - Date.now()) }), sleep(Math.max(0, deadline - Date.now()))]);
+    if ('id' in outcome) {
+      process.stdout.write(`acknowledged: ${action} ${outcome.id} by ${endpoint}\n`);
       return EXIT.ok;
-    } catch (error) {
-      if ((error as Error).name === 'AuditValidationError') throw new UsageError((error as Error).message);
-      process.stderr.write(`not delivered: ${(error as Error).message}\n`);
-      for (const problem of problems) process.stderr.write(`  ${problem.message}\n`);
-      return EXIT.failure;
-    } finally {
-      await audit.shutdown({ timeoutMillis: 1000 }).catch(() => undefined);
     }
+    if ('error' in outcome && outcome.error.name === 'AuditValidationError') throw new UsageError(outcome.error.message);
+    // The reason once: the rejection is itself the last report.
+    const reason = 'error' in outcome ? outcome.error.message : outcome.timedOut;
+    process.stderr.write(`not delivered within ${timeoutMillis} ms: ${reason}\n`);
+    return EXIT.failure;
   },
 };

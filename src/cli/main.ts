@@ -29,7 +29,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {
-    process.stderr.write(`otel-audit: unknown command "${name}"\n\n${help}\n`);
+    process.stderr.write(`otel-audit: unknown command "${name}"\nsee otel-audit --help\n`);
     return EXIT.usage;
   }
   try {
@@ -41,7 +41,8 @@ async function main(argv: string[]): Promise<number> {
     return await command.run(values, positionals);
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`otel-audit ${command.name}: ${error.message}\n\n${command.usage}\n`);
+      // One line, and where the help is: the whole help would bury the mistake.
+      process.stderr.write(`otel-audit ${command.name}: ${error.message}\nsee otel-audit ${command.name} --help\n`);
       return EXIT.usage;
     }
     process.stderr.write(`otel-audit ${command.name}: ${(error as Error).message}\n`);
@@ -49,4 +50,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// The answer is given: what a command leaves behind (a request of a shut-down logger still in
+// flight, its retry timers) must not keep the process, so that emit --timeout bounds the whole
+// command. Exit once everything written has reached stdout and stderr (pipes write asynchronously).
+await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))));
+process.exit(code);

@@ -14,13 +14,18 @@ function wellFormedMembers(object: Record<string, unknown>): Record<string, unkn
   const members: Record<string, unknown> = {};
   for (const key of keys) {
     const member = object[key];
-    if (member !== undefined) setMember(members, key.toWellFormed(), member);
+    if (member !== undefined) setJsonMember(members, key.toWellFormed(), member);
   }
   return members;
 }
 
-/** `object[key] = value`, where a key "__proto__" is a member like any other, not the prototype. */
-function setMember(object: Record<string, unknown>, key: string, value: unknown): void {
+/**
+ * `object[key] = value`, where a key `__proto__` is a member like any other (as JSON.parse makes
+ * it), not the object's prototype: an assignment would set the prototype and the member would
+ * vanish, and a genuine event read back from a copy would no longer match its hash. Every reader
+ * that builds JSON objects from outside data (OTLP key-value lists, SIEM fields) sets members with it.
+ */
+export function setJsonMember(object: Record<string, unknown>, key: string, value: unknown): void {
   if (key === '__proto__') Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
   else object[key] = value;
 }
@@ -49,7 +54,7 @@ function sortedCopy(value: unknown): unknown {
         const first = key.charCodeAt(0);
         // JavaScript objects list integer-like keys first, whatever the insertion order.
         if (first >= 48 && first <= 57) throw new IntegerLikeKey();
-        setMember(out, key, sortedCopy(members[key]));
+        setJsonMember(out, key, sortedCopy(members[key]));
       }
       return out;
     }

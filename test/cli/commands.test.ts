@@ -27,7 +27,7 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<{ 
 }
 
 describe('otel-audit', () => {
-  it('prints help for itself and each command; a usage error exits 2 with the help', async () => {
+  it('prints help for itself and each command; a usage error exits 2 naming the mistake', async () => {
     const help = await cli(['--help']);
     assert.equal(help.code, 0);
     for (const command of ['verify', 'emit', 'doctor', 'spool', 'docs', 'schema', 'collector']) {
