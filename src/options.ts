@@ -4,7 +4,7 @@ import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { isAbsolute, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { MeterProvider } from '@opentelemetry/api';
-import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
+import type { LogRecordExporter } from './delivery/log-record-exporter.js';
 import type { Catalog } from './catalog/define.js';
 import { AuditError } from './errors.js';
 import type { RetryOptions } from './delivery/backoff.js';

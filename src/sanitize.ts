@@ -1,3 +1,5 @@
+import { setJsonMember } from './integrity/canonical-json.js';
+
 /** Longest string kept in an invalid event; the rest is cut, with a note of how much. */
 const MAX_STRING = 64 * 1024;
 const MAX_DEPTH = 32;
@@ -44,7 +46,7 @@ export function toJsonSafe(value: unknown, depth = 0, ancestors = new Set<object
       } catch (error) {
         member = `[getter threw: ${String(error)}]`;
       }
-      if (member !== undefined) out[key.toWellFormed()] = toJsonSafe(member, depth + 1, ancestors);
+      if (member !== undefined) setJsonMember(out, key.toWellFormed(), toJsonSafe(member, depth + 1, ancestors));
     }
     return out;
   } catch (error) {

@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type In
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { toAnyValue, toKeyValues } from '../integrity/otlp-json.js';
 import { VERSION } from '../version.js';
 import { classifyAnswer, RESPONSE_BODY_LIMIT, type ExportOutcome } from './answer.js';
 import type { QueuedRecord } from './queue.js';
@@ -10,16 +11,7 @@ import type { ExportSettings, Transport } from './transport.js';
 
 const gzipped = promisify(gzip);
 
-/** OTLP/JSON of a decoded value (the JSON protocol's slow path). */
-function jsonValue(value: unknown): unknown {
-  if (value === null || value === undefined) return {};
-  if (typeof value === 'string') return { stringValue: value };
-  if (typeof value === 'boolean') return { boolValue: value };
-  if (typeof value === 'number') return Number.isSafeInteger(value) ? { intValue: value } : { doubleValue: value };
-  if (Array.isArray(value)) return { arrayValue: { values: value.map(jsonValue) } };
-  return { kvlistValue: { values: Object.entries(value as Record<string, unknown>).map(([key, v]) => ({ key, value: jsonValue(v) })) } };
-}
-
+/** OTLP/JSON of a decoded record (the JSON protocol's slow path). */
 function jsonRecord(record: DecodedLogRecord): unknown {
   return {
     timeUnixNano: String(record.timeUnixNano),
@@ -27,8 +19,8 @@ function jsonRecord(record: DecodedLogRecord): unknown {
     severityNumber: record.severityNumber,
     severityText: record.severityText,
     eventName: record.eventName,
-    body: jsonValue(record.body),
-    attributes: Object.entries(record.attributes).map(([key, v]) => ({ key, value: jsonValue(v) })),
+    body: toAnyValue(record.body),
+    attributes: toKeyValues(record.attributes),
     ...(record.traceId ? { traceId: record.traceId, spanId: record.spanId, flags: record.flags } : {}),
   };
 }
@@ -39,7 +31,7 @@ function requestEncoder(protocol: ExportSettings['protocol'], origin: Origin): (
     const frame = requestFramer(origin);
     return (records) => frame(records.map((record) => record.bytes));
   }
-  const resource = { attributes: Object.entries(origin.resource).map(([key, v]) => ({ key, value: jsonValue(v) })) };
+  const resource = { attributes: toKeyValues(origin.resource) };
   return (records) =>
     Buffer.from(JSON.stringify({ resourceLogs: [{ resource, scopeLogs: [{ scope: origin.scope, logRecords: records.map((r) => jsonRecord(decodeLogRecord(r.bytes))) }] }] }));
 }

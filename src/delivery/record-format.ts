@@ -1,3 +1,5 @@
+import { setJsonMember } from '../integrity/canonical-json.js';
+
 /**
  * The one owner of the record format: an audit record is encoded once, at emit, as the bytes of an
  * OTLP `LogRecord` message (opentelemetry/proto/logs/v1/logs.proto). The spool and the memory queue
@@ -206,7 +208,7 @@ function anyValue(w: ProtoWriter, value: unknown): void {
       }
       w.varint(tag(6, LENGTH_DELIMITED));
       const list = w.begin();
-      for (const key in value) {
+      for (const key of Object.keys(value)) {
         const member = (value as Record<string, unknown>)[key];
         if (member === undefined) continue;
         keyValue(w, 1, key, member);
@@ -246,7 +248,7 @@ export function encodeLogRecord(fields: LogRecordFields): Uint8Array {
   const body = w.begin();
   anyValue(w, fields.body);
   w.end(body);
-  for (const key in fields.attributes) keyValue(w, 6, key, fields.attributes[key]);
+  for (const key of Object.keys(fields.attributes)) keyValue(w, 6, key, fields.attributes[key]);
   if (fields.traceId && fields.spanId) {
     w.varint(tag(8, FIXED32));
     w.fixed32(fields.traceFlags ?? 0);
@@ -273,7 +275,7 @@ export function requestFramer(origin: Origin): (records: readonly Uint8Array[]) 
   const w = new ProtoWriter();
   w.varint(tag(1, LENGTH_DELIMITED));
   const resource = w.begin();
-  for (const key in origin.resource) keyValue(w, 1, key, origin.resource[key]);
+  for (const key of Object.keys(origin.resource)) keyValue(w, 1, key, origin.resource[key]);
   w.end(resource);
   const resourceField = w.take();
   w.reset();
@@ -469,15 +471,6 @@ export class ProtoReader {
   }
 }
 
-/**
- * Sets `map[key] = value` as data, whatever the key: `__proto__` (a JSON member like any other,
- * which `jsonValue` accepts) must stay a member, not replace the object's prototype.
- */
-function setMember(map: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
-  else map[key] = value;
-}
-
 function readAnyValue(r: ProtoReader, depth: number): unknown {
   if (depth > MAX_DEPTH) throw new ProtoDecodeError(`values nested deeper than ${MAX_DEPTH} levels`);
   let value: unknown = null;
@@ -516,7 +509,7 @@ function readAnyValue(r: ProtoReader, depth: number): unknown {
           }
           list.expect(member.wireType, LENGTH_DELIMITED);
           const [k, v] = readKeyValue(list.sub(), depth + 1);
-          setMember(map, k, v);
+          setJsonMember(map, k, v);
         }
         value = map;
         break;
@@ -565,7 +558,7 @@ export function decodeLogRecord(bytes: Uint8Array): DecodedLogRecord {
       case 6: {
         r.expect(wireType, LENGTH_DELIMITED);
         const [k, v] = readKeyValue(r.sub(), 1);
-        setMember(out.attributes, k, v);
+        setJsonMember(out.attributes, k, v);
         break;
       }
       case 8: r.expect(wireType, FIXED32); out.flags = r.fixed32(); break;

@@ -1,4 +1,4 @@
-import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { ExportedLogRecord, ExportedResource, LogRecordExporter } from './log-record-exporter.js';
 import type { ExportOutcome } from './answer.js';
 import { decodeLogRecord, type AttributeValue, type Origin } from './record-format.js';
 import type { QueuedRecord } from './queue.js';
@@ -62,10 +62,8 @@ export interface Transport {
 /** `ExportResultCode.SUCCESS` of @opentelemetry/core, which the transport does not load. */
 const EXPORT_SUCCESS = 0;
 
-type PlainResource = ReadableLogRecord['resource'];
-
 /** The resource members exporters read, without @opentelemetry/resources (the package installs beside either SDK line). */
-function plainResource(attributes: Readonly<Record<string, AttributeValue>>): PlainResource {
+function plainResource(attributes: Readonly<Record<string, AttributeValue>>): ExportedResource {
   return {
     attributes: { ...attributes },
     merge: (other) => plainResource({ ...attributes, ...(other?.attributes as Record<string, AttributeValue> | undefined) }),
@@ -82,7 +80,7 @@ const hrTime = (nanos: bigint): [number, number] => [Number(nanos / 1_000_000_00
  */
 export function exporterTransport(exporter: LogRecordExporter, origin: Origin): Transport {
   const resource = plainResource(origin.resource);
-  const toReadable = (record: QueuedRecord): ReadableLogRecord => {
+  const toReadable = (record: QueuedRecord): ExportedLogRecord => {
     const decoded = decodeLogRecord(record.bytes);
     return {
       hrTime: hrTime(decoded.timeUnixNano),
@@ -90,8 +88,8 @@ export function exporterTransport(exporter: LogRecordExporter, origin: Origin): 
       severityNumber: decoded.severityNumber,
       severityText: decoded.severityText,
       eventName: decoded.eventName,
-      body: decoded.body as ReadableLogRecord['body'],
-      attributes: decoded.attributes as ReadableLogRecord['attributes'],
+      body: decoded.body as ExportedLogRecord['body'],
+      attributes: decoded.attributes as ExportedLogRecord['attributes'],
       spanContext: decoded.traceId && decoded.spanId ? { traceId: decoded.traceId, spanId: decoded.spanId, traceFlags: decoded.flags ?? 0 } : undefined,
       resource,
       instrumentationScope: origin.scope,
@@ -101,7 +99,7 @@ export function exporterTransport(exporter: LogRecordExporter, origin: Origin): 
   return {
     send: (records) =>
       new Promise((resolve) => {
-        let readable: ReadableLogRecord[];
+        let readable: ExportedLogRecord[];
         try {
           readable = records.map(toReadable);
         } catch (error) {
