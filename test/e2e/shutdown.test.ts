@@ -2,7 +2,7 @@
 // every event reaches every destination, and the shutdown ends in bounded time. Twice: with Kafka
 // reachable and the four other destinations down, then with every destination down. Real
 // processes: otelcol-audit, the HEC receiver, rsyslogd, the OTLP stand-in for Elastic, Apache Kafka.
-// With every broker unreachable, the Kafka exporter of v0.142.0 waits for one without a time limit
+// With every broker unreachable, the Kafka exporter of v0.145.0 waits for one without a time limit
 // (upstream #48140) and so does the shutdown: the SIGKILL a service manager sends after its grace
 // period ends it, and the destinations below show that it loses nothing.
 import assert from 'node:assert/strict';
