@@ -325,7 +325,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
         session,
         body: () => (bodyRead ??= readJson(raw)),
       };
-      const result = await match.handler(request, (match.pattern.exec(url.pathname) ?? []).slice(1).map(decodeURIComponent));
+      const result = await match.handler(request, pathParameters(match.pattern, url.pathname));
       send(result.status ?? 200, result.body, result.headers);
     } catch (error) {
       if (error instanceof FieldError) return send(400, { error: { field: error.field, message: error.message } });
@@ -350,6 +350,15 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** The path's parameters, decoded; a malformed percent-encoding is the client's mistake (400). */
+function pathParameters(pattern: RegExp, path: string): string[] {
+  try {
+    return (pattern.exec(path) ?? []).slice(1).map(decodeURIComponent);
+  } catch {
+    throw new HttpError(400, 'the path holds a malformed percent-encoding', '(path)');
+  }
 }
 
 async function readJson(raw: IncomingMessage): Promise<Record<string, unknown>> {

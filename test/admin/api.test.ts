@@ -86,6 +86,14 @@ describe('admin API', () => {
     for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `LOCALHOST:${port}`]) assert.equal((await withHost(host, 'GET', '/')).status, 200, host);
   });
 
+  test('a malformed percent-encoding in the path answers 400 naming the path, not 500', async () => {
+    for (const [method, path] of [['GET', '/api/destinations/%E0%A4%A'], ['POST', '/api/destinations/%E0%A4%A/pause'], ['GET', '/api/revisions/%ZZ']] as const) {
+      const response = method === 'GET' ? await client.call(method, path) : await client.change(method, path);
+      assert.equal(response.status, 400, `${method} ${path}: ${response.text}`);
+      assert.equal(response.body['error'].field, '(path)');
+    }
+  });
+
   for (const [type, settings] of Object.entries(samples)) {
     test(`${type}: create, read (no secret comes back), update, delete; each one applied revision`, async () => {
       const id = `d_${type}`;
