@@ -74,6 +74,7 @@ export async function startAdmin(options: AdminOptions) {
   try {
     server = await startAdminServer({ control, auth, audit, ...(options.host ? { host: options.host } : {}), ...(options.port !== undefined ? { port: options.port } : {}) });
   } catch (error) {
+    auth.close();
     await audit.shutdown({ timeoutMillis: 5000 }).catch(() => undefined);
     await control.stop();
     throw error;
@@ -89,6 +90,7 @@ export async function startAdmin(options: AdminOptions) {
     ingestEndpoint: `http://${otlpEndpoint}/v1/logs`,
     async close(): Promise<void> {
       await running.close();
+      auth.close();
       await audit.shutdown({ timeoutMillis: 10_000 }).catch(() => undefined);
       await control.stop();
     },

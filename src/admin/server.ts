@@ -150,7 +150,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
       const credentials = await request.body();
       const wait = auth.retryAfter(client);
       if (wait > 0) throw new HttpError(429, `too many failed logins: try again in ${wait} s`, undefined, { retryAfter: wait });
-      const session = auth.login(client, credentials);
+      const session = await auth.login(client, credentials);
       if (!session) throw new HttpError(401, 'wrong token, user or password');
       return { body: { user: session.user, csrfToken: session.csrfToken }, headers: { 'set-cookie': auth.cookie(session, false) } };
     },

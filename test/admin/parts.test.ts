@@ -1,7 +1,7 @@
 // The Admin Panel's pure parts: health from metrics and logs, logins, the state directory's
 // boundaries, the config diff, the OTLP/JSON a replay sends, destinations stored by an earlier
 // version, and the ports picked for destinations' own receivers.
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,17 +80,26 @@ describe('logins', () => {
   const usersFile = join(dir, 'users');
   writeFileSync(usersFile, `# administrators\n${hashPassword('ada', 'correct horse battery', 'ada@example.com')}\n`);
   const auth = new Authenticator({ usersFile });
+  after(() => auth.close());
 
-  test('a user from the file logs in with the password hashed there (scrypt); anything else does not', () => {
-    assert.equal(auth.login('10.0.0.1', { user: 'ada', password: 'correct horse battery' })?.user, 'ada');
-    assert.equal(auth.login('10.0.0.1', { user: 'ada', password: 'wrong' }), undefined);
-    assert.equal(auth.login('10.0.0.1', { user: 'bob', password: 'correct horse battery' }), undefined);
-    assert.equal(auth.login('10.0.0.1', { token: 'anything' }), undefined, 'no admin token configured');
+  test('a user from the file logs in with the password hashed there (scrypt); anything else does not', async () => {
+    assert.equal((await auth.login('10.0.0.1', { user: 'ada', password: 'correct horse battery' }))?.user, 'ada');
+    assert.equal(await auth.login('10.0.0.1', { user: 'ada', password: 'wrong' }), undefined);
+    assert.equal(await auth.login('10.0.0.1', { user: 'bob', password: 'correct horse battery' }), undefined);
+    assert.equal(await auth.login('10.0.0.1', { token: 'anything' }), undefined, 'no admin token configured');
     assert.equal(auth.emailOf('ada'), 'ada@example.com');
   });
 
-  test('a session is found only by its own cookie, and its CSRF token is checked', () => {
-    const session = auth.login('10.0.0.2', { user: 'ada', password: 'correct horse battery' })!;
+  test('a login hashes off the event loop: other work runs while scrypt does', async () => {
+    let otherWorkRan = false;
+    setImmediate(() => (otherWorkRan = true));
+    const sessions = await Promise.all([1, 2, 3].map(() => auth.login('10.0.0.9', { user: 'ada', password: 'correct horse battery' })));
+    assert.ok(sessions.every((s) => s?.user === 'ada'));
+    assert.ok(otherWorkRan, 'the event loop was blocked for the whole login');
+  });
+
+  test('a session is found only by its own cookie, and its CSRF token is checked', async () => {
+    const session = (await auth.login('10.0.0.2', { user: 'ada', password: 'correct horse battery' }))!;
     assert.equal(auth.session(`other=1; ${SESSION_COOKIE}=${session.id}`)?.user, 'ada');
     assert.equal(auth.session(`${SESSION_COOKIE}=${session.id}x`), undefined);
     assert.equal(auth.csrfValid(session, session.csrfToken), true);
@@ -102,11 +111,30 @@ describe('logins', () => {
     assert.equal(auth.session(`${SESSION_COOKIE}=${session.id}`), undefined);
   });
 
-  test('five failures in a minute lock that address out, not another', () => {
-    for (let i = 0; i < 5; i++) auth.login('10.0.0.3', { user: 'ada', password: 'nope' });
+  test('five failures in a minute lock that address out, not another', async () => {
+    for (let i = 0; i < 5; i++) await auth.login('10.0.0.3', { user: 'ada', password: 'nope' });
     assert.ok(auth.retryAfter('10.0.0.3') > 0);
     assert.equal(auth.retryAfter('10.0.0.4'), 0);
     assert.equal(auth.retryAfter('10.0.0.3', Date.now() + 61_000), 0);
+  });
+
+  test('expired sessions and old failure records are swept on a timer that holds no process open', async () => {
+    let now = Date.now();
+    const swept = new Authenticator({ usersFile, now: () => now, sweepIntervalMillis: 20 });
+    try {
+      await swept.login('10.0.1.1', { user: 'ada', password: 'correct horse battery' });
+      await swept.login('10.0.1.2', { user: 'ada', password: 'correct horse battery' });
+      await swept.login('10.0.1.3', { user: 'ada', password: 'wrong' });
+      await swept.login('10.0.1.4', { user: 'nobody', password: 'wrong' });
+      assert.deepEqual(swept.held(), { sessions: 2, failedClients: 2 });
+      // Nobody comes back: without a sweep these would stay in memory for good.
+      now += 9 * 3_600_000;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(swept.held(), { sessions: 0, failedClients: 0 });
+      assert.equal(swept.sweepHoldsProcessOpen(), false);
+    } finally {
+      swept.close();
+    }
   });
 });
 
