@@ -38,9 +38,29 @@ export interface AdminOptions {
   readonly usersFile?: string;
   /** @default 5000 */
   readonly sampleIntervalMillis?: number;
+  /**
+   * Reverse proxies in front of the panel (the TLS proxy the README recommends) whose
+   * `X-Forwarded-For` names the client and whose `X-Forwarded-Proto: https` makes the session
+   * cookie Secure: counted in hops, as `auditContext({ trustedProxies })`. @default 0
+   */
+  readonly trustedProxies?: number;
+  /** The https URL users reach the panel at through a proxy: the cookie is always Secure, changes may come from its origin. */
+  readonly publicUrl?: string;
+}
+
+/** Checked before anything starts: an error names the option. */
+function validateOptions(options: AdminOptions): void {
+  const { trustedProxies, publicUrl } = options;
+  if (trustedProxies !== undefined && !(Number.isInteger(trustedProxies) && trustedProxies >= 0)) {
+    throw new TypeError(`trustedProxies must be a whole number of proxies (0 or more), got ${String(trustedProxies)}`);
+  }
+  if (publicUrl !== undefined && !/^https?:$/.test(URL.canParse(publicUrl) ? new URL(publicUrl).protocol : '')) {
+    throw new TypeError(`publicUrl must be an http(s) URL, got ${JSON.stringify(publicUrl)}`);
+  }
 }
 
 export async function startAdmin(options: AdminOptions) {
+  validateOptions(options);
   const adminToken = options.adminToken ?? (options.usersFile ? undefined : randomBytes(24).toString('base64url'));
   const auth = new Authenticator({ ...(adminToken ? { adminToken } : {}), ...(options.usersFile ? { usersFile: options.usersFile } : {}) });
   const otlpEndpoint = options.otlpEndpoint ?? '127.0.0.1:4318';
@@ -72,7 +92,15 @@ export async function startAdmin(options: AdminOptions) {
   });
   let server;
   try {
-    server = await startAdminServer({ control, auth, audit, ...(options.host ? { host: options.host } : {}), ...(options.port !== undefined ? { port: options.port } : {}) });
+    server = await startAdminServer({
+      control,
+      auth,
+      audit,
+      ...(options.host ? { host: options.host } : {}),
+      ...(options.port !== undefined ? { port: options.port } : {}),
+      ...(options.trustedProxies !== undefined ? { trustedProxies: options.trustedProxies } : {}),
+      ...(options.publicUrl !== undefined ? { publicUrl: options.publicUrl } : {}),
+    });
   } catch (error) {
     auth.close();
     await audit.shutdown({ timeoutMillis: 5000 }).catch(() => undefined);

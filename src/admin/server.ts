@@ -3,6 +3,8 @@
 // it was based on (`If-Match: <revision>`); errors name the field.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { clientAddress } from '../context/http.js';
 import type { DetailsOf } from '../catalog/define.js';
 import type { AuditLogger } from '../logger.js';
 import type { adminCatalog } from './catalog.js';
@@ -24,6 +26,10 @@ export interface AdminServerOptions {
   readonly host?: string;
   /** 0: any free port. @default 0 */
   readonly port?: number;
+  /** Reverse proxies in front of the panel whose `X-Forwarded-For` and `X-Forwarded-Proto` count (as `auditContext`'s option). @default 0 */
+  readonly trustedProxies?: number;
+  /** The URL users reach the panel at through a proxy: its origin may send changes, its host is this panel's; https makes the cookie Secure. */
+  readonly publicUrl?: string;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -77,16 +83,21 @@ function publicView(destination: StoredDestination): Destination {
   return rest;
 }
 
-function clientAddress(raw: IncomingMessage): string {
-  return raw.socket.remoteAddress?.replace(/^::ffff:/, '') ?? 'unknown';
-}
-
 export async function startAdminServer(options: AdminServerOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const { control, auth, audit } = options;
   const host = options.host ?? '127.0.0.1';
+  const trustedProxies = options.trustedProxies ?? 0;
+  const publicUrl = options.publicUrl === undefined ? undefined : new URL(options.publicUrl);
+  /** The client: the socket's peer, or behind trusted proxies the address they recorded (the library's own rule). */
+  const clientOf = (raw: IncomingMessage): string => clientAddress(raw, trustedProxies) ?? 'unknown';
+  /** Over TLS: to this server, or to a trusted proxy that says so; or always, when the public URL is https. */
+  const secure = (raw: IncomingMessage): boolean =>
+    publicUrl?.protocol === 'https:' ||
+    (raw.socket as Partial<TLSSocket>).encrypted === true ||
+    (trustedProxies > 0 && String(raw.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim().toLowerCase() === 'https');
 
   const actorOf = (request: Request) => {
-    const ip = clientAddress(request.raw);
+    const ip = clientOf(request.raw);
     return {
       actor: { type: 'user' as const, user: { id: request.session!.user, email: auth.emailOf(request.session!.user), name: request.session!.user } },
       context: { ...(isIP(ip) ? { ip_address: ip } : {}), ...(request.raw.headers['user-agent'] ? { user_agent: String(request.raw.headers['user-agent']).slice(0, 256) } : {}) },
@@ -145,20 +156,20 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
     'POST',
     '/api/login',
     async (request) => {
-      const client = clientAddress(request.raw);
+      const client = clientOf(request.raw);
       // The body first: the limit check and the attempt then run in one tick, so parallel requests cannot all pass the check.
       const credentials = await request.body();
       const wait = auth.retryAfter(client);
       if (wait > 0) throw new HttpError(429, `too many failed logins: try again in ${wait} s`, undefined, { retryAfter: wait });
       const session = await auth.login(client, credentials);
       if (!session) throw new HttpError(401, 'wrong token, user or password');
-      return { body: { user: session.user, csrfToken: session.csrfToken }, headers: { 'set-cookie': auth.cookie(session, false) } };
+      return { body: { user: session.user, csrfToken: session.csrfToken }, headers: { 'set-cookie': auth.cookie(session, secure(request.raw)) } };
     },
     false,
   );
   route('POST', '/api/logout', async (request) => {
     auth.logout(request.session!);
-    return { body: { ok: true }, headers: { 'set-cookie': auth.cookie(undefined, false) } };
+    return { body: { ok: true }, headers: { 'set-cookie': auth.cookie(undefined, secure(request.raw)) } };
   });
   route('GET', '/api/session', async (request) => ({ body: { user: request.session!.user, csrfToken: request.session!.csrfToken } }));
   route('GET', '/api/openapi.json', async () => ({ body: openApiDocument() }));
@@ -306,7 +317,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
     try {
       // DNS rebinding: a page of another site whose name now resolves to this address reaches the
       // panel with its own name in Host. On a loopback address only loopback names are this panel.
-      if (loopbackOnly && !isLoopbackHost(raw.headers.host)) throw new HttpError(421, 'this panel answers to localhost, 127.0.0.1 and [::1] only', 'Host');
+      if (loopbackOnly && !isLoopbackHost(raw.headers.host) && raw.headers.host !== publicUrl?.host) throw new HttpError(421, 'this panel answers to localhost, 127.0.0.1 and [::1] only', 'Host');
       const method = raw.method ?? 'GET';
       const matches = routes.filter((r) => r.pattern.test(url.pathname));
       const match = matches.find((r) => r.method === method);
@@ -316,7 +327,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
       if (method !== 'GET') {
         // A change from another site: the browser says where it comes from.
         const origin = raw.headers.origin;
-        if (origin !== undefined && origin !== `http://${raw.headers.host}` && origin !== `https://${raw.headers.host}`) throw new HttpError(403, 'cross-origin request refused', 'Origin');
+        if (origin !== undefined && origin !== `http://${raw.headers.host}` && origin !== `https://${raw.headers.host}` && origin !== publicUrl?.origin) throw new HttpError(403, 'cross-origin request refused', 'Origin');
         if (match.auth && !auth.csrfValid(session!, raw.headers['x-csrf-token'] as string | undefined)) throw new HttpError(403, 'missing or wrong CSRF token', 'X-CSRF-Token');
       }
       let bodyRead: Promise<Record<string, unknown>> | undefined;

@@ -23,7 +23,11 @@ Options:
   --storage-dir <dir>     the Collector's persistent queues (default <state-dir>/queue)
   --token-file <file>     the administrator token (without it and --users-file, a one-time token is printed)
   --users-file <file>     users with scrypt-hashed passwords (lines from hash-password)
-  --collector <path>      the otelcol-audit binary (default .collector/otelcol-audit of the package)`,
+  --collector <path>      the otelcol-audit binary (default .collector/otelcol-audit of the package)
+  --trusted-proxies <n>   reverse proxies in front of the panel whose X-Forwarded-For names the client
+                          and whose X-Forwarded-Proto: https makes the cookie Secure (default 0)
+  --public-url <url>      the URL users reach the panel at through your TLS proxy: changes may come
+                          from its origin, and an https URL makes the session cookie Secure`,
   options: {
     'state-dir': { type: 'string' },
     host: { type: 'string' },
@@ -34,6 +38,8 @@ Options:
     'token-file': { type: 'string' },
     'users-file': { type: 'string' },
     collector: { type: 'string' },
+    'trusted-proxies': { type: 'string' },
+    'public-url': { type: 'string' },
   },
   async run(values, positionals) {
     if (positionals[0] === 'hash-password') {
@@ -50,6 +56,8 @@ Options:
     const port = Number(str(values['port']) ?? 8080);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a port number');
     const tokenFile = str(values['token-file']);
+    const trustedProxies = str(values['trusted-proxies']);
+    if (trustedProxies !== undefined && !/^\d{1,2}$/.test(trustedProxies)) throw new UsageError('--trusted-proxies must be a whole number of proxies');
     const admin = await startAdmin({
       stateDir,
       port,
@@ -60,6 +68,8 @@ Options:
       ...(tokenFile ? { adminToken: readFileSync(tokenFile, 'utf8').trim() } : {}),
       ...(str(values['users-file']) ? { usersFile: str(values['users-file'])! } : {}),
       ...(str(values['collector']) ? { collectorBinary: str(values['collector'])! } : {}),
+      ...(trustedProxies !== undefined ? { trustedProxies: Number(trustedProxies) } : {}),
+      ...(str(values['public-url']) ? { publicUrl: str(values['public-url'])! } : {}),
     });
     process.stdout.write(`otel-audit admin: ${admin.url}\napplications send OTLP/HTTP to ${admin.ingestEndpoint}\n`);
     if (admin.oneTimeToken) process.stdout.write(`one-time login token (valid while this process runs): ${admin.oneTimeToken}\n`);

@@ -256,3 +256,102 @@ describe('admin login limit under parallel attempts', () => {
     }
   });
 });
+
+describe('admin behind a TLS-terminating proxy', () => {
+  const forwarded = (address: string, proto = 'https') => ({ 'x-forwarded-for': address, 'x-forwarded-proto': proto });
+
+  test('without trusted proxies, forwarding headers decide nothing: no Secure cookie, one limit for every address a client writes', async () => {
+    const admin = await startTestAdmin();
+    try {
+      const response = await request(admin.url, 'POST', '/api/login', { token: admin.token }, forwarded('203.0.113.7'));
+      assert.equal(response.status, 200);
+      assert.doesNotMatch(response.headers.get('set-cookie')!, /Secure/);
+      for (let i = 0; i < 5; i++) await request(admin.url, 'POST', '/api/login', { token: 'wrong' }, forwarded(`203.0.113.${10 + i}`));
+      assert.equal((await request(admin.url, 'POST', '/api/login', { token: admin.token }, forwarded('203.0.113.99'))).status, 429);
+    } finally {
+      await admin.close();
+    }
+  });
+
+  test('with one trusted proxy: the cookie is Secure over https, the login limit is per real client, and admin events record the client address', async () => {
+    const admin = await startTestAdmin({ trustedProxies: 1 });
+    try {
+      const overTls = await request(admin.url, 'POST', '/api/login', { token: admin.token }, forwarded('203.0.113.7'));
+      assert.equal(overTls.status, 200);
+      assert.match(overTls.headers.get('set-cookie')!, /HttpOnly; SameSite=Strict; Path=\/; Secure/);
+      const plain = await request(admin.url, 'POST', '/api/login', { token: admin.token }, forwarded('203.0.113.7', 'http'));
+      assert.doesNotMatch(plain.headers.get('set-cookie')!, /Secure/);
+      const logout = await request(admin.url, 'POST', '/api/logout', undefined, { cookie: overTls.headers.get('set-cookie')!.split(';')[0]!, 'x-csrf-token': overTls.body['csrfToken'], ...forwarded('203.0.113.7') });
+      assert.match(logout.headers.get('set-cookie')!, /Max-Age=0/);
+      assert.match(logout.headers.get('set-cookie')!, /Secure/);
+
+      // One client locked out; another behind the same proxy still logs in.
+      for (let i = 0; i < 5; i++) await request(admin.url, 'POST', '/api/login', { token: 'wrong' }, forwarded('203.0.113.8'));
+      assert.equal((await request(admin.url, 'POST', '/api/login', { token: admin.token }, forwarded('203.0.113.8'))).status, 429);
+      const other = await request(admin.url, 'POST', '/api/login', { token: admin.token }, forwarded('203.0.113.9'));
+      assert.equal(other.status, 200);
+
+      const cookie = other.headers.get('set-cookie')!.split(';')[0]!;
+      const headers = { cookie, 'x-csrf-token': other.body['csrfToken'] as string, ...forwarded('203.0.113.9') };
+      const revision = (await request(admin.url, 'GET', '/api/destinations', undefined, headers)).body['revision'];
+      const created = await request(admin.url, 'POST', '/api/destinations', { id: 'proxied', name: 'Proxied', type: 'otlp_http', endpoint: 'https://127.0.0.1:1/v1/logs' }, { ...headers, 'if-match': String(revision) });
+      assert.equal(created.status, 201, created.text);
+      await admin.audit.flush({ timeoutMillis: 20_000 });
+      await waitFor('the create event in the archive', () =>
+        archiveFiles(admin.control.archivePath)
+          .flatMap((f) => readTrail(f))
+          .some((r) => (r.body as { action: string }).action === 'audit_destination.create'),
+      );
+      const event = archiveFiles(admin.control.archivePath)
+        .flatMap((f) => readTrail(f))
+        .find((r) => (r.body as { action: string }).action === 'audit_destination.create')!;
+      assert.equal((event.body as { context: { ip_address: string } }).context.ip_address, '203.0.113.9');
+    } finally {
+      await admin.close();
+    }
+  });
+
+  test('a configured https public URL makes the cookie Secure and is the origin changes may come from', async () => {
+    const admin = await startTestAdmin({ publicUrl: 'https://audit-admin.example.com' });
+    try {
+      const response = await request(admin.url, 'POST', '/api/login', { token: admin.token });
+      assert.match(response.headers.get('set-cookie')!, /Secure/);
+      const headers = { cookie: response.headers.get('set-cookie')!.split(';')[0]!, 'x-csrf-token': response.body['csrfToken'] as string };
+      const revision = String((await request(admin.url, 'GET', '/api/destinations', undefined, headers)).body['revision']);
+      const body = { id: 'from_proxy', name: 'From the proxy', type: 'otlp_http', endpoint: 'https://127.0.0.1:1/v1/logs' };
+      assert.equal((await request(admin.url, 'POST', '/api/destinations', body, { ...headers, 'if-match': revision, origin: 'https://evil.example' })).status, 403);
+      const created = await request(admin.url, 'POST', '/api/destinations', body, { ...headers, 'if-match': revision, origin: 'https://audit-admin.example.com' });
+      assert.equal(created.status, 201, created.text);
+      // The proxy may pass the public name in Host; any other name is still refused on loopback.
+      const statusWithHost = (hostHeader: string) =>
+        new Promise<number>((resolve, reject) => {
+          const outgoing = httpRequest({ host: '127.0.0.1', port: new URL(admin.url).port, path: '/', headers: { host: hostHeader } }, (response) => {
+            response.resume();
+            resolve(response.statusCode ?? 0);
+          });
+          outgoing.on('error', reject);
+          outgoing.end();
+        });
+      assert.equal(await statusWithHost('audit-admin.example.com'), 200);
+      assert.equal(await statusWithHost('evil.example'), 421);
+    } finally {
+      await admin.close();
+    }
+  });
+
+  test('settings are checked once, naming the option', async () => {
+    const refused = async (options: Parameters<typeof startTestAdmin>[0], message: RegExp) => {
+      let started: Awaited<ReturnType<typeof startTestAdmin>>;
+      try {
+        started = await startTestAdmin(options);
+      } catch (error) {
+        assert.match((error as Error).message, message);
+        return;
+      }
+      await started.close();
+      assert.fail(`started with ${JSON.stringify(options)}`);
+    };
+    await refused({ trustedProxies: -1 }, /trustedProxies must be a whole number/);
+    await refused({ publicUrl: 'ftp://x' }, /publicUrl must be an http\(s\) URL/);
+  });
+});
