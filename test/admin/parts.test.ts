@@ -3,7 +3,7 @@
 // version, and the ports picked for destinations' own receivers.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Authenticator, hashPassword, SESSION_COOKIE } from '../../src/admin/auth.js';
@@ -13,6 +13,7 @@ import { freePort } from '../../src/admin/ports.js';
 import { HealthMonitor, lastErrorOf, parseExporterMetrics } from '../../src/admin/health.js';
 import { archiveFiles, archivedRecords, otlpRequest } from '../../src/admin/replay.js';
 import { StateDirectory } from '../../src/admin/state.js';
+import { CollectorSupervisor } from '../../src/admin/supervisor.js';
 import { fromAnyValue, type OtlpAnyValue } from '../../src/integrity/otlp-json.js';
 import { createServer } from 'node:http';
 
@@ -225,5 +226,45 @@ describe("a destination's own receiver port", () => {
     const stored = Array.from({ length: high - low + 1 }, (_, i) => low + i).filter((port) => port % 4 < 2);
     const taken = new Set(stored);
     for (let i = 0; i < 50; i++) assert.ok(!taken.has(await freePort(stored)));
+  });
+});
+
+describe('the Collector supervisor', () => {
+  // A stand-in for otelcol-audit that writes its ready line in two pieces, 200 ms apart, at start
+  // and at each SIGHUP (a pipe delivers what one write() gave: a line can arrive in two reads).
+  test('a ready line split across two reads counts: the start and a reload finish instead of timing out', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-supervisor-'));
+    const binary = join(dir, 'collector');
+    writeFileSync(
+      binary,
+      `#!${process.execPath}
+const [host, port] = process.env.AUDIT_HEALTH_ENDPOINT.split(':');
+const ready = () => {
+  process.stdout.write('2026-01-01T00:00:00.000Z\\tinfo\\tservice@v0.145.0/service.go:1\\tEverything is ready. Begin');
+  setTimeout(() => process.stdout.write(' running and processing data.\\n'), 200);
+};
+require('node:http').createServer((_q, r) => r.end('ok')).listen(Number(port), host, ready);
+process.on('SIGHUP', ready);
+`,
+    );
+    chmodSync(binary, 0o755);
+    const healthEndpoint = `127.0.0.1:${await freePort()}`;
+    const supervisor = new CollectorSupervisor({
+      binary,
+      configPath: join(dir, 'collector.yaml'),
+      env: { AUDIT_HEALTH_ENDPOINT: healthEndpoint },
+      healthEndpoint,
+      pidFile: join(dir, 'collector.pid'),
+      readyTimeoutMillis: 5000,
+      reloadTimeoutMillis: 3000,
+    });
+    try {
+      await supervisor.start();
+      const pid = supervisor.pid;
+      assert.equal(await supervisor.reload(), 'reload');
+      assert.equal(supervisor.pid, pid, 'the Collector was killed and started again');
+    } finally {
+      await supervisor.stop();
+    }
   });
 });
