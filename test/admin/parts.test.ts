@@ -3,7 +3,7 @@
 // version, and the ports picked for destinations' own receivers.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Authenticator, hashPassword, SESSION_COOKIE } from '../../src/admin/auth.js';
@@ -12,7 +12,7 @@ import { lineDiff } from '../../src/admin/diff.js';
 import { freePort } from '../../src/admin/ports.js';
 import { HealthMonitor, lastErrorOf, parseExporterMetrics } from '../../src/admin/health.js';
 import { archiveFiles, archivedRecords, otlpRequest } from '../../src/admin/replay.js';
-import { StateDirectory } from '../../src/admin/state.js';
+import { StateDirectory, type Revision } from '../../src/admin/state.js';
 import { CollectorSupervisor } from '../../src/admin/supervisor.js';
 import { fromAnyValue, type OtlpAnyValue } from '../../src/integrity/otlp-json.js';
 import { createServer } from 'node:http';
@@ -146,6 +146,26 @@ describe('state directory', () => {
     assert.throws(() => state.secretFile('../../etc/passwd'), /outside the state directory/);
     assert.throws(() => state.writeAtomic('/tmp/otel-audit-escape', 'x'), /outside the state directory/);
     assert.equal(state.path('secrets', 'a'), join(state.root, 'secrets', 'a'));
+  });
+});
+
+describe('revisions', () => {
+  const revision = (n: number): Revision => ({ revision: n, author: 'a', at: new Date().toISOString(), change: `change ${n}`, destinations: [], config: `# ${n}`, status: 'applied' });
+
+  test('are read from disk once, not at every request; a save is seen at once', () => {
+    const root = mkdtempSync(join(tmpdir(), 'otel-audit-state-'));
+    const first = new StateDirectory(root);
+    for (let n = 1; n <= 3; n++) first.saveRevision(revision(n));
+    const state = new StateDirectory(root);
+    assert.deepEqual(state.revisions().map((r) => r.revision), [1, 2, 3]);
+    // Read once: a file that goes away behind the panel's back is still served from memory.
+    rmSync(join(state.revisionsDir, '2.json'));
+    assert.deepEqual(state.revisions().map((r) => r.revision), [1, 2, 3]);
+    assert.equal(state.revision(2)?.change, 'change 2');
+    state.saveRevision(revision(4));
+    assert.equal(state.lastGood()?.revision, 4);
+    assert.equal(state.revision(4)?.change, 'change 4');
+    assert.deepEqual(new StateDirectory(root).revisions().map((r) => r.revision), [1, 3, 4], 'a new instance reads the disk');
   });
 });
 
