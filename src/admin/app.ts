@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAuditLogger } from '../logger.js';
+import { Archive } from './archive.js';
 import { Authenticator } from './auth.js';
 import { adminCatalog } from './catalog.js';
 import { AdminControl } from './control.js';
@@ -17,7 +18,10 @@ const PACKAGE_ROOT = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? 
 export interface AdminOptions {
   /** Everything the panel writes goes here (mode 0700): revisions, secrets, the rendered config, its spool. */
   readonly stateDir: string;
-  /** The archive file (the system of record replay reads). @default <stateDir>/archive/audit.jsonl */
+  /**
+   * The archive file (the system of record replay reads). @default <stateDir>/archive/audit.zst
+   * (after the files of <stateDir>/archive/audit.jsonl, its name before this version)
+   */
   readonly archivePath?: string;
   /** The Collector's persistent queues. @default <stateDir>/queue */
   readonly storageDir?: string;
@@ -65,8 +69,9 @@ export async function startAdmin(options: AdminOptions) {
   const auth = new Authenticator({ ...(adminToken ? { adminToken } : {}), ...(options.usersFile ? { usersFile: options.usersFile } : {}) });
   const otlpEndpoint = options.otlpEndpoint ?? '127.0.0.1:4318';
   const stateDir = options.stateDir;
+  const archive = Archive.ofStateDirectory(stateDir, options.archivePath);
   const collectorEnv = {
-    AUDIT_ARCHIVE_PATH: options.archivePath ?? join(stateDir, 'archive', 'audit.jsonl'),
+    AUDIT_ARCHIVE_PATH: archive.path,
     AUDIT_STORAGE_DIR: options.storageDir ?? join(stateDir, 'queue'),
     AUDIT_OTLP_HTTP_ENDPOINT: otlpEndpoint,
     AUDIT_OTLP_GRPC_ENDPOINT: `127.0.0.1:${await freePort()}`,
@@ -80,6 +85,7 @@ export async function startAdmin(options: AdminOptions) {
     baseConfig: options.baseConfig ?? join(PACKAGE_ROOT, 'collector-config/gateway.yaml'),
     formatsDir: options.formatsDir ?? join(PACKAGE_ROOT, 'collector-config/formats'),
     collectorEnv,
+    ...(archive.legacyPath ? { legacyArchivePath: archive.legacyPath } : {}),
     ...(options.sampleIntervalMillis ? { sampleIntervalMillis: options.sampleIntervalMillis } : {}),
   });
   await control.start();

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { componentNames, formatNames, loadFormats, renderCollectorConfig, TEST_ATTRIBUTE } from './render.js';
 import { CollectorSupervisor } from './supervisor.js';
 import { HealthMonitor, type DestinationHealth } from './health.js';
-import { replayArchive, postRecords } from './replay.js';
+import { replayArchive, postRecords, type ReplayWindow } from './replay.js';
+import { Archive } from './archive.js';
 import { StateDirectory, type Revision, type StoredDestination } from './state.js';
 import { ATTR } from '../attributes.js';
 
@@ -23,6 +24,8 @@ export interface ControlOptions {
   readonly collectorEnv: Readonly<Record<string, string>>;
   /** How often the Collector's metrics are sampled. @default 5000 */
   readonly sampleIntervalMillis?: number;
+  /** An older name of the archive, read before AUDIT_ARCHIVE_PATH (a state directory of an earlier version). */
+  readonly legacyArchivePath?: string;
 }
 
 /** A change the Collector refused: the previous revision is running again. */
@@ -45,7 +48,7 @@ export class AdminControl {
   readonly state: StateDirectory;
   readonly supervisor: CollectorSupervisor;
   readonly health: HealthMonitor;
-  readonly archivePath: string;
+  readonly archive: Archive;
   private readonly base: string;
   private queue: Promise<unknown> = Promise.resolve();
   private stopped = false;
@@ -57,7 +60,7 @@ export class AdminControl {
     for (const key of ['AUDIT_ARCHIVE_PATH', 'AUDIT_STORAGE_DIR', 'AUDIT_HEALTH_ENDPOINT', 'AUDIT_METRICS_PORT', 'AUDIT_OTLP_HTTP_ENDPOINT']) {
       if (!env[key]) throw new Error(`collectorEnv.${key} is required`);
     }
-    this.archivePath = env['AUDIT_ARCHIVE_PATH']!;
+    this.archive = new Archive(env['AUDIT_ARCHIVE_PATH']!, options.legacyArchivePath);
     this.supervisor = new CollectorSupervisor({
       binary: options.collectorBinary,
       configPath: this.state.configPath,
@@ -214,7 +217,7 @@ export class AdminControl {
     };
     await postRecords(
       `http://127.0.0.1:${destination.directPort}/v1/logs`,
-      [{ body, attributes: { [TEST_ATTRIBUTE]: true, [ATTR.action]: body.action, [ATTR.recordUid]: eventId }, resource: { 'service.name': 'otel-audit-admin' }, eventName: body.action, timeUnixNano: `${Date.now()}000000`, source: 'test' }],
+      [[{ body, attributes: { [TEST_ATTRIBUTE]: true, [ATTR.action]: body.action, [ATTR.recordUid]: eventId }, resource: { 'service.name': 'otel-audit-admin' }, eventName: body.action, timeUnixNano: `${Date.now()}000000`, source: 'test' }]],
       10_000,
     );
     const deadline = Date.now() + timeoutMillis;
@@ -225,8 +228,8 @@ export class AdminControl {
     return { delivered: false, eventId };
   }
 
-  /** Replays archived events of [since, until] to one destination only. */
-  replay(destination: StoredDestination, since: number, until: number): Promise<number> {
-    return replayArchive({ archivePath: this.archivePath, since, until, port: destination.directPort });
+  /** Replays archived events (of an event-time window, or between two archive positions) to one destination only. */
+  replay(destination: StoredDestination, window: ReplayWindow): Promise<number> {
+    return replayArchive({ archive: this.archive, window, port: destination.directPort, scratchDir: this.state.root });
   }
 }

@@ -2,6 +2,7 @@
 // with errors that name the field (`destinations[2].url: must be https unless allowInsecure`).
 // Secrets (tokens, API keys, header values) are kept apart from the rest: the model only says
 // whether one is set; their values live in the state directory's secrets folder.
+import type { ArchivePosition } from './archive.js';
 
 export const DESTINATION_TYPES = ['splunk_hec', 'syslog', 'otlp_http', 'kafka', 'elasticsearch'] as const;
 export type DestinationType = (typeof DESTINATION_TYPES)[number];
@@ -30,8 +31,10 @@ export interface DestinationCommon {
   readonly enabled: boolean;
   /** true: the pipeline receives no new events (its queue still drains); on resume the gap is replayed. */
   readonly paused: boolean;
-  /** When it was paused (ISO time): where the replay on resume starts. */
+  /** When it was paused (ISO time). */
   readonly pausedAt?: string;
+  /** Where the archive stood when it was paused: the replay on resume sends what was archived after it. */
+  readonly pausedPosition?: ArchivePosition;
   /** Action patterns (`user.*`, `*.change_access`); empty include: every action. */
   readonly filter: { readonly include: readonly string[]; readonly exclude: readonly string[] };
   readonly pii: PiiPolicy;
@@ -191,6 +194,7 @@ export function parseDestination(input: unknown, context: ParseContext): { desti
     enabled: read.boolean('enabled', true),
     paused,
     ...(paused && previous?.pausedAt ? { pausedAt: previous.pausedAt } : {}),
+    ...(paused && previous?.pausedPosition ? { pausedPosition: previous.pausedPosition } : {}),
     filter,
     pii: read.oneOf('pii', PII_POLICIES, 'none'),
     format: read.oneOf('format', context.formats, CANONICAL_FORMAT),
@@ -268,8 +272,8 @@ function parseSecrets(type: DestinationType, body: Input, path: string, previous
   return secrets;
 }
 
-/** Accepted in every request; `secrets`, `directPort`, `pausedAt` and `health` are what the API returns (ignored on input). */
-const COMMON_FIELDS = new Set(['id', 'name', 'type', 'enabled', 'paused', 'filter', 'pii', 'format', 'secrets', 'directPort', 'pausedAt', 'health']);
+/** Accepted in every request; `secrets`, `directPort`, `pausedAt`, `pausedPosition` and `health` are what the API returns (ignored on input). */
+const COMMON_FIELDS = new Set(['id', 'name', 'type', 'enabled', 'paused', 'filter', 'pii', 'format', 'secrets', 'directPort', 'pausedAt', 'pausedPosition', 'health']);
 const TYPE_FIELDS: Readonly<Record<DestinationType, readonly string[]>> = {
   splunk_hec: ['url', 'index', 'sourcetype', 'source', 'verifyTls', 'allowInsecure'],
   syslog: ['host', 'port', 'tls'],

@@ -13,6 +13,7 @@ import { FieldError, parseDestination, type Destination } from './destinations.j
 import { Authenticator, type Session } from './auth.js';
 import type { StoredDestination } from './state.js';
 import { lineDiff } from './diff.js';
+import type { ReplayWindow } from './replay.js';
 import { openApiDocument } from './openapi.js';
 import { PAGE_HTML, PAGE_SCRIPT } from './page.js';
 import { freePort } from './ports.js';
@@ -176,7 +177,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
 
   route('GET', '/api/destinations', async () => {
     const current = control.current();
-    const archive = { id: 'archive', name: 'File archive (system of record)', type: 'archive', path: control.archivePath, health: control.health.health('file/archive', { enabled: true, paused: false }, control.supervisor.log()) };
+    const archive = { id: 'archive', name: 'File archive (system of record)', type: 'archive', path: control.archive.path, health: control.health.health('file/archive', { enabled: true, paused: false }, control.supervisor.log()) };
     return {
       body: {
         revision: current.revision,
@@ -198,9 +199,13 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
     if (since !== undefined && Number.isNaN(since)) throw new FieldError('backfillSince', 'must be a date and time (ISO 8601)');
     const { destination, secrets } = await parse(input);
     // Created paused: what it misses starts now (replayed on resume).
-    const stored: StoredDestination = { ...destination, ...(destination.paused ? { pausedAt: new Date().toISOString() } : {}), secretFiles: control.state.storeSecrets(destination.id, secrets) };
+    const stored: StoredDestination = {
+      ...destination,
+      ...(destination.paused ? { pausedAt: new Date().toISOString(), pausedPosition: control.archive.position() } : {}),
+      secretFiles: control.state.storeSecrets(destination.id, secrets),
+    };
     const revision = await applyChange(request, 'audit_destination.create', destination, [...control.destinations(), stored], `create ${destination.id}`, {});
-    const replayed = since !== undefined ? await replay(request, stored, since, Date.now()) : undefined;
+    const replayed = since !== undefined ? await replay(request, stored, { since, until: Date.now() }) : undefined;
     return { status: 201, body: { revision: revision.revision, applyMillis: revision.applyMillis, destination: publicView(stored), ...(replayed !== undefined ? { replayed } : {}) } };
   });
 
@@ -228,7 +233,9 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
   route('POST', '/api/destinations/{id}/pause', async (request, [id]) => {
     const destination = find(id!);
     if (destination.paused) throw new FieldError('paused', `${id} is already paused`);
-    const paused: StoredDestination = { ...destination, paused: true, pausedAt: new Date().toISOString() };
+    // Taken before the pipeline stops taking live events: what reaches the archive from here on is
+    // replayed on resume (an event on both sides of the edge arrives twice, as an identical copy).
+    const paused: StoredDestination = { ...destination, paused: true, pausedAt: new Date().toISOString(), pausedPosition: control.archive.position() };
     const revision = await applyChange(request, 'audit_destination.pause', destination, control.destinations().map((d) => (d.id === id ? paused : d)), `pause ${id}`, {});
     return { body: { revision: revision.revision, destination: publicView(paused) } };
   });
@@ -236,21 +243,27 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
   route('POST', '/api/destinations/{id}/resume', async (request, [id]) => {
     const destination = find(id!);
     if (!destination.paused) throw new FieldError('paused', `${id} is not paused`);
-    const { pausedAt, ...rest } = destination;
+    const { pausedAt, pausedPosition, ...rest } = destination;
     const resumed: StoredDestination = { ...rest, paused: false };
     const list = control.destinations().map((d) => (d.id === id ? resumed : d));
-    // The gap: from the pause (a little before, duplicates at the edge are harmless) to the moment
-    // the pipeline took live events again.
-    const since = Date.parse(pausedAt ?? new Date().toISOString()) - 5000;
     const revision = await applyChange(request, 'audit_destination.resume', destination, list, `resume ${id}`, {});
-    const replayed = await control.replay(resumed, since, Date.now() + 1000);
-    audit.logEvent('audit_destination.replay', { ...actorOf(request), details: { destination: ref(resumed), since: new Date(since).toISOString(), until: new Date().toISOString(), replayed_events: replayed } });
+    // The gap: what the archive took from the pause to now, when the pipeline takes live events
+    // again, whatever the events' own times (a client's spool backlog, a skewed clock). A
+    // destination paused by an earlier version has only the time of its pause: a few seconds
+    // before it, by event time.
+    const window: ReplayWindow = pausedPosition
+      ? { from: pausedPosition, to: control.archive.position() }
+      : { since: Date.parse(pausedAt ?? new Date().toISOString()) - 5000, until: Date.now() + 1000 };
+    // The paused destination: its pausedAt is when the replayed gap began (the receiver is the same).
+    const replayed = await replay(request, destination, window);
     return { body: { revision: revision.revision, destination: publicView(resumed), replayed } };
   });
 
-  const replay = async (request: Request, destination: StoredDestination, since: number, until: number) => {
-    const replayed = await control.replay(destination, since, until);
-    audit.logEvent('audit_destination.replay', { ...actorOf(request), details: { destination: ref(destination), since: new Date(since).toISOString(), until: new Date(until).toISOString(), replayed_events: replayed } });
+  const replay = async (request: Request, destination: StoredDestination, window: ReplayWindow) => {
+    const since = 'since' in window ? new Date(window.since).toISOString() : destination.pausedAt ?? new Date().toISOString();
+    const until = new Date('until' in window ? Math.min(window.until, Date.now()) : Date.now()).toISOString();
+    const replayed = await control.replay(destination, window);
+    audit.logEvent('audit_destination.replay', { ...actorOf(request), details: { destination: ref(destination), since, until, replayed_events: replayed } });
     return replayed;
   };
 
@@ -261,7 +274,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
     if (Number.isNaN(since)) throw new FieldError('since', 'must be a date and time (ISO 8601)');
     const until = body['until'] === undefined ? Date.now() : Date.parse(String(body['until']));
     if (Number.isNaN(until) || until < since) throw new FieldError('until', 'must be a date and time after since');
-    return { body: { replayed: await replay(request, destination, since, until) } };
+    return { body: { replayed: await replay(request, destination, { since, until }) } };
   });
 
   route('POST', '/api/destinations/{id}/test', async (request, [id]) => {

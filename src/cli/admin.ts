@@ -19,7 +19,8 @@ Options:
   --host <address>        the panel's address (default 127.0.0.1: loopback only)
   --port <n>              the panel's port (default 8080; 0 picks a free one)
   --otlp-endpoint <h:p>   where applications send OTLP/HTTP (default 127.0.0.1:4318)
-  --archive <file>        the archive (default <state-dir>/archive/audit.jsonl)
+  --archive <file>        the archive (default <state-dir>/archive/audit.zst; a state directory of an
+                          earlier version keeps its archive/audit.jsonl files, read before it)
   --storage-dir <dir>     the Collector's persistent queues (default <state-dir>/queue)
   --token-file <file>     the administrator token (without it and --users-file, a one-time token is printed)
   --users-file <file>     users with scrypt-hashed passwords (lines from hash-password)

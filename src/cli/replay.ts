@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { adminCatalog } from '../admin/catalog.js';
+import { Archive } from '../admin/archive.js';
 import { replayArchive } from '../admin/replay.js';
 import { StateDirectory } from '../admin/state.js';
 import { createAuditLogger } from '../logger.js';
@@ -28,7 +29,7 @@ Options:
   --until <time>          default: now
   --destination <id>      the destination's id in the Admin Panel
   --state-dir <dir>       the --state-dir of otel-audit admin
-  --archive <file>        default <state-dir>/archive/audit.jsonl
+  --archive <file>        default <state-dir>/archive/audit.zst (and audit.jsonl of earlier versions)
   --otlp-endpoint <h:p>   the gateway's OTLP/HTTP endpoint, for the audit event (default 127.0.0.1:4318)`,
   options: {
     since: { type: 'string' },
@@ -47,7 +48,9 @@ Options:
     const until = values['until'] === undefined ? Date.now() : time('until', str(values['until']));
     const destination = new StateDirectory(stateDir).lastGood()?.destinations.find((d) => d.id === id);
     if (!destination) throw new UsageError(`no destination ${id} in the running configuration`);
-    const replayed = await replayArchive({ archivePath: str(values['archive']) ?? join(stateDir, 'archive', 'audit.jsonl'), since, until, port: destination.directPort });
+    const state = new StateDirectory(stateDir);
+    const archive = Archive.ofStateDirectory(stateDir, str(values['archive']));
+    const replayed = await replayArchive({ archive, window: { since, until }, port: destination.directPort, scratchDir: state.root });
     const audit = createAuditLogger({ catalog: adminCatalog, serviceName: 'otel-audit-admin', endpoint: `http://${str(values['otlp-endpoint']) ?? '127.0.0.1:4318'}/v1/logs`, checkpoints: false });
     const user = userInfo().username;
     try {

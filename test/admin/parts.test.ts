@@ -3,15 +3,18 @@
 // version, and the ports picked for destinations' own receivers.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Authenticator, hashPassword, SESSION_COOKIE } from '../../src/admin/auth.js';
 import { parseDestination, type Destination } from '../../src/admin/destinations.js';
 import { lineDiff } from '../../src/admin/diff.js';
 import { freePort } from '../../src/admin/ports.js';
 import { HealthMonitor, lastErrorOf, parseExporterMetrics } from '../../src/admin/health.js';
-import { archiveFiles, archivedRecords, otlpRequest } from '../../src/admin/replay.js';
+import { otlpRequest } from '../../src/admin/replay.js';
+import { Archive, frameRanges } from '../../src/admin/archive.js';
+import type { TrailRecord } from '../../src/integrity/trail.js';
+import { appendFrame, archiveFrame, idOf, record } from './archive-fixture.js';
 import { StateDirectory, type Revision } from '../../src/admin/state.js';
 import { CollectorSupervisor } from '../../src/admin/supervisor.js';
 import { fromAnyValue, type OtlpAnyValue } from '../../src/integrity/otlp-json.js';
@@ -198,21 +201,118 @@ describe('replay request', () => {
   });
 });
 
-describe('archive files for a replay', () => {
-  test('the current file and its rotated backups, oldest first; backups last written long before the window are not read', () => {
+describe('the archive', () => {
+  const collect = async (batches: AsyncIterable<TrailRecord[]>) => {
+    const out: TrailRecord[] = [];
+    for await (const batch of batches) out.push(...batch);
+    return out;
+  };
+
+  test('its files: the older name (audit.jsonl) and its backups first, then audit.zst and its backups, each oldest first', () => {
     const dir = mkdtempSync(join(tmpdir(), 'otel-audit-archive-'));
-    const line = (id: string, timestamp: string) => `${JSON.stringify(otlpRequest([{ body: { id, timestamp }, attributes: {}, resource: {}, source: '' }]))}\n`;
+    for (const name of ['audit.jsonl', 'audit-2026-01-01T00-00-00.000.jsonl', 'audit.zst', 'audit-2026-02-01T00-00-00.000.zst', 'audit-2026-01-15T00-00-00.000.zst', 'other.zst']) writeFileSync(join(dir, name), '');
+    const archive = Archive.ofStateDirectory(dirname(dir), join(dir, 'audit.zst'));
+    assert.deepEqual(archive.files().map((f) => basename(f)), ['audit-2026-01-15T00-00-00.000.zst', 'audit-2026-02-01T00-00-00.000.zst', 'audit.zst'], 'a given file has no older name');
+    const migrated = new Archive(join(dir, 'audit.zst'), join(dir, 'audit.jsonl'));
+    assert.deepEqual(migrated.files().map((f) => basename(f)), ['audit-2026-01-01T00-00-00.000.jsonl', 'audit.jsonl', 'audit-2026-01-15T00-00-00.000.zst', 'audit-2026-02-01T00-00-00.000.zst', 'audit.zst']);
+    const state = mkdtempSync(join(tmpdir(), 'otel-audit-state-'));
+    assert.equal(Archive.ofStateDirectory(state).path, join(state, 'archive', 'audit.zst'));
+    assert.equal(Archive.ofStateDirectory(state).legacyPath, join(state, 'archive', 'audit.jsonl'));
+  });
+
+  test('by event time: the records of the window, from every file that can hold one; files last written long before are not read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-archive-'));
     const now = Date.now();
-    const at = (ms: number) => new Date(ms).toISOString();
-    writeFileSync(join(dir, 'audit-2026-01-01T00-00-00.000.jsonl'), line('old', at(now - 90_000)));
-    utimesSync(join(dir, 'audit-2026-01-01T00-00-00.000.jsonl'), (now - 3_600_000) / 1000, (now - 3_600_000) / 1000);
-    writeFileSync(join(dir, 'audit-2026-01-02T00-00-00.000.jsonl'), line('recent-backup', at(now - 60_000)));
-    writeFileSync(join(dir, 'audit.jsonl'), line('current', at(now)));
-    writeFileSync(join(dir, 'other.jsonl'), line('not-archive', at(now)));
-    assert.deepEqual(archiveFiles(join(dir, 'audit.jsonl')).map((f) => f.slice(dir.length + 1)), ['audit-2026-01-01T00-00-00.000.jsonl', 'audit-2026-01-02T00-00-00.000.jsonl', 'audit.jsonl']);
-    const ids = (since: number) => archivedRecords(join(dir, 'audit.jsonl'), since, now + 1).map((r) => (r.body as { id: string }).id);
-    assert.deepEqual(ids(now - 120_000), ['recent-backup', 'current']);
-    assert.deepEqual(ids(now - 7_200_000), ['old', 'recent-backup', 'current']);
+    appendFrame(join(dir, 'audit-2026-01-01T00-00-00.000.zst'), [record(now - 90_000, 0, 'old')]);
+    utimesSync(join(dir, 'audit-2026-01-01T00-00-00.000.zst'), (now - 3_600_000) / 1000, (now - 3_600_000) / 1000);
+    appendFrame(join(dir, 'audit-2026-01-02T00-00-00.000.zst'), [record(now - 60_000, 0, 'recent-backup')]);
+    appendFrame(join(dir, 'audit.jsonl'), [record(now - 30_000, 0, 'legacy')]);
+    appendFrame(join(dir, 'audit.zst'), [record(now, 0, 'current'), record(now + 60_000, 0, 'later')]);
+    const archive = new Archive(join(dir, 'audit.zst'), join(dir, 'audit.jsonl'));
+    const ids = async (since: number) => (await collect(archive.inWindow(since, now + 1, 2))).map(idOf);
+    assert.deepEqual(await ids(now - 120_000), ['legacy', 'recent-backup', 'current']);
+    assert.deepEqual(await ids(now - 7_200_000), ['legacy', 'old', 'recent-backup', 'current']);
+  });
+
+  test('between two positions: what was archived after the first and by the second, whatever its event time, across a rotation', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-archive-'));
+    const archive = new Archive(join(dir, 'audit.zst'));
+    const empty = archive.position();
+    assert.deepEqual(empty, { file: 0, born: 0, bytes: 0 });
+    const long = Date.now() - 86_400_000;
+    appendFrame(archive.path, [record(Date.now(), 0, 'before-1'), record(Date.now(), 0, 'before-2')]);
+    const paused = archive.position();
+    // A client's backlog: events stamped a day ago reach the gateway during the pause.
+    appendFrame(archive.path, [record(long, 0, 'backlog-1'), record(long, 0, 'backlog-2')]);
+    appendFrame(archive.path, [record(Date.now(), 0, 'gap-1')]);
+    // Rotated: the file is renamed (its inode goes with it), a new one is started.
+    renameSync(archive.path, join(dir, 'audit-2026-01-01T00-00-00.000.zst'));
+    appendFrame(archive.path, [record(Date.now(), 0, 'gap-2')]);
+    const resumed = archive.position();
+    appendFrame(archive.path, [record(Date.now(), 0, 'after')]);
+    assert.deepEqual((await collect(archive.between(paused, resumed, 2, dir))).map(idOf), ['backlog-1', 'backlog-2', 'gap-1', 'gap-2']);
+    assert.deepEqual((await collect(archive.between(empty, resumed, 100, dir))).map(idOf), ['before-1', 'before-2', 'backlog-1', 'backlog-2', 'gap-1', 'gap-2'], 'from before the first file');
+    assert.deepEqual(await collect(archive.between(resumed, resumed, 100, dir)), []);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('replay-')), [], 'scratch files are removed');
+  });
+
+  test('between two positions: a frame being written at either position is included (an identical copy at worst, never a gap)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-archive-'));
+    const archive = new Archive(join(dir, 'audit.zst'));
+    appendFrame(archive.path, [record(Date.now(), 0, 'first')]);
+    const frame = archiveFrame([record(Date.now(), 0, 'edge')]);
+    appendFileSync(archive.path, frame.subarray(0, 10));
+    const paused = archive.position();
+    appendFileSync(archive.path, frame.subarray(10));
+    appendFrame(archive.path, [record(Date.now(), 0, 'middle')]);
+    const last = archiveFrame([record(Date.now(), 0, 'resume-edge')]);
+    appendFileSync(archive.path, last.subarray(0, 7));
+    const resumed = archive.position();
+    appendFileSync(archive.path, last.subarray(7));
+    assert.deepEqual((await collect(archive.between(paused, resumed, 100, dir))).map(idOf), ['edge', 'middle', 'resume-edge']);
+  });
+
+  test('a file whose start of the window was removed (retention) is an error that says what to do', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-archive-'));
+    const archive = new Archive(join(dir, 'audit.zst'));
+    appendFrame(archive.path, [record(Date.now())]);
+    const paused = archive.position();
+    rmSync(archive.path);
+    appendFrame(archive.path, [record(Date.now())]);
+    await assert.rejects(collect(archive.between(paused, archive.position(), 100, dir)), /gone .*replay that window by time/);
+  });
+
+  test('frame boundaries from the lengths alone: random and mutated files never throw, end, and stay inside the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-frames-'));
+    const valid = Buffer.concat([archiveFrame([record(Date.now())]), archiveFrame([record(Date.now(), 5000)]), archiveFrame([record(Date.now())])]);
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const inputs: Buffer[] = [Buffer.alloc(0), Buffer.alloc(3), Buffer.from([0xff, 0xff, 0xff, 0xff]), valid, valid.subarray(0, valid.length - 1)];
+    for (let i = 0; i < 300; i++) inputs.push(Buffer.from(Array.from({ length: Math.floor(random() * 64) }, () => Math.floor(random() * 256))));
+    for (let i = 0; i < 700; i++) {
+      const mutated = Buffer.from(valid);
+      for (let flips = 1 + Math.floor(random() * 4); flips > 0; flips--) mutated[Math.floor(random() * mutated.length)] = Math.floor(random() * 256);
+      inputs.push(random() < 0.3 ? mutated.subarray(0, Math.floor(random() * mutated.length)) : mutated);
+    }
+    const file = join(dir, 'input');
+    for (const input of inputs) {
+      writeFileSync(file, input);
+      const fd = openSync(file, 'r');
+      try {
+        let expectedStart = 0;
+        for (const frame of frameRanges(fd, input.length)) {
+          assert.equal(frame.start, expectedStart);
+          assert.ok(frame.end > frame.start + 3 && frame.end <= input.length);
+          expectedStart = frame.end;
+        }
+      } finally {
+        closeSync(fd);
+      }
+    }
+    const fd = openSync(file, 'r');
+    writeFileSync(file, valid);
+    assert.equal([...frameRanges(fd, valid.length)].length, 3);
+    closeSync(fd);
   });
 });
 

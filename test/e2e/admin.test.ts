@@ -14,8 +14,10 @@ import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { freePort, localPipeline, ROOT, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
 import { sampleEvent } from '../helpers/fixtures.js';
-import { login, startTestAdmin, type Client } from '../admin/helpers.js';
+import { archived as archivedBy, login, startTestAdmin, type Client } from '../admin/helpers.js';
 import { TEST_ATTRIBUTE } from '../../src/admin/render.js';
+import { otlpRequest } from '../../src/admin/replay.js';
+import { idOf, record } from '../admin/archive-fixture.js';
 
 const records = (file: string): TrailRecord[] => (existsSync(file) ? readTrail(file) : []);
 const ids = (file: string) => new Set(records(file).map((r) => String((r.body as { id?: string }).id)));
@@ -81,7 +83,7 @@ describe('otel-audit admin with the real Collector', () => {
     assert.equal(String(received.attributes[TEST_ATTRIBUTE]), 'true');
     assert.match(JSON.stringify(received.body), /TEST EVENT/);
     assert.ok(!ids(hec.two.file).has(eventId), 'the test event reached another destination');
-    assert.ok(!ids(join(admin.dir, 'state/archive/audit.jsonl')).has(eventId), 'the test event reached the archive');
+    assert.ok(archivedBy(admin).length > 0 && !archivedBy(admin).some((r) => (r.body as { id: string }).id === eventId), 'the test event reached the archive');
   });
 
   test('a format the Collector refuses: 422 with its reason, the previous revision keeps running', async () => {
@@ -161,8 +163,21 @@ describe('otel-audit admin with the real Collector', () => {
       assert.deepEqual(stream.gaps, [], `stream ${stream.streamId}`);
       assert.deepEqual(stream.tampered, []);
     }
-    const archive = verifyTrail(records(join(admin.dir, 'state/archive/audit.jsonl')).filter((r) => (r.resource as Record<string, unknown>)['service.name'] === 'admin-e2e'), { ignoreOrder: true });
+    const archive = verifyTrail(archivedBy(admin).filter((r) => (r.resource as Record<string, unknown>)['service.name'] === 'admin-e2e'), { ignoreOrder: true });
     assert.ok(archive.ok, JSON.stringify(archive.streams.map((s) => [s.gaps, s.duplicates.length])));
+  });
+  test('events that reach the gateway during a pause stamped long before it (a client\'s spool backlog, a skewed clock) are replayed on resume', async () => {
+    assert.equal((await client.change('POST', '/api/destinations/splunk/pause')).status, 200);
+    // Stamped before this file's tests began: the backfills below (since then) leave them out.
+    const hourAgo = startedAt - 3_600_000;
+    const backlog = [record(hourAgo), record(hourAgo + 1), record(hourAgo + 2)];
+    const posted = await fetch(admin.ingestEndpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(otlpRequest(backlog)) });
+    assert.equal(posted.status, 200);
+    await waitFor('the backlog in the archive', () => backlog.every((r) => archivedBy(admin).some((a) => idOf(a) === idOf(r))));
+    const resumed = await client.change('POST', '/api/destinations/splunk/resume');
+    assert.equal(resumed.status, 200, resumed.text);
+    assert.ok(resumed.body['replayed'] >= backlog.length, resumed.text);
+    await waitFor('every event of the backlog at the destination', () => backlog.every((r) => ids(hec.one.file).has(idOf(r))));
   });
   test('an unreachable destination is saved, shown failing with its last error, and holds up no other', async () => {
     const deadPort = await freePort();
@@ -193,7 +208,7 @@ describe('otel-audit admin with the real Collector', () => {
     const port = await freePort();
     const file = join(dir, 'hec-late.jsonl');
     started.push(await startHecReceiver(port, file, 'hec-late'));
-    const archived = records(join(admin.dir, 'state/archive/audit.jsonl')).filter((r) => (r.resource as Record<string, unknown>)['service.name'] === 'admin-e2e');
+    const archived = archivedBy(admin).filter((r) => (r.resource as Record<string, unknown>)['service.name'] === 'admin-e2e');
     const created = await client.change('POST', '/api/destinations', { id: 'late', name: 'Late', type: 'splunk_hec', url: hecUrl(port), allowInsecure: true, token: 't', backfillSince: new Date(startedAt).toISOString() });
     assert.equal(created.status, 201, created.text);
     assert.ok(created.body['replayed'] >= archived.length, created.text);
@@ -210,7 +225,7 @@ describe('otel-audit admin with the real Collector', () => {
     assert.ok(again.streams.every((s) => s.gaps.length === 0 && s.tampered.length === 0), 'a replay only adds identical duplicates');
     await admin.audit.flush({ timeoutMillis: 20_000 });
     await waitFor('the replay in the trail, by the user who ran it', () =>
-      records(join(admin.dir, 'state/archive/audit.jsonl')).some((r) => (r.body as { action: string; actor: { type: string } }).action === 'audit_destination.replay' && (r.body as { actor: { type: string } }).actor.type === 'user' && (r.resource as Record<string, unknown>)['service.name'] === 'otel-audit-admin' && (r.body as { details: { replayed_events: number } }).details.replayed_events === replayed),
+      archivedBy(admin).some((r) => (r.body as { action: string; actor: { type: string } }).action === 'audit_destination.replay' && (r.body as { actor: { type: string } }).actor.type === 'user' && (r.resource as Record<string, unknown>)['service.name'] === 'otel-audit-admin' && (r.body as { details: { replayed_events: number } }).details.replayed_events === replayed),
     );
   });
   test('PII policies: a keyed hash, or nothing, of emails and IP addresses at that destination; the archive keeps them', async () => {
@@ -235,7 +250,7 @@ describe('otel-audit admin with the real Collector', () => {
     const dropped = at('pii_drop');
     assert.ok(!JSON.stringify(dropped).includes(email) && !JSON.stringify(dropped).includes(ip), 'an email or IP left in the dropped copy');
     assert.equal((dropped.body as { context: Record<string, unknown> }).context['ip_address'], undefined);
-    const archived = records(join(admin.dir, 'state/archive/audit.jsonl')).find((r) => (r.body as { id: string }).id === id)!;
+    const archived = archivedBy(admin).find((r) => (r.body as { id: string }).id === id)!;
     assert.deepEqual((archived.body as typeof sampleEvent).actor, sampleEvent.actor);
     for (const d of ['pii_hash', 'pii_drop']) assert.equal((await client.change('DELETE', `/api/destinations/${d}`)).status, 200);
   });
