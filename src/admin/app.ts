@@ -12,6 +12,7 @@ import { Authenticator } from './auth.js';
 import { adminCatalog } from './catalog.js';
 import { AdminControl } from './control.js';
 import { freePort } from './ports.js';
+import { startMetricsReceiver } from './metrics-push.js';
 import { startAdminServer } from './server.js';
 
 /** The package root (collector-config/ and .collector/ live there), from src/admin or dist/src/admin. */
@@ -102,7 +103,11 @@ export async function startAdmin(options: AdminOptions) {
   const otlpEndpoint = options.otlpEndpoint ?? '127.0.0.1:4318';
   const stateDir = options.stateDir;
   const archive = Archive.ofStateDirectory(stateDir, options.archivePath);
+  // The Collector's last counts of each run come by push (see metrics-push.ts).
+  let pushTo: AdminControl | undefined;
+  const metricsReceiver = await startMetricsReceiver((push) => pushTo?.health.pushed(push));
   const collectorEnv = {
+    AUDIT_METRICS_PUSH_ENDPOINT: metricsReceiver.endpoint,
     AUDIT_ARCHIVE_PATH: archive.path,
     AUDIT_STORAGE_DIR: options.storageDir ?? join(stateDir, 'queue'),
     AUDIT_OTLP_HTTP_ENDPOINT: otlpEndpoint,
@@ -111,18 +116,19 @@ export async function startAdmin(options: AdminOptions) {
     AUDIT_METRICS_HOST: '127.0.0.1',
     AUDIT_METRICS_PORT: String(await freePort()),
   };
-  const control = new AdminControl({
-    stateDir,
-    collectorBinary: options.collectorBinary ?? join(PACKAGE_ROOT, '.collector/otelcol-audit'),
-    baseConfig: options.baseConfig ?? join(PACKAGE_ROOT, 'collector-config/gateway.yaml'),
-    formatsDir: options.formatsDir ?? join(PACKAGE_ROOT, 'collector-config/formats'),
-    collectorEnv,
-    ...(archive.legacyPath ? { legacyArchivePath: archive.legacyPath } : {}),
-    ...(options.sampleIntervalMillis ? { sampleIntervalMillis: options.sampleIntervalMillis } : {}),
-  });
+  let control: AdminControl | undefined;
   let audit: ReturnType<typeof adminAuditLogger> | undefined;
   let server;
   try {
+    control = pushTo = new AdminControl({
+      stateDir,
+      collectorBinary: options.collectorBinary ?? join(PACKAGE_ROOT, '.collector/otelcol-audit'),
+      baseConfig: options.baseConfig ?? join(PACKAGE_ROOT, 'collector-config/gateway.yaml'),
+      formatsDir: options.formatsDir ?? join(PACKAGE_ROOT, 'collector-config/formats'),
+      collectorEnv,
+      ...(archive.legacyPath ? { legacyArchivePath: archive.legacyPath } : {}),
+      ...(options.sampleIntervalMillis ? { sampleIntervalMillis: options.sampleIntervalMillis } : {}),
+    });
     await control.start();
     audit = adminAuditLogger({
       stateDir,
@@ -142,16 +148,18 @@ export async function startAdmin(options: AdminOptions) {
   } catch (error) {
     auth.close();
     await audit?.shutdown({ timeoutMillis: 5000 }).catch(() => undefined);
-    await control.stop();
+    await control?.stop();
+    await metricsReceiver.close();
     throw error;
   }
   const logger = audit;
   const running = server;
+  const supervised = control;
   return {
     url: running.url,
     /** The administrator token, when it was made here (print it once). */
     oneTimeToken: options.adminToken === undefined ? adminToken : undefined,
-    control,
+    control: supervised,
     audit: logger,
     /** Where applications send their audit events (OTLP/HTTP). */
     ingestEndpoint: `http://${otlpEndpoint}/v1/logs`,
@@ -159,7 +167,8 @@ export async function startAdmin(options: AdminOptions) {
       await running.close();
       auth.close();
       await logger.shutdown({ timeoutMillis: 10_000 }).catch(() => undefined);
-      await control.stop();
+      await supervised.stop();
+      await metricsReceiver.close();
     },
   };
 }

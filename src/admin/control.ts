@@ -20,7 +20,7 @@ export interface ControlOptions {
   readonly baseConfig: string;
   /** collector-config/formats/: one fragment per output format. */
   readonly formatsDir: string;
-  /** The Collector's environment: AUDIT_ARCHIVE_PATH, AUDIT_STORAGE_DIR, endpoints (see gateway.yaml). */
+  /** The Collector's environment: AUDIT_ARCHIVE_PATH, AUDIT_STORAGE_DIR, endpoints (see gateway.yaml); AUDIT_METRICS_PUSH_ENDPOINT: where it pushes its metrics (health.pushed). */
   readonly collectorEnv: Readonly<Record<string, string>>;
   /** How often the Collector's metrics are sampled. @default 5000 */
   readonly sampleIntervalMillis?: number;
@@ -73,7 +73,7 @@ export class AdminControl {
         if (!this.stopped) setTimeout(() => void this.serialized(() => this.restartIfDown()).catch(() => undefined), 1000).unref();
       },
     });
-    this.health = new HealthMonitor(`http://${env['AUDIT_METRICS_HOST'] ?? '127.0.0.1'}:${env['AUDIT_METRICS_PORT']}/metrics`, options.sampleIntervalMillis ?? 5000);
+    this.health = new HealthMonitor(`http://${env['AUDIT_METRICS_HOST'] ?? '127.0.0.1'}:${env['AUDIT_METRICS_PORT']}/metrics`, options.sampleIntervalMillis ?? 5000, this.state.path('health-totals.json'));
   }
 
   /** Formats a destination may use: `canonical` and the fragments in the formats folder (read at each call). */
@@ -96,6 +96,8 @@ export class AdminControl {
   async stop(): Promise<void> {
     this.stopped = true;
     this.health.stop();
+    // The last counts of this run, kept for the next (the Collector's own go with it).
+    await this.health.sample().catch(() => undefined);
     await this.supervisor.stop();
   }
 
@@ -147,6 +149,7 @@ export class AdminControl {
       destinations,
       formats: loadFormats(this.options.formatsDir),
       secretFile: (id, field) => this.state.secretFile(byId.get(id)!.secretFiles[field]!),
+      metricsPush: this.options.collectorEnv['AUDIT_METRICS_PUSH_ENDPOINT'] !== undefined,
     });
   }
 
@@ -188,16 +191,19 @@ export class AdminControl {
       throw new ApplyRejectedError(`the Collector rejected the configuration (revision ${previous.revision} stays): ${verdict.message}`, number);
     }
     this.state.writeAtomic(this.state.configPath, config);
-    let appliedBy: Revision['appliedBy'];
-    try {
-      appliedBy = await this.supervisor.reload();
-    } catch (error) {
-      const reason = (error as Error).message;
-      record('rejected', reason);
-      this.state.writeAtomic(this.state.configPath, previous.config);
-      await this.supervisor.reload();
-      throw new ApplyRejectedError(`the Collector failed with the new configuration and revision ${previous.revision} was restored: ${reason}`, number);
-    }
+    // A reload restarts the Collector's counters, as a restart does: the health monitor reads them
+    // until the old run's are gone, and carries them over.
+    const appliedBy = await this.health.aroundRestart(async () => {
+      try {
+        return await this.supervisor.reload();
+      } catch (error) {
+        const reason = (error as Error).message;
+        record('rejected', reason);
+        this.state.writeAtomic(this.state.configPath, previous.config);
+        await this.supervisor.reload();
+        throw new ApplyRejectedError(`the Collector failed with the new configuration and revision ${previous.revision} was restored: ${reason}`, number);
+      }
+    });
     return record('applied', undefined, appliedBy);
   }
 

@@ -19,7 +19,15 @@ export interface RenderInput {
   readonly formats: ReadonlyMap<string, Node>;
   /** The file holding one secret of a destination (`token`, `apiKey`, `headers`, `piiKey`). */
   readonly secretFile: (destinationId: string, field: string) => string;
+  /**
+   * The Collector pushes its own metrics to AUDIT_METRICS_PUSH_ENDPOINT (the panel): the last push
+   * of a run, as it shuts down, has the counts a scrape can miss. @default false
+   */
+  readonly metricsPush?: boolean;
 }
+
+/** The push of the Collector's own metrics to the panel: the interval matters little, the push at shutdown does. */
+const METRICS_PUSH_READER = { periodic: { interval: 60_000, exporter: { otlp: { protocol: 'http/protobuf', endpoint: '${env:AUDIT_METRICS_PUSH_ENDPOINT}' } } } };
 
 /** collector-config/formats/<name>.yaml: each holds a top-level `processors:` map. */
 export function loadFormats(dir: string): Map<string, Node> {
@@ -110,12 +118,19 @@ export function renderCollectorConfig(input: RenderInput): string {
     pipelines[names.pipeline] = { receivers: destination.paused ? [names.receiver] : ['otlp', names.receiver], processors: chain, exporters: [names.exporter] };
   }
 
+  const service: Node = { ...baseService, pipelines };
+  if (input.metricsPush) {
+    const telemetry = clone((baseService['telemetry'] as Node | undefined) ?? {});
+    const metrics = (telemetry['metrics'] ??= {}) as Node;
+    metrics['readers'] = [...((metrics['readers'] as unknown[] | undefined) ?? []), METRICS_PUSH_READER];
+    service['telemetry'] = telemetry;
+  }
   const config = {
     extensions: base['extensions'],
     receivers,
     processors,
     exporters,
-    service: { ...baseService, pipelines },
+    service,
   };
   return `# Rendered by otel-audit admin from collector-config/gateway.yaml and the destinations.\n# Do not edit: every apply replaces it (revisions are kept in the state directory).\n${stringify(config, { aliasDuplicateObjects: false, lineWidth: 0 })}`;
 }

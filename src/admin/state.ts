@@ -51,16 +51,7 @@ export class StateDirectory {
   }
 
   writeAtomic(path: string, content: string): void {
-    const target = this.path(relative(this.root, path));
-    const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-    const fd = openSync(temporary, 'wx', 0o600);
-    try {
-      writeSync(fd, content);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, target);
+    writeFileAtomic(this.path(relative(this.root, path)), content);
   }
 
   /** Stores new secret values in fresh files (older revisions keep theirs, so a rollback still has them). */
@@ -104,4 +95,17 @@ export class StateDirectory {
       .filter((r) => r.status === 'applied')
       .at(-1);
   }
+}
+
+/** Writes a file of mode 0600 atomically: a temporary file, fsync, rename. */
+export function writeFileAtomic(target: string, content: string): void {
+  const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = openSync(temporary, 'wx', 0o600);
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, target);
 }

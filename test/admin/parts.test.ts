@@ -17,11 +17,13 @@ import type { TrailRecord } from '../../src/integrity/trail.js';
 import { appendFrame, archiveFrame, idOf, record } from './archive-fixture.js';
 import { StateDirectory, type Revision } from '../../src/admin/state.js';
 import { CollectorSupervisor } from '../../src/admin/supervisor.js';
+import { decodeMetricsPush, MetricsDecodeError, startMetricsReceiver, type MetricsPush } from '../../src/admin/metrics-push.js';
 import { fromAnyValue, type OtlpAnyValue } from '../../src/integrity/otlp-json.js';
 import { createServer } from 'node:http';
 
-const metricsText = (sent: number, queued: number, failed = 0) =>
+const metricsText = (sent: number, queued: number, failed = 0, run?: string) =>
   [
+    ...(run ? [`target_info{service_instance_id="${run}",service_name="otelcol-audit",service_version="0.1.0"} 1`] : []),
     '# HELP otelcol_exporter_sent_log_records_total Number of log record successfully sent to destination.',
     `otelcol_exporter_sent_log_records_total{exporter="splunk_hec/s",otel_scope_name="x"} ${sent}`,
     `otelcol_exporter_send_failed_log_records_total{exporter="splunk_hec/s",otel_scope_name="x"} ${failed}`,
@@ -75,6 +77,136 @@ describe('health', () => {
       assert.deepEqual(health.history.map((p) => p.sent), [0, 10, 0, 0, 0]);
     } finally {
       server.close();
+    }
+  });
+});
+
+describe('health counters', () => {
+  test('stay cumulative across reloads and restarts of the Collector (whose counters start again from 0) and across restarts of the panel', async () => {
+    let body = metricsText(0, 0);
+    const server = createServer((_req, res) => res.end(body));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const totals = join(mkdtempSync(join(tmpdir(), 'otel-audit-health-')), 'health.json');
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/metrics`;
+      const monitor = new HealthMonitor(url, 60_000, totals);
+      const active = { enabled: true, paused: false };
+      const sent = () => monitor.health('splunk_hec/s', active, '').sent;
+      const push = (run: string, sentLogRecords: number) => monitor.pushed({ run, exporters: new Map([['splunk_hec/s', { sent_log_records: sentLogRecords, send_failed_log_records: 0 }]]) });
+      // Each run of the Collector has its own service.instance.id (target_info); a reload starts a new run from 0.
+      body = metricsText(500, 0, 2, 'run-a');
+      await monitor.sample();
+      // A pause: the run's last push, as it shut down, says 600 (never scraped).
+      push('run-a', 600);
+      body = metricsText(4, 0, 0, 'run-b');
+      await monitor.sample();
+      // A resume: scraped while the reload runs, up to the moment the old run's metrics go away.
+      body = metricsText(250, 0, 0, 'run-b');
+      await monitor.aroundRestart(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        body = metricsText(300, 0, 0, 'run-b');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        body = metricsText(0, 0, 0, 'run-c');
+      });
+      body = metricsText(4, 0, 0, 'run-c');
+      await monitor.sample();
+      assert.equal(sent(), 904);
+      assert.equal(monitor.health('splunk_hec/s', active, '').failed, 2);
+      // Late news of a run that ended changes nothing.
+      body = metricsText(300, 0, 0, 'run-b');
+      await monitor.sample();
+      push('run-b', 300);
+      assert.equal(sent(), 904);
+      // The Collector died on its own and was started again before the next scrape (no last push).
+      body = metricsText(1, 0, 0, 'run-d');
+      await monitor.sample();
+      assert.equal(sent(), 905);
+      assert.equal(await monitor.sentNow('splunk_hec/s'), 905);
+      monitor.stop();
+      // The panel restarts (and with it the Collector): it goes on from the totals it kept.
+      body = metricsText(3, 0, 0, 'run-e');
+      const next = new HealthMonitor(url, 60_000, totals);
+      await next.sample();
+      assert.equal(next.health('splunk_hec/s', active, '').sent, 908);
+      assert.equal(next.health('splunk_hec/s', active, '').failed, 2);
+      next.stop();
+      // A Collector without target_info: a counter lower than the last reading means it started again.
+      const plain = new HealthMonitor(url, 60_000);
+      body = metricsText(10, 0);
+      await plain.sample();
+      body = metricsText(2, 0);
+      await plain.sample();
+      assert.equal(plain.health('splunk_hec/s', active, '').sent, 12);
+    } finally {
+      server.close();
+    }
+  });
+
+  test('a totals file that is damaged is ignored (counting starts again), not fatal', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-health-'));
+    for (const text of ['', 'not json', '[]', '{"x": 1}', '{"splunk_hec/s": {"sent": "many"}}', '{"splunk_hec/s": {"sent": -1, "failed": 1e400}}']) {
+      writeFileSync(join(dir, 'health.json'), text);
+      const monitor = new HealthMonitor('http://127.0.0.1:1/metrics', 60_000, join(dir, 'health.json'));
+      assert.equal(monitor.health('splunk_hec/s', { enabled: true, paused: false }, '').sent, 0, text);
+    }
+  });
+});
+
+describe("the Collector's metrics push", () => {
+  // Captured from otelcol-audit v0.145.0 as it shut down: a debug exporter that sent 1 record and
+  // an otlphttp exporter whose one attempt failed (test/admin/fixtures/collector-metrics-push.bin).
+  const captured = readFileSync(join(import.meta.dirname, 'fixtures/collector-metrics-push.bin'));
+
+  test('reads the run and the exporter counters from the protobuf the Collector sends', () => {
+    const push = decodeMetricsPush(captured);
+    assert.match(push.run!, /^[0-9a-f-]{36}$/);
+    assert.deepEqual(push.exporters.get('debug'), { send_failed_log_records: 0, sent_log_records: 1 });
+    assert.deepEqual(push.exporters.get('otlphttp/down'), { send_failed_log_records: 1, sent_log_records: 0 });
+  });
+
+  test('random and mutated bytes: a decode error or a result, never another throw, a hang or a runaway allocation', () => {
+    let seed = 11;
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const inputs: Buffer[] = [Buffer.alloc(0), Buffer.from([0x0a]), Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), Buffer.from(Array(11).fill(0xff)), Buffer.from([0x0b])];
+    for (let i = 0; i < 2000; i++) inputs.push(Buffer.from(Array.from({ length: Math.floor(random() * 200) }, () => Math.floor(random() * 256))));
+    for (let i = 0; i < 3000; i++) {
+      let mutated = Buffer.from(captured);
+      const kind = random();
+      if (kind < 0.5) for (let flips = 1 + Math.floor(random() * 6); flips > 0; flips--) mutated[Math.floor(random() * mutated.length)] = Math.floor(random() * 256);
+      else if (kind < 0.8) mutated = mutated.subarray(0, Math.floor(random() * mutated.length));
+      else {
+        const at = Math.floor(random() * mutated.length);
+        mutated = Buffer.concat([mutated.subarray(0, at), Buffer.from(Array.from({ length: 1 + Math.floor(random() * 8) }, () => Math.floor(random() * 256))), mutated.subarray(at)]);
+      }
+      inputs.push(mutated);
+    }
+    const started = performance.now();
+    let decoded = 0;
+    for (const input of inputs) {
+      try {
+        const push = decodeMetricsPush(input);
+        for (const values of push.exporters.values()) for (const value of Object.values(values)) assert.ok(Number.isFinite(value));
+        decoded++;
+      } catch (error) {
+        assert.ok(error instanceof MetricsDecodeError, String(error));
+      }
+    }
+    assert.ok(decoded > 100 && decoded < inputs.length, `${decoded} of ${inputs.length} decoded`);
+    assert.ok(performance.now() - started < 10_000);
+  });
+
+  test('the receiver answers 200 to a push and hands it over, 400 to bytes that are not one, 404 elsewhere', async () => {
+    const pushes: MetricsPush[] = [];
+    const receiver = await startMetricsReceiver((push) => pushes.push(push));
+    try {
+      const post = (body: Buffer, path = '/v1/metrics') => fetch(new URL(path, receiver.endpoint), { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
+      assert.equal((await post(captured)).status, 200);
+      assert.equal(pushes.length, 1);
+      assert.equal((await post(Buffer.from([0x0a, 0xff]))).status, 400);
+      assert.equal((await post(captured, '/v1/logs')).status, 404);
+      assert.equal(pushes.length, 1);
+    } finally {
+      await receiver.close();
     }
   });
 });

@@ -179,6 +179,34 @@ describe('otel-audit admin with the real Collector', () => {
     assert.ok(resumed.body['replayed'] >= backlog.length, resumed.text);
     await waitFor('every event of the backlog at the destination', () => backlog.every((r) => ids(hec.one.file).has(idOf(r))));
   });
+  test('Sent counts on across a pause, a resume and a Collector that died (the Collector\'s own counters start again from 0)', async () => {
+    // Every event the destination holds was sent at least once: Sent is never below their number
+    // (it can be above it: a retry after a send that timed out counts twice, and writes once).
+    let last = 0;
+    const shown = async () => {
+      const sent = ((await client.call('GET', '/api/destinations/splunk')).body['destination'] as { health: { sent: number } }).health.sent;
+      assert.ok(sent >= last, `Sent went back from ${last} to ${sent}`);
+      last = sent;
+      return sent;
+    };
+    const settled = (what: string) => waitFor(what, async () => (await shown()) >= ids(hec.one.file).size, 30_000);
+    emit(10);
+    await audit.flush({ timeoutMillis: 30_000 });
+    await settled('Sent to count every event the destination holds');
+    assert.ok(last > 100, `Sent is ${last}`);
+    assert.equal((await client.change('POST', '/api/destinations/splunk/pause')).status, 200);
+    emit(20);
+    await audit.flush({ timeoutMillis: 30_000 });
+    assert.equal((await client.change('POST', '/api/destinations/splunk/resume')).status, 200);
+    await settled('Sent to count them after the pause and the resume');
+    const collector = admin.control.supervisor.pid!;
+    process.kill(collector, 'SIGKILL');
+    await waitFor('the Collector started again', () => admin.control.supervisor.running && admin.control.supervisor.pid !== collector);
+    emit(10);
+    await audit.flush({ timeoutMillis: 60_000 });
+    await settled('Sent to count them after the Collector died and came back');
+  });
+
   test('an unreachable destination is saved, shown failing with its last error, and holds up no other', async () => {
     const deadPort = await freePort();
     const created = await client.change('POST', '/api/destinations', { id: 'down', name: 'Down', type: 'splunk_hec', url: hecUrl(deadPort), allowInsecure: true, token: 't' });
