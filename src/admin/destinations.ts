@@ -2,6 +2,7 @@
 // with errors that name the field (`destinations[2].url: must be https unless allowInsecure`).
 // Secrets (tokens, API keys, header values) are kept apart from the rest: the model only says
 // whether one is set; their values live in the state directory's secrets folder.
+import { randomBytes } from 'node:crypto';
 import type { ArchivePosition } from './archive.js';
 
 export const DESTINATION_TYPES = ['splunk_hec', 'syslog', 'otlp_http', 'kafka', 'elasticsearch'] as const;
@@ -42,6 +43,12 @@ export interface DestinationCommon {
   readonly format: string;
   /** Loopback port of this destination's own OTLP receiver: test events and replays reach it only. */
   readonly directPort: number;
+  /**
+   * Made when the destination is created (a short random suffix of its exporter's name, and with it
+   * of its persistent queue): one created again under the same id gets a queue of its own, never
+   * what the deleted one still held. Absent on destinations stored by earlier versions.
+   */
+  readonly generation?: string;
 }
 
 export type DestinationSettings =
@@ -168,6 +175,8 @@ export interface ParseContext {
   readonly formats: readonly string[];
   /** A free loopback port for a new destination's own receiver. */
   readonly directPort: number;
+  /** The queue generation of a new destination. @default 6 random hex digits */
+  readonly generation?: string;
 }
 
 /** Validates a create or update request. Returns the destination and the secret values it carried. */
@@ -199,6 +208,7 @@ export function parseDestination(input: unknown, context: ParseContext): { desti
     pii: read.oneOf('pii', PII_POLICIES, 'none'),
     format: read.oneOf('format', context.formats, CANONICAL_FORMAT),
     directPort: previous?.directPort ?? context.directPort,
+    ...(previous ? (previous.generation ? { generation: previous.generation } : {}) : { generation: context.generation ?? randomBytes(3).toString('hex') }),
   };
   const settings = parseSettings(type, read);
   const secrets = parseSecrets(type, body, path, previous);
@@ -272,8 +282,8 @@ function parseSecrets(type: DestinationType, body: Input, path: string, previous
   return secrets;
 }
 
-/** Accepted in every request; `secrets`, `directPort`, `pausedAt`, `pausedPosition` and `health` are what the API returns (ignored on input). */
-const COMMON_FIELDS = new Set(['id', 'name', 'type', 'enabled', 'paused', 'filter', 'pii', 'format', 'secrets', 'directPort', 'pausedAt', 'pausedPosition', 'health']);
+/** Accepted in every request; `secrets`, `directPort`, `pausedAt`, `pausedPosition`, `generation` and `health` are what the API returns (ignored on input). */
+const COMMON_FIELDS = new Set(['id', 'name', 'type', 'enabled', 'paused', 'filter', 'pii', 'format', 'secrets', 'directPort', 'pausedAt', 'pausedPosition', 'generation', 'health']);
 const TYPE_FIELDS: Readonly<Record<DestinationType, readonly string[]>> = {
   splunk_hec: ['url', 'index', 'sourcetype', 'source', 'verifyTls', 'allowInsecure'],
   syslog: ['host', 'port', 'tls'],

@@ -53,10 +53,10 @@ export function formatNames(formats: ReadonlyMap<string, Node>): string[] {
  */
 const EXPORTER_KIND = { splunk_hec: 'splunk_hec', syslog: 'syslog', otlp_http: 'otlphttp', kafka: 'kafka', elasticsearch: 'otlphttp' } as const;
 
-/** The Collector component names of a destination. */
-export function componentNames(destination: Pick<Destination, 'id' | 'type'>) {
+/** The Collector component names of a destination; the exporter's (and its queue's) carries the destination's generation. */
+export function componentNames(destination: Pick<Destination, 'id' | 'type' | 'generation'>) {
   return {
-    exporter: `${EXPORTER_KIND[destination.type]}/${destination.id}`,
+    exporter: `${EXPORTER_KIND[destination.type]}/${destination.id}${destination.generation ? `_${destination.generation}` : ''}`,
     receiver: `otlp/direct_${destination.id}`,
     pipeline: `logs/${destination.id}`,
     filter: `filter/${destination.id}`,

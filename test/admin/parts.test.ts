@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Authenticator, hashPassword, SESSION_COOKIE } from '../../src/admin/auth.js';
 import { parseDestination, type Destination } from '../../src/admin/destinations.js';
+import { componentNames } from '../../src/admin/render.js';
 import { lineDiff } from '../../src/admin/diff.js';
 import { freePort } from '../../src/admin/ports.js';
 import { HealthMonitor, lastErrorOf, parseExporterMetrics } from '../../src/admin/health.js';
@@ -461,6 +462,22 @@ describe('a destination stored by an earlier version', () => {
     assert.equal(destination.type === 'elasticsearch' && destination.namespace, 'default');
     // A new value for it is still refused, with what to set instead.
     assert.throws(() => parseDestination({ ...stored, index: 'other' }, context), /destination\.index: is not a setting of a elasticsearch destination .*set namespace/);
+  });
+});
+
+describe("a destination's queue generation", () => {
+  test('a new destination gets one (in its exporter name, hence its queue), an update keeps it, one stored by an earlier version keeps its old name', () => {
+    const context = { path: 'destination', formats: ['canonical'], directPort: 15000 };
+    const input = { id: 'siem', name: 'SIEM', type: 'kafka', brokers: ['k:9092'] };
+    const first = parseDestination(input, context).destination;
+    const again = parseDestination(input, context).destination;
+    assert.match(first.generation!, /^[0-9a-f]{6}$/);
+    assert.notEqual(componentNames(first).exporter, componentNames(again).exporter, 'created again under the same id: the same queue');
+    assert.equal(componentNames(first).exporter, `kafka/siem_${first.generation}`);
+    assert.equal(parseDestination({ name: 'Renamed' }, { ...context, previous: first }).destination.generation, first.generation);
+    const { generation: _generation, ...stored } = first;
+    const updated = parseDestination({ name: 'Renamed' }, { ...context, previous: stored as Destination }).destination;
+    assert.equal(componentNames(updated).exporter, 'kafka/siem');
   });
 });
 

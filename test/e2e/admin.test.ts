@@ -222,14 +222,21 @@ describe('otel-audit admin with the real Collector', () => {
     assert.match(down!.health.lastError!.message, /connection refused/);
 
     // Deleted: its queued events stay in its persistent queue (the storage directory), undelivered,
-    // and the response says how many; a destination created again under the same id delivers them.
+    // and the response says how many. A destination created again under the same id is another
+    // destination (another URL, maybe a weaker PII policy): it starts with an empty queue of its own.
     const deleted = await client.change('DELETE', '/api/destinations/down');
     assert.equal(deleted.status, 200, deleted.text);
     assert.ok(deleted.body['abandonedQueuedEvents'] >= 5, deleted.text);
-    const file = join(dir, 'hec-revived.jsonl');
-    started.push(await startHecReceiver(deadPort, file, 'hec-revived'));
-    assert.equal((await client.change('POST', '/api/destinations', { id: 'down', name: 'Down', type: 'splunk_hec', url: hecUrl(deadPort), allowInsecure: true, token: 't' })).status, 201);
-    await waitFor('the abandoned events delivered by the recreated destination', () => sent.every((id) => ids(file).has(id)));
+    const file = join(dir, 'hec-recreated.jsonl');
+    const newPort = await freePort();
+    started.push(await startHecReceiver(newPort, file, 'hec-recreated'));
+    assert.equal((await client.change('POST', '/api/destinations', { id: 'down', name: 'Down', type: 'splunk_hec', url: hecUrl(newPort), allowInsecure: true, token: 't' })).status, 201);
+    const fresh = emit(3);
+    await audit.flush({ timeoutMillis: 30_000 });
+    await waitFor('the new events at the recreated destination', () => fresh.every((id) => ids(file).has(id)));
+    // Its queue would have sent the old events first: a second more, to be sure none follows.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.deepEqual(sent.filter((id) => ids(file).has(id)), [], "the deleted destination's queued events went to the new URL");
     assert.equal((await client.change('DELETE', '/api/destinations/down')).status, 200);
   });
   test('created with backfillSince, a destination gets the archived events since then; otel-audit replay sends a window again', async () => {
