@@ -42,7 +42,10 @@ export interface AdminOptions {
   readonly port?: number;
   /** The administrator token; with neither it nor usersFile, a one-time token is made and returned. */
   readonly adminToken?: string;
+  /** Users: administrators, and owners of listed sites (`otel-audit admin hash-password`). */
   readonly usersFile?: string;
+  /** API tokens, each of one site (`otel-audit admin hash-token`), sent as `Authorization: Bearer <id>.<secret>`. */
+  readonly tokensFile?: string;
   /** @default 5000 */
   readonly sampleIntervalMillis?: number;
   /**
@@ -99,7 +102,7 @@ export function adminAuditLogger(options: { stateDir: string; otlpEndpoint: stri
 export async function startAdmin(options: AdminOptions) {
   validateOptions(options);
   const adminToken = options.adminToken ?? (options.usersFile ? undefined : randomBytes(24).toString('base64url'));
-  const auth = new Authenticator({ ...(adminToken ? { adminToken } : {}), ...(options.usersFile ? { usersFile: options.usersFile } : {}) });
+  const auth = new Authenticator({ ...(adminToken ? { adminToken } : {}), ...(options.usersFile ? { usersFile: options.usersFile } : {}), ...(options.tokensFile ? { tokensFile: options.tokensFile } : {}) });
   const otlpEndpoint = options.otlpEndpoint ?? '127.0.0.1:4318';
   const stateDir = options.stateDir;
   const archive = Archive.ofStateDirectory(stateDir, options.archivePath);

@@ -5,7 +5,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { componentNames, formatNames, loadFormats, renderCollectorConfig, TEST_ATTRIBUTE } from './render.js';
+import { belongsToSite, componentNames, formatNames, loadFormats, renderCollectorConfig, TEST_ATTRIBUTE } from './render.js';
+import type { TrailRecord } from '../integrity/trail.js';
 import { CollectorSupervisor } from './supervisor.js';
 import { HealthMonitor, type DestinationHealth } from './health.js';
 import { replayArchive, postRecords, type ReplayWindow } from './replay.js';
@@ -179,6 +180,7 @@ export class AdminControl {
         ...(error ? { error } : {}),
         applyMillis: Math.round(performance.now() - started),
         ...(appliedBy ? { appliedBy } : {}),
+        sites: sitesChanged(previous.destinations, destinations),
       };
       this.state.saveRevision(revision);
       return revision;
@@ -236,6 +238,19 @@ export class AdminControl {
 
   /** Replays archived events (of an event-time window, or between two archive positions) to one destination only. */
   replay(destination: StoredDestination, window: ReplayWindow): Promise<number> {
-    return replayArchive({ archive: this.archive, window, port: destination.directPort, scratchDir: this.state.root });
+    const { site } = destination;
+    // A site destination's pipeline would drop the rest: they are not sent, nor counted as replayed.
+    const keep = site === undefined ? {} : { keep: (record: TrailRecord) => belongsToSite(record.attributes, site) };
+    return replayArchive({ archive: this.archive, window, port: destination.directPort, scratchDir: this.state.root, ...keep });
   }
+}
+
+/** The sites of the destinations added, removed or changed between two lists. */
+function sitesChanged(before: readonly StoredDestination[], after: readonly StoredDestination[]): string[] {
+  const byId = (list: readonly StoredDestination[]) => new Map(list.map((d) => [d.id, JSON.stringify(d)]));
+  const old = byId(before);
+  const now = byId(after);
+  const sites = new Set<string>();
+  for (const d of [...before, ...after]) if (d.site !== undefined && old.get(d.id) !== now.get(d.id)) sites.add(d.site);
+  return [...sites].sort();
 }

@@ -26,6 +26,13 @@ export const SECRET_FIELDS: Readonly<Record<DestinationType, readonly string[]>>
 export interface DestinationCommon {
   /** Stable, lower case: names the Collector components (`splunk_hec/<id>`) and the queue file. */
   readonly id: string;
+  /**
+   * The site (tenant) whose events it receives: exactly those whose `audit.site.id` is this site and
+   * that carry a site sequence number (`audit.site.seq`: the logger sets it only on events of
+   * site-scoped actions with a site in their context). Absent: a destination of the installation,
+   * which receives every event. Set when the destination is created, never changed.
+   */
+  readonly site?: string;
   readonly name: string;
   readonly type: DestinationType;
   /** false: no pipeline at all (nothing delivered, nothing replayed later). */
@@ -157,6 +164,8 @@ class Reader {
 }
 
 const ID = { re: /^[a-z][a-z0-9_]{0,39}$/, says: 'must be lower case letters, digits and _ (at most 40), starting with a letter' };
+/** A site id as the logger writes it in `audit.site.id` (numbers become their digits); it goes into the filter's condition as it is. */
+export const SITE_ID = { re: /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, says: 'must be a site id: letters, digits and . _ - (at most 128), starting with a letter or digit' };
 const HOST = { re: /^[A-Za-z0-9.-]{1,253}$|^\[[0-9a-fA-F:]+\]$/, says: 'must be a host name or IP address' };
 const BROKER = { re: /^[A-Za-z0-9.-]{1,253}:\d{1,5}$/, says: 'must be host:port' };
 /** `user.*`, `*.change_access`, `document.create`: `*` stands for any characters. */
@@ -189,6 +198,9 @@ export function parseDestination(input: unknown, context: ParseContext): { desti
   if (previous && body['type'] !== undefined && body['type'] !== previous.type) read.fail('type', 'cannot be changed (create a new destination)');
   // Pausing records where the gap starts, resuming replays it: only the pause and resume actions do that.
   if (previous && body['paused'] !== undefined && body['paused'] !== previous.paused) read.fail('paused', 'use the pause and resume actions');
+  // Another site's destination is another destination: its owners, its stream, its revisions.
+  if (previous && body['site'] !== undefined && body['site'] !== (previous.site ?? null)) read.fail('site', 'cannot be changed (create a new destination)');
+  const site = previous ? previous.site : body['site'] === undefined || body['site'] === null ? undefined : read.string('site', undefined, SITE_ID);
   const type = read.oneOf('type', DESTINATION_TYPES, undefined as unknown as DestinationType);
   const id = read.string('id', undefined, ID);
   if (id === 'archive') read.fail('id', 'is reserved for the file archive');
@@ -198,6 +210,7 @@ export function parseDestination(input: unknown, context: ParseContext): { desti
   const paused = read.boolean('paused', false);
   const common = {
     id,
+    ...(site !== undefined ? { site } : {}),
     name: read.string('name'),
     type,
     enabled: read.boolean('enabled', true),
@@ -283,7 +296,7 @@ function parseSecrets(type: DestinationType, body: Input, path: string, previous
 }
 
 /** Accepted in every request; `secrets`, `directPort`, `pausedAt`, `pausedPosition`, `generation` and `health` are what the API returns (ignored on input). */
-const COMMON_FIELDS = new Set(['id', 'name', 'type', 'enabled', 'paused', 'filter', 'pii', 'format', 'secrets', 'directPort', 'pausedAt', 'pausedPosition', 'generation', 'health']);
+const COMMON_FIELDS = new Set(['id', 'site', 'name', 'type', 'enabled', 'paused', 'filter', 'pii', 'format', 'secrets', 'directPort', 'pausedAt', 'pausedPosition', 'generation', 'health']);
 const TYPE_FIELDS: Readonly<Record<DestinationType, readonly string[]>> = {
   splunk_hec: ['url', 'index', 'sourcetype', 'source', 'verifyTls', 'allowInsecure'],
   syslog: ['host', 'port', 'tls'],

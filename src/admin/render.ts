@@ -59,6 +59,7 @@ export function componentNames(destination: Pick<Destination, 'id' | 'type' | 'g
     exporter: `${EXPORTER_KIND[destination.type]}/${destination.id}${destination.generation ? `_${destination.generation}` : ''}`,
     receiver: `otlp/direct_${destination.id}`,
     pipeline: `logs/${destination.id}`,
+    site: `filter/site_${destination.id}`,
     filter: `filter/${destination.id}`,
     pii: `transform/pii_${destination.id}`,
     namespace: `transform/namespace_${destination.id}`,
@@ -86,7 +87,13 @@ export function renderCollectorConfig(input: RenderInput): string {
     const names = componentNames(destination);
     const secret = (field: string) => fileRef(input.secretFile(destination.id, field));
     receivers[names.receiver] = { protocols: { http: { endpoint: `127.0.0.1:${destination.directPort}` } } };
-    const chain = ['memory_limiter'];
+    const chain: string[] = [];
+    // First of all: no processor of a site's pipeline (PII, format) ever sees another site's events.
+    if (destination.site !== undefined) {
+      processors[names.site] = siteFilter(destination.site);
+      chain.push(names.site);
+    }
+    chain.push('memory_limiter');
     if (destination.filter.include.length || destination.filter.exclude.length) {
       processors[names.filter] = filterProcessor(destination);
       chain.push(names.filter);
@@ -193,6 +200,27 @@ function filterProcessor(destination: Destination): Node {
   if (destination.filter.include.length) conditions.push(`${notTest} and (${action} == nil or not IsMatch(${action}, "${actionPatternRegex(destination.filter.include).replace(/\\/g, '\\\\')}"))`);
   if (destination.filter.exclude.length) conditions.push(`${notTest} and ${action} != nil and IsMatch(${action}, "${actionPatternRegex(destination.filter.exclude).replace(/\\/g, '\\\\')}")`);
   return { error_mode: 'ignore', logs: { log_record: conditions } };
+}
+
+/** The site sequence number the logger writes on site-scoped events (and per-site checkpoints) that have a site. */
+export const SITE_SEQ_ATTRIBUTE = 'audit.site.seq';
+
+/**
+ * Drops a record unless its `audit.site.id` is the site and it carries `audit.site.seq`: the
+ * logger's mark of an event of a site-scoped action with that site in its context (an
+ * installation-only action, or an event without a site, never has one). Test events pass.
+ */
+export function siteFilter(site: string): Node {
+  const id = `attributes["${ATTR.siteId}"]`;
+  return {
+    error_mode: 'ignore',
+    logs: { log_record: [`attributes["${TEST_ATTRIBUTE}"] != true and (${id} == nil or ${id} != "${site}" or attributes["${SITE_SEQ_ATTRIBUTE}"] == nil)`] },
+  };
+}
+
+/** siteFilter's rule on an archived record: a replay to a site destination sends (and counts) only these. */
+export function belongsToSite(attributes: Readonly<Record<string, unknown>>, site: string): boolean {
+  return attributes[ATTR.siteId] === site && attributes[SITE_SEQ_ATTRIBUTE] !== undefined;
 }
 
 /** Marks a destination test event; filters let it through and no real event has it. */

@@ -65,8 +65,15 @@ export type ReplayWindow = { readonly since: number; readonly until: number } | 
  * Replays archived records to the receiver at `port` (a destination's own), reading the archive a
  * batch at a time; returns how many. `scratchDir`: where a part of an archive file is copied to be read.
  */
-export function replayArchive(options: { archive: Archive; window: ReplayWindow; port: number; scratchDir: string }): Promise<number> {
-  const { archive, window } = options;
+export function replayArchive(options: { archive: Archive; window: ReplayWindow; port: number; scratchDir: string; keep?: (record: TrailRecord) => boolean }): Promise<number> {
+  const { archive, window, keep } = options;
   const batches = 'since' in window ? archive.inWindow(window.since, window.until, BATCH) : archive.between(window.from, window.to, BATCH, options.scratchDir);
-  return postRecords(`http://127.0.0.1:${options.port}/v1/logs`, batches);
+  return postRecords(`http://127.0.0.1:${options.port}/v1/logs`, keep ? kept(batches, keep) : batches);
+}
+
+async function* kept(batches: AsyncIterable<TrailRecord[]>, keep: (record: TrailRecord) => boolean): AsyncGenerator<TrailRecord[]> {
+  for await (const batch of batches) {
+    const chosen = batch.filter(keep);
+    if (chosen.length) yield chosen;
+  }
 }

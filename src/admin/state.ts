@@ -25,6 +25,8 @@ export interface Revision {
   readonly applyMillis?: number;
   /** reload: SIGHUP; restart: the reload was stuck (or the Collector was down) and it was started again. */
   readonly appliedBy?: 'reload' | 'restart';
+  /** The sites whose destinations the change touched (their owners see it); absent before sites existed. */
+  readonly sites?: readonly string[];
 }
 
 export class StateDirectory {

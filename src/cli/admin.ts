@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { hashPassword } from '../admin/auth.js';
+import { hashPassword, hashToken, parseRoles } from '../admin/auth.js';
 import { startAdmin } from '../admin/app.js';
 import { EXIT, stringOption as str, UsageError, type Command } from './args.js';
 
@@ -7,7 +7,12 @@ export const adminCommand: Command = {
   name: 'admin',
   summary: 'run otelcol-audit with the Admin Panel: destinations, health, test, pause, replay',
   usage: `otel-audit admin --state-dir <dir> [options]
-otel-audit admin hash-password <user> [<email>]   (reads the password from stdin; prints a users-file line)
+otel-audit admin hash-password <user> [<email>] [--owner <site>[,<site>...]]
+                   (reads the password from stdin; prints a users-file line: an administrator's,
+                   or with --owner the owner's of those sites, who sees and manages their destinations only)
+otel-audit admin hash-token <token id> <site>
+                   (reads the token's secret from stdin; prints a tokens-file line; the token is
+                   then sent as Authorization: Bearer <token id>.<secret>, for that site only)
 
 Starts otelcol-audit (collector-config/gateway.yaml plus the destinations configured in the panel)
 under supervision, and the Admin Panel with its JSON API (/api/openapi.json). Changes are validated
@@ -24,6 +29,7 @@ Options:
   --storage-dir <dir>     the Collector's persistent queues (default <state-dir>/queue)
   --token-file <file>     the administrator token (without it and --users-file, a one-time token is printed)
   --users-file <file>     users with scrypt-hashed passwords (lines from hash-password)
+  --tokens-file <file>    site API tokens (lines from hash-token)
   --collector <path>      the otelcol-audit binary (default .collector/otelcol-audit of the package)
   --trusted-proxies <n>   reverse proxies in front of the panel whose X-Forwarded-For names the client
                           and whose X-Forwarded-Proto: https makes the cookie Secure (default 0)
@@ -39,6 +45,8 @@ Options:
     'storage-dir': { type: 'string' },
     'token-file': { type: 'string' },
     'users-file': { type: 'string' },
+    'tokens-file': { type: 'string' },
+    owner: { type: 'string' },
     collector: { type: 'string' },
     'trusted-proxies': { type: 'string' },
     'public-url': { type: 'string' },
@@ -46,13 +54,31 @@ Options:
   },
   async run(values, positionals) {
     if (positionals[0] === 'hash-password') {
-      const [, user, email] = positionals;
-      if (!user) throw new UsageError('hash-password needs a user name');
+      const [, user, email, ...more] = positionals;
+      if (!user || more.length) throw new UsageError('hash-password takes a user name and an optional email');
+      const owner = str(values['owner']);
       const password = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
       if (password.length < 12) throw new UsageError('the password must have at least 12 characters');
-      process.stdout.write(`${hashPassword(user, password, email)}\n`);
+      try {
+        process.stdout.write(`${hashPassword(user, password, email, owner === undefined ? { admin: true } : parseRoles(`owner=${owner}`))}\n`);
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
       return EXIT.ok;
     }
+    if (positionals[0] === 'hash-token') {
+      const [, id, site, ...more] = positionals;
+      if (!id || !site || more.length) throw new UsageError('hash-token takes a token id and a site');
+      const secret = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+      if (secret.length < 32 || /\s/.test(secret)) throw new UsageError('the secret must have at least 32 characters and no spaces (openssl rand -hex 32)');
+      try {
+        process.stdout.write(`${hashToken(id, site, secret)}\n`);
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
+      return EXIT.ok;
+    }
+    if (values['owner'] !== undefined) throw new UsageError('--owner is an option of hash-password');
     if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
     const stateDir = str(values['state-dir']);
     if (!stateDir) throw new UsageError('--state-dir is required');
@@ -70,6 +96,7 @@ Options:
       ...(str(values['storage-dir']) ? { storageDir: str(values['storage-dir'])! } : {}),
       ...(tokenFile ? { adminToken: readFileSync(tokenFile, 'utf8').trim() } : {}),
       ...(str(values['users-file']) ? { usersFile: str(values['users-file'])! } : {}),
+      ...(str(values['tokens-file']) ? { tokensFile: str(values['tokens-file'])! } : {}),
       ...(str(values['collector']) ? { collectorBinary: str(values['collector'])! } : {}),
       ...(trustedProxies !== undefined ? { trustedProxies: Number(trustedProxies) } : {}),
       ...(str(values['public-url']) ? { publicUrl: str(values['public-url'])! } : {}),

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, chmodSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { Authenticator, hashPassword, SESSION_COOKIE } from '../../src/admin/auth.js';
+import { Authenticator, hashPassword, hashToken, parseRoles, parseTokensFile, parseUsersFile, SESSION_COOKIE } from '../../src/admin/auth.js';
 import { parseDestination, type Destination } from '../../src/admin/destinations.js';
 import { componentNames } from '../../src/admin/render.js';
 import { lineDiff } from '../../src/admin/diff.js';
@@ -220,24 +220,23 @@ describe('logins', () => {
   after(() => auth.close());
 
   test('a user from the file logs in with the password hashed there (scrypt); anything else does not', async () => {
-    assert.equal((await auth.login('10.0.0.1', { user: 'ada', password: 'correct horse battery' }))?.user, 'ada');
+    assert.deepEqual((await auth.login('10.0.0.1', { user: 'ada', password: 'correct horse battery' }))?.principal, { id: 'ada', email: 'ada@example.com', admin: true, sites: [] });
     assert.equal(await auth.login('10.0.0.1', { user: 'ada', password: 'wrong' }), undefined);
     assert.equal(await auth.login('10.0.0.1', { user: 'bob', password: 'correct horse battery' }), undefined);
     assert.equal(await auth.login('10.0.0.1', { token: 'anything' }), undefined, 'no admin token configured');
-    assert.equal(auth.emailOf('ada'), 'ada@example.com');
   });
 
   test('a login hashes off the event loop: other work runs while scrypt does', async () => {
     let otherWorkRan = false;
     setImmediate(() => (otherWorkRan = true));
     const sessions = await Promise.all([1, 2, 3].map(() => auth.login('10.0.0.9', { user: 'ada', password: 'correct horse battery' })));
-    assert.ok(sessions.every((s) => s?.user === 'ada'));
+    assert.ok(sessions.every((s) => s?.principal.id === 'ada'));
     assert.ok(otherWorkRan, 'the event loop was blocked for the whole login');
   });
 
   test('a session is found only by its own cookie, and its CSRF token is checked', async () => {
     const session = (await auth.login('10.0.0.2', { user: 'ada', password: 'correct horse battery' }))!;
-    assert.equal(auth.session(`other=1; ${SESSION_COOKIE}=${session.id}`)?.user, 'ada');
+    assert.equal(auth.session(`other=1; ${SESSION_COOKIE}=${session.id}`)?.principal.id, 'ada');
     assert.equal(auth.session(`${SESSION_COOKIE}=${session.id}x`), undefined);
     assert.equal(auth.csrfValid(session, session.csrfToken), true);
     assert.equal(auth.csrfValid(session, undefined), false);
@@ -253,6 +252,79 @@ describe('logins', () => {
     assert.ok(auth.retryAfter('10.0.0.3') > 0);
     assert.equal(auth.retryAfter('10.0.0.4'), 0);
     assert.equal(auth.retryAfter('10.0.0.3', Date.now() + 61_000), 0);
+  });
+
+  test('roles: a line without them is an administrator (as before roles existed), owner=<sites> an owner of those sites', async () => {
+    const file = join(dir, 'users-with-roles');
+    writeFileSync(
+      file,
+      [hashPassword('root', 'correct horse battery'), hashPassword('olga', 'correct horse battery', 'olga@example.com', { admin: false, sites: ['acme', 'globex'] }), hashPassword('oscar', 'correct horse battery', '', { admin: false, sites: ['acme'] })].join('\n'),
+    );
+    const roles = new Authenticator({ usersFile: file });
+    try {
+      const as = async (user: string) => (await roles.login('10.0.2.1', { user, password: 'correct horse battery' }))!.principal;
+      assert.deepEqual(await as('root'), { id: 'root', email: '', admin: true, sites: [] });
+      assert.deepEqual(await as('olga'), { id: 'olga', email: 'olga@example.com', admin: false, sites: ['acme', 'globex'] });
+      assert.deepEqual(await as('oscar'), { id: 'oscar', email: '', admin: false, sites: ['acme'] });
+    } finally {
+      roles.close();
+    }
+    assert.match(readFileSync(file, 'utf8'), /^oscar:scrypt:[^:]+:[^:]+::owner=acme$/m);
+    assert.throws(() => parseRoles('owner='), /roles: expected admin or owner=/);
+    assert.throws(() => parseRoles('owner=a b'), /roles/);
+    assert.throws(() => parseRoles('superuser'), /roles/);
+  });
+
+  test("a site's API token: Bearer <id>.<secret>, for its site only; a wrong one counts as a failed login", async () => {
+    const file = join(dir, 'tokens');
+    const secret = 'f'.repeat(40);
+    writeFileSync(file, `# site tokens\n${hashToken('acme_backend', 'acme', secret)}\n`);
+    const tokens = new Authenticator({ tokensFile: file });
+    try {
+      assert.deepEqual(await tokens.bearer('10.0.3.1', `Bearer acme_backend.${secret}`), { id: 'token:acme_backend', email: '', admin: false, sites: ['acme'] });
+      // Known for a while by its SHA-256: the next call costs no scrypt, and counts no failure.
+      assert.deepEqual(await tokens.bearer('10.0.3.1', `Bearer acme_backend.${secret}`), { id: 'token:acme_backend', email: '', admin: false, sites: ['acme'] });
+      for (const wrong of [`Bearer acme_backend.${secret}x`, `Bearer other.${secret}`, `Basic ${secret}`, 'Bearer ', `Bearer acme_backend ${secret}`]) assert.equal(await tokens.bearer('10.0.3.2', wrong), undefined, wrong);
+      assert.ok(tokens.retryAfter('10.0.3.2') > 0, 'five wrong tokens lock the address out');
+      assert.equal(tokens.retryAfter('10.0.3.1'), 0);
+      assert.equal(await tokens.login('10.0.3.3', { user: 'acme_backend', password: secret }), undefined, 'a token is no password');
+    } finally {
+      tokens.close();
+    }
+  });
+
+  test('users and tokens files: random and damaged lines are an error naming the line, never another throw or a silent key', () => {
+    const good = `${hashPassword('ada', 'correct horse battery', 'ada@example.com', { admin: false, sites: ['acme'] })}`;
+    const token = hashToken('t1', 'acme', 'x'.repeat(40));
+    let seed = 5;
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const alphabet = 'ab:=,.# \t\n01AZ+/-_@';
+    let accepted = 0;
+    for (let i = 0; i < 3000; i++) {
+      const base = random() < 0.5 ? good : token;
+      const chars = [...base];
+      const kind = random();
+      if (kind < 0.4) for (let n = 1 + Math.floor(random() * 3); n > 0; n--) chars[Math.floor(random() * chars.length)] = alphabet[Math.floor(random() * alphabet.length)]!;
+      else if (kind < 0.7) chars.length = Math.floor(random() * chars.length);
+      else chars.splice(0, chars.length, ...Array.from({ length: Math.floor(random() * 60) }, () => alphabet[Math.floor(random() * alphabet.length)]!));
+      const text = chars.join('');
+      for (const parse of [parseUsersFile, parseTokensFile]) {
+        try {
+          const parsed = parse(text);
+          for (const entry of parsed.values()) {
+            assert.equal(entry.salt.length, 16);
+            assert.equal(entry.hash.length, 32);
+          }
+          accepted++;
+        } catch (error) {
+          assert.match((error as Error).message, /^(usersFile|tokensFile) line \d+: /, text);
+        }
+      }
+    }
+    assert.ok(accepted > 0);
+    assert.equal(parseUsersFile(`# users\n\n${good}\n`).size, 1);
+    assert.equal(parseTokensFile(`${token}\n`).get('t1')?.site, 'acme');
+    assert.throws(() => parseTokensFile(`${token}\n${token}\n`), /line 2: token id t1 is used twice/);
   });
 
   test('expired sessions and old failure records are swept on a timer that holds no process open', async () => {
