@@ -78,10 +78,13 @@ export function renderCollectorConfig(input: RenderInput): string {
   const durableQueue = (baseExporters['splunk_hec'] as Node)['sending_queue'];
   const retryForever = (baseExporters['splunk_hec'] as Node)['retry_on_failure'];
 
-  const receivers: Node = { otlp: (base['receivers'] as Node)['otlp'] };
+  // Where events come in: the receivers of the base's archive pipeline (gateway.yaml: otlp; a
+  // shard of sites behind the gateway pool would read its Kafka consumer group there instead).
+  const inputs = (((baseService['pipelines'] as Node | undefined)?.['logs/archive'] as Node | undefined)?.['receivers'] as string[] | undefined) ?? ['otlp'];
+  const receivers: Node = Object.fromEntries(inputs.map((name) => [name, (base['receivers'] as Node)[name]]));
   const processors: Node = { memory_limiter: baseProcessors['memory_limiter'] };
   const exporters: Node = { 'file/archive': baseExporters['file/archive'] };
-  const pipelines: Node = { 'logs/archive': { receivers: ['otlp'], processors: ['memory_limiter'], exporters: ['file/archive'] } };
+  const pipelines: Node = { 'logs/archive': { receivers: [...inputs], processors: ['memory_limiter'], exporters: ['file/archive'] } };
 
   for (const destination of input.destinations.filter((d) => d.enabled)) {
     const names = componentNames(destination);
@@ -122,7 +125,7 @@ export function renderCollectorConfig(input: RenderInput): string {
     }
     exporters[names.exporter] = exporter;
     // Paused: only its own receiver feeds it (replays, tests); what is queued still drains.
-    pipelines[names.pipeline] = { receivers: destination.paused ? [names.receiver] : ['otlp', names.receiver], processors: chain, exporters: [names.exporter] };
+    pipelines[names.pipeline] = { receivers: destination.paused ? [names.receiver] : [...inputs, names.receiver], processors: chain, exporters: [names.exporter] };
   }
 
   const service: Node = { ...baseService, pipelines };

@@ -31,6 +31,8 @@ Options:
   --users-file <file>     users with scrypt-hashed passwords (lines from hash-password)
   --tokens-file <file>    site API tokens (lines from hash-token)
   --collector <path>      the otelcol-audit binary (default .collector/otelcol-audit of the package)
+  --base-config <file>    the config destinations are added to (default collector-config/gateway.yaml);
+                          events come in through the receivers of its logs/archive pipeline
   --trusted-proxies <n>   reverse proxies in front of the panel whose X-Forwarded-For names the client
                           and whose X-Forwarded-Proto: https makes the cookie Secure (default 0)
   --public-url <url>      the URL users reach the panel at through your TLS proxy: changes may come
@@ -48,6 +50,7 @@ Options:
     'tokens-file': { type: 'string' },
     owner: { type: 'string' },
     collector: { type: 'string' },
+    'base-config': { type: 'string' },
     'trusted-proxies': { type: 'string' },
     'public-url': { type: 'string' },
     'signing-key-file': { type: 'string' },
@@ -98,6 +101,7 @@ Options:
       ...(str(values['users-file']) ? { usersFile: str(values['users-file'])! } : {}),
       ...(str(values['tokens-file']) ? { tokensFile: str(values['tokens-file'])! } : {}),
       ...(str(values['collector']) ? { collectorBinary: str(values['collector'])! } : {}),
+      ...(str(values['base-config']) ? { baseConfig: str(values['base-config'])! } : {}),
       ...(trustedProxies !== undefined ? { trustedProxies: Number(trustedProxies) } : {}),
       ...(str(values['public-url']) ? { publicUrl: str(values['public-url'])! } : {}),
       ...(str(values['signing-key-file']) ? { signingKeyFile: str(values['signing-key-file'])! } : {}),

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Authenticator, hashPassword, hashToken, parseRoles, parseTokensFile, parseUsersFile, SESSION_COOKIE } from '../../src/admin/auth.js';
 import { parseDestination, type Destination } from '../../src/admin/destinations.js';
-import { componentNames } from '../../src/admin/render.js';
+import { belongsToSite, componentNames, renderCollectorConfig } from '../../src/admin/render.js';
+import { parse } from 'yaml';
 import { lineDiff } from '../../src/admin/diff.js';
 import { freePort } from '../../src/admin/ports.js';
 import { HealthMonitor, lastErrorOf, parseExporterMetrics } from '../../src/admin/health.js';
@@ -550,6 +551,34 @@ describe("a destination's queue generation", () => {
     const { generation: _generation, ...stored } = first;
     const updated = parseDestination({ name: 'Renamed' }, { ...context, previous: stored as Destination }).destination;
     assert.equal(componentNames(updated).exporter, 'kafka/siem');
+  });
+});
+
+describe('rendering', () => {
+  const base = readFileSync(join(import.meta.dirname, '../../collector-config/gateway.yaml'), 'utf8');
+  const kafka = { id: 'siem', name: 'SIEM', type: 'kafka', brokers: ['k:9092'], filter: { include: ['document.*'] }, pii: 'hash' };
+  const render = (baseText: string, input: Record<string, unknown>) => {
+    const { destination } = parseDestination(input, { path: 'destination', formats: ['canonical'], directPort: 15000 });
+    return parse(renderCollectorConfig({ base: baseText, destinations: [destination], formats: new Map(), secretFile: (id, field) => `/secrets/${id}.${field}` })) as { receivers: Record<string, unknown>; processors: Record<string, { logs?: { log_record: string[] } }>; service: { pipelines: Record<string, { receivers: string[]; processors: string[] }> } };
+  };
+
+  test("a site destination's pipeline starts with its site filter: the site's site-scoped events only, test events through", () => {
+    const config = render(base, { ...kafka, site: 'acme' });
+    assert.deepEqual(config.service.pipelines['logs/siem']!.processors, ['filter/site_siem', 'memory_limiter', 'filter/siem', 'transform/pii_siem']);
+    assert.deepEqual(config.processors['filter/site_siem']!.logs!.log_record, ['attributes["otel_audit.test"] != true and (attributes["audit.site.id"] == nil or attributes["audit.site.id"] != "acme" or attributes["audit.site.seq"] == nil)']);
+    assert.equal(belongsToSite({ 'audit.site.id': 'acme', 'audit.site.seq': 3 }, 'acme'), true);
+    assert.equal(belongsToSite({ 'audit.site.id': 'acme' }, 'acme'), false, 'an installation-only action with a site');
+    assert.equal(belongsToSite({ 'audit.site.id': 'globex', 'audit.site.seq': 3 }, 'acme'), false);
+    assert.deepEqual(render(base, kafka).service.pipelines['logs/siem']!.processors, ['memory_limiter', 'filter/siem', 'transform/pii_siem'], 'an installation destination has none');
+    assert.throws(() => render(base, { ...kafka, site: 'acme"; drop' }), /destination\.site: must be a site id/);
+  });
+
+  test("events come in through the receivers of the base's archive pipeline (a shard of sites could read Kafka there)", () => {
+    const shard = base.replace(/logs\/archive:\n\s+receivers: \[otlp\]/, (match) => match.replace('[otlp]', '[kafka/sites]')).replace('receivers:\n  otlp:', 'receivers:\n  kafka/sites:\n    brokers: [k:9092]\n  otlp:');
+    const config = render(shard, { ...kafka, site: 'acme' });
+    assert.deepEqual(Object.keys(config.receivers).sort(), ['kafka/sites', 'otlp/direct_siem']);
+    assert.deepEqual(config.service.pipelines['logs/siem']!.receivers, ['kafka/sites', 'otlp/direct_siem']);
+    assert.deepEqual(config.service.pipelines['logs/archive']!.receivers, ['kafka/sites']);
   });
 });
 
