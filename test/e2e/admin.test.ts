@@ -18,6 +18,7 @@ import { archived as archivedBy, login, startTestAdmin, type Client } from '../a
 import { TEST_ATTRIBUTE } from '../../src/admin/render.js';
 import { otlpRequest } from '../../src/admin/replay.js';
 import { idOf, record } from '../admin/archive-fixture.js';
+import { parseTokensFile, parseUsersFile } from '../../src/admin/auth.js';
 
 const records = (file: string): TrailRecord[] => (existsSync(file) ? readTrail(file) : []);
 const ids = (file: string) => new Set(records(file).map((r) => String((r.body as { id?: string }).id)));
@@ -377,6 +378,33 @@ describe('otel-audit admin (the command)', () => {
     };
   };
   const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+
+  test("hash-password --owner writes a site owner's line, hash-token a site token's; both read the secret from stdin and print no secret", async () => {
+    const cli = (args: string[], input: string) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'admin', ...args], { cwd: ROOT });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on('exit', (code) => resolve({ code, stdout, stderr }));
+        child.stdin.end(input);
+      });
+    const password = 'a password of olga, long enough';
+    const owner = await cli(['hash-password', 'olga', 'olga@acme.example', '--owner', 'acme,globex'], `${password}\n`);
+    assert.equal(owner.code, 0, owner.stderr);
+    assert.ok(!owner.stdout.includes(password));
+    assert.deepEqual(parseUsersFile(owner.stdout).get('olga')?.roles, { admin: false, sites: ['acme', 'globex'] });
+    const secret = 'c'.repeat(64);
+    const token = await cli(['hash-token', 'acme_backend', 'acme'], `${secret}\n`);
+    assert.equal(token.code, 0, token.stderr);
+    assert.ok(!token.stdout.includes(secret));
+    assert.equal(parseTokensFile(token.stdout).get('acme_backend')?.site, 'acme');
+    const wrongSite = await cli(['hash-password', 'olga', '--owner', 'acme corp'], `${password}\n`);
+    assert.equal(wrongSite.code, 2);
+    assert.match(wrongSite.stderr, /roles: expected admin or owner=/);
+    assert.equal((await cli(['hash-token', 'acme_backend', 'acme'], 'short\n')).code, 2);
+  });
 
   test('prints its loopback URL and a one-time token that logs in; stops with its Collector on SIGTERM', async () => {
     const stateDir = join(tempDir('admin-cli'), 'state');
