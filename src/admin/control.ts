@@ -5,8 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { belongsToSite, componentNames, formatNames, loadFormats, renderCollectorConfig, TEST_ATTRIBUTE } from './render.js';
-import type { TrailRecord } from '../integrity/trail.js';
+import { componentNames, formatNames, loadFormats, renderCollectorConfig, TEST_ATTRIBUTE } from './render.js';
 import { CollectorSupervisor } from './supervisor.js';
 import { HealthMonitor, type DestinationHealth } from './health.js';
 import { replayArchive, postRecords, type ReplayWindow } from './replay.js';
@@ -238,10 +237,7 @@ export class AdminControl {
 
   /** Replays archived events (of an event-time window, or between two archive positions) to one destination only. */
   replay(destination: StoredDestination, window: ReplayWindow): Promise<number> {
-    const { site } = destination;
-    // A site destination's pipeline would drop the rest: they are not sent, nor counted as replayed.
-    const keep = site === undefined ? {} : { keep: (record: TrailRecord) => belongsToSite(record.attributes, site) };
-    return replayArchive({ archive: this.archive, window, port: destination.directPort, scratchDir: this.state.root, ...keep });
+    return replayArchive({ archive: this.archive, window, destination, scratchDir: this.state.root });
   }
 }
 

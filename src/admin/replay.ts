@@ -5,6 +5,8 @@
 import type { TrailRecord } from '../integrity/trail.js';
 import { toKeyValues, toAnyValue } from '../integrity/otlp-json.js';
 import type { Archive, ArchivePosition } from './archive.js';
+import type { Destination } from './destinations.js';
+import { belongsToSite } from './render.js';
 
 /** One OTLP/JSON export request: records grouped by their resource. */
 export function otlpRequest(records: readonly TrailRecord[]): unknown {
@@ -62,18 +64,20 @@ export async function postRecords(endpoint: string, batches: Iterable<readonly T
 export type ReplayWindow = { readonly since: number; readonly until: number } | { readonly from: ArchivePosition; readonly to: ArchivePosition };
 
 /**
- * Replays archived records to the receiver at `port` (a destination's own), reading the archive a
- * batch at a time; returns how many. `scratchDir`: where a part of an archive file is copied to be read.
+ * Replays archived records to one destination's own receiver, reading the archive a batch at a
+ * time; returns how many. A site destination's pipeline would drop the other sites' records: they
+ * are neither sent nor counted. `scratchDir`: where a part of an archive file is copied to be read.
  */
-export function replayArchive(options: { archive: Archive; window: ReplayWindow; port: number; scratchDir: string; keep?: (record: TrailRecord) => boolean }): Promise<number> {
-  const { archive, window, keep } = options;
+export function replayArchive(options: { archive: Archive; window: ReplayWindow; destination: Pick<Destination, 'site' | 'directPort'>; scratchDir: string }): Promise<number> {
+  const { archive, window, destination } = options;
   const batches = 'since' in window ? archive.inWindow(window.since, window.until, BATCH) : archive.between(window.from, window.to, BATCH, options.scratchDir);
-  return postRecords(`http://127.0.0.1:${options.port}/v1/logs`, keep ? kept(batches, keep) : batches);
+  const { site } = destination;
+  return postRecords(`http://127.0.0.1:${destination.directPort}/v1/logs`, site === undefined ? batches : ofSite(batches, site));
 }
 
-async function* kept(batches: AsyncIterable<TrailRecord[]>, keep: (record: TrailRecord) => boolean): AsyncGenerator<TrailRecord[]> {
+async function* ofSite(batches: AsyncIterable<TrailRecord[]>, site: string): AsyncGenerator<TrailRecord[]> {
   for await (const batch of batches) {
-    const chosen = batch.filter(keep);
+    const chosen = batch.filter((record) => belongsToSite(record.attributes, site));
     if (chosen.length) yield chosen;
   }
 }

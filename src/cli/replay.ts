@@ -20,8 +20,9 @@ export const replayCommand: Command = {
 
 Reads the archive (the system of record) and sends the events of [since, until] to that destination
 only, through its own loopback receiver in the running Collector: same id, seq and hash, so its copy
-passes otel-audit verify (events at the edges may arrive twice, as identical duplicates). The replay
-is itself logged as an audit event (audit_destination.replay), with you as the actor.
+passes otel-audit verify (events at the edges may arrive twice, as identical duplicates). A site's
+destination is sent that site's site-scoped events only. The replay is itself logged as an audit
+event (audit_destination.replay), with you as the actor.
 
 Options:
   --since <time>          ISO 8601, e.g. 2026-11-26T10:00:00Z
@@ -51,7 +52,7 @@ Options:
     const destination = state.lastGood()?.destinations.find((d) => d.id === id);
     if (!destination) throw new UsageError(`no destination ${id} in the running configuration`);
     const archive = Archive.ofStateDirectory(stateDir, str(values['archive']));
-    const replayed = await replayArchive({ archive, window: { since, until }, port: destination.directPort, scratchDir: state.root });
+    const replayed = await replayArchive({ archive, window: { since, until }, destination, scratchDir: state.root });
     const signingKeyFile = str(values['signing-key-file']);
     const audit = adminAuditLogger({ stateDir, otlpEndpoint: str(values['otlp-endpoint']) ?? '127.0.0.1:4318', ...(signingKeyFile ? { signingKeyFile } : {}) });
     const user = userInfo().username;

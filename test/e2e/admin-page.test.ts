@@ -120,6 +120,17 @@ describe('the Admin Panel page in headless Chromium', () => {
     assert.ok(existsSync(screenshot));
   });
 
+  /** Fills the form for a Splunk HEC destination to the stand-in, and submits it. */
+  const addHecDestination = async (view: Page, id: string, name: string) => {
+    await view.selectOption('#f-type', 'splunk_hec');
+    await view.fill('#f-id', id);
+    await view.fill('#f-name', name);
+    await view.fill('#f-url', `http://127.0.0.1:${hecPort}/services/collector`);
+    await view.fill('#f-token', HEC_TOKEN);
+    await view.check('#f-insecure');
+    await view.click('#add-button');
+  };
+
   test('an administrator sees every destination grouped by site, the installation first; a site is set in the form', async () => {
     const administrator = await login(admin.url, { token: admin.token });
     const hecUrl = `http://127.0.0.1:${hecPort}/services/collector`;
@@ -127,14 +138,8 @@ describe('the Admin Panel page in headless Chromium', () => {
     // Made behind the page's back: the page shows it once it reloads (and changes then name the new revision).
     await page.reload();
     await page.waitForSelector('#dest-globex_siem');
-    await page.selectOption('#f-type', 'splunk_hec');
-    await page.fill('#f-id', 'acme_siem');
-    await page.fill('#f-name', 'Acme SIEM');
     await page.fill('#f-site', 'acme');
-    await page.fill('#f-url', hecUrl);
-    await page.fill('#f-token', HEC_TOKEN);
-    await page.check('#f-insecure');
-    await page.click('#add-button');
+    await addHecDestination(page, 'acme_siem', 'Acme SIEM');
     await page.waitForSelector('#banner.good:has-text("Added Acme SIEM")');
     await page.waitForSelector('#dest-acme_siem');
     const order = await page.$$eval('#destinations > tr', (rows) => rows.map((row) => row.id));
@@ -162,13 +167,7 @@ describe('the Admin Panel page in headless Chromium', () => {
       // The same form; the site is theirs, chosen for them.
       assert.equal(await view.isHidden('#f-site'), true);
       assert.deepEqual(await view.$$eval('#f-site-owned option', (options) => options.map((o) => (o as unknown as { value: string }).value)), ['acme']);
-      await view.selectOption('#f-type', 'splunk_hec');
-      await view.fill('#f-id', 'acme_backup');
-      await view.fill('#f-name', 'Acme backup');
-      await view.fill('#f-url', `http://127.0.0.1:${hecPort}/services/collector`);
-      await view.fill('#f-token', HEC_TOKEN);
-      await view.check('#f-insecure');
-      await view.click('#add-button');
+      await addHecDestination(view, 'acme_backup', 'Acme backup');
       await view.waitForSelector('#banner.good:has-text("Added Acme backup")');
       await view.waitForSelector('#dest-acme_backup');
       assert.deepEqual(await view.$$eval('#destinations > tr', (rows) => rows.map((row) => row.id)), ['group-acme', 'dest-acme_siem', 'dest-acme_backup']);
