@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { componentNames, formatNames, loadFormats, renderCollectorConfig, TEST_ATTRIBUTE } from './render.js';
 import { CollectorSupervisor } from './supervisor.js';
 import { HealthMonitor, type DestinationHealth } from './health.js';
-import { replayArchive, postRecords } from './replay.js';
+import { replayArchive, postRecords, type ReplayWindow } from './replay.js';
+import { Archive } from './archive.js';
 import { StateDirectory, type Revision, type StoredDestination } from './state.js';
 import { ATTR } from '../attributes.js';
 
@@ -19,10 +20,12 @@ export interface ControlOptions {
   readonly baseConfig: string;
   /** collector-config/formats/: one fragment per output format. */
   readonly formatsDir: string;
-  /** The Collector's environment: AUDIT_ARCHIVE_PATH, AUDIT_STORAGE_DIR, endpoints (see gateway.yaml). */
+  /** The Collector's environment: AUDIT_ARCHIVE_PATH, AUDIT_STORAGE_DIR, endpoints (see gateway.yaml); AUDIT_METRICS_PUSH_ENDPOINT: where it pushes its metrics (health.pushed). */
   readonly collectorEnv: Readonly<Record<string, string>>;
   /** How often the Collector's metrics are sampled. @default 5000 */
   readonly sampleIntervalMillis?: number;
+  /** An older name of the archive, read before AUDIT_ARCHIVE_PATH (a state directory of an earlier version). */
+  readonly legacyArchivePath?: string;
 }
 
 /** A change the Collector refused: the previous revision is running again. */
@@ -45,7 +48,7 @@ export class AdminControl {
   readonly state: StateDirectory;
   readonly supervisor: CollectorSupervisor;
   readonly health: HealthMonitor;
-  readonly archivePath: string;
+  readonly archive: Archive;
   private readonly base: string;
   private queue: Promise<unknown> = Promise.resolve();
   private stopped = false;
@@ -57,7 +60,7 @@ export class AdminControl {
     for (const key of ['AUDIT_ARCHIVE_PATH', 'AUDIT_STORAGE_DIR', 'AUDIT_HEALTH_ENDPOINT', 'AUDIT_METRICS_PORT', 'AUDIT_OTLP_HTTP_ENDPOINT']) {
       if (!env[key]) throw new Error(`collectorEnv.${key} is required`);
     }
-    this.archivePath = env['AUDIT_ARCHIVE_PATH']!;
+    this.archive = new Archive(env['AUDIT_ARCHIVE_PATH']!, options.legacyArchivePath);
     this.supervisor = new CollectorSupervisor({
       binary: options.collectorBinary,
       configPath: this.state.configPath,
@@ -70,7 +73,7 @@ export class AdminControl {
         if (!this.stopped) setTimeout(() => void this.serialized(() => this.restartIfDown()).catch(() => undefined), 1000).unref();
       },
     });
-    this.health = new HealthMonitor(`http://${env['AUDIT_METRICS_HOST'] ?? '127.0.0.1'}:${env['AUDIT_METRICS_PORT']}/metrics`, options.sampleIntervalMillis ?? 5000);
+    this.health = new HealthMonitor(`http://${env['AUDIT_METRICS_HOST'] ?? '127.0.0.1'}:${env['AUDIT_METRICS_PORT']}/metrics`, options.sampleIntervalMillis ?? 5000, this.state.path('health-totals.json'));
   }
 
   /** Formats a destination may use: `canonical` and the fragments in the formats folder (read at each call). */
@@ -93,6 +96,8 @@ export class AdminControl {
   async stop(): Promise<void> {
     this.stopped = true;
     this.health.stop();
+    // The last counts of this run, kept for the next (the Collector's own go with it).
+    await this.health.sample().catch(() => undefined);
     await this.supervisor.stop();
   }
 
@@ -144,6 +149,7 @@ export class AdminControl {
       destinations,
       formats: loadFormats(this.options.formatsDir),
       secretFile: (id, field) => this.state.secretFile(byId.get(id)!.secretFiles[field]!),
+      metricsPush: this.options.collectorEnv['AUDIT_METRICS_PUSH_ENDPOINT'] !== undefined,
     });
   }
 
@@ -173,6 +179,7 @@ export class AdminControl {
         ...(error ? { error } : {}),
         applyMillis: Math.round(performance.now() - started),
         ...(appliedBy ? { appliedBy } : {}),
+        sites: sitesChanged(previous.destinations, destinations),
       };
       this.state.saveRevision(revision);
       return revision;
@@ -185,16 +192,19 @@ export class AdminControl {
       throw new ApplyRejectedError(`the Collector rejected the configuration (revision ${previous.revision} stays): ${verdict.message}`, number);
     }
     this.state.writeAtomic(this.state.configPath, config);
-    let appliedBy: Revision['appliedBy'];
-    try {
-      appliedBy = await this.supervisor.reload();
-    } catch (error) {
-      const reason = (error as Error).message;
-      record('rejected', reason);
-      this.state.writeAtomic(this.state.configPath, previous.config);
-      await this.supervisor.reload();
-      throw new ApplyRejectedError(`the Collector failed with the new configuration and revision ${previous.revision} was restored: ${reason}`, number);
-    }
+    // A reload restarts the Collector's counters, as a restart does: the health monitor reads them
+    // until the old run's are gone, and carries them over.
+    const appliedBy = await this.health.aroundRestart(async () => {
+      try {
+        return await this.supervisor.reload();
+      } catch (error) {
+        const reason = (error as Error).message;
+        record('rejected', reason);
+        this.state.writeAtomic(this.state.configPath, previous.config);
+        await this.supervisor.reload();
+        throw new ApplyRejectedError(`the Collector failed with the new configuration and revision ${previous.revision} was restored: ${reason}`, number);
+      }
+    });
     return record('applied', undefined, appliedBy);
   }
 
@@ -214,7 +224,7 @@ export class AdminControl {
     };
     await postRecords(
       `http://127.0.0.1:${destination.directPort}/v1/logs`,
-      [{ body, attributes: { [TEST_ATTRIBUTE]: true, [ATTR.action]: body.action, [ATTR.recordUid]: eventId }, resource: { 'service.name': 'otel-audit-admin' }, eventName: body.action, timeUnixNano: `${Date.now()}000000`, source: 'test' }],
+      [[{ body, attributes: { [TEST_ATTRIBUTE]: true, [ATTR.action]: body.action, [ATTR.recordUid]: eventId }, resource: { 'service.name': 'otel-audit-admin' }, eventName: body.action, timeUnixNano: `${Date.now()}000000`, source: 'test' }]],
       10_000,
     );
     const deadline = Date.now() + timeoutMillis;
@@ -225,8 +235,18 @@ export class AdminControl {
     return { delivered: false, eventId };
   }
 
-  /** Replays archived events of [since, until] to one destination only. */
-  replay(destination: StoredDestination, since: number, until: number): Promise<number> {
-    return replayArchive({ archivePath: this.archivePath, since, until, port: destination.directPort });
+  /** Replays archived events (of an event-time window, or between two archive positions) to one destination only. */
+  replay(destination: StoredDestination, window: ReplayWindow): Promise<number> {
+    return replayArchive({ archive: this.archive, window, destination, scratchDir: this.state.root });
   }
+}
+
+/** The sites of the destinations added, removed or changed between two lists. */
+function sitesChanged(before: readonly StoredDestination[], after: readonly StoredDestination[]): string[] {
+  const byId = (list: readonly StoredDestination[]) => new Map(list.map((d) => [d.id, JSON.stringify(d)]));
+  const old = byId(before);
+  const now = byId(after);
+  const sites = new Set<string>();
+  for (const d of [...before, ...after]) if (d.site !== undefined && old.get(d.id) !== now.get(d.id)) sites.add(d.site);
+  return [...sites].sort();
 }

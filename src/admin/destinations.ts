@@ -2,6 +2,8 @@
 // with errors that name the field (`destinations[2].url: must be https unless allowInsecure`).
 // Secrets (tokens, API keys, header values) are kept apart from the rest: the model only says
 // whether one is set; their values live in the state directory's secrets folder.
+import { randomBytes } from 'node:crypto';
+import type { ArchivePosition } from './archive.js';
 
 export const DESTINATION_TYPES = ['splunk_hec', 'syslog', 'otlp_http', 'kafka', 'elasticsearch'] as const;
 export type DestinationType = (typeof DESTINATION_TYPES)[number];
@@ -24,14 +26,23 @@ export const SECRET_FIELDS: Readonly<Record<DestinationType, readonly string[]>>
 export interface DestinationCommon {
   /** Stable, lower case: names the Collector components (`splunk_hec/<id>`) and the queue file. */
   readonly id: string;
+  /**
+   * The site (tenant) whose events it receives: exactly those whose `audit.site.id` is this site and
+   * that carry a site sequence number (`audit.site.seq`: the logger sets it only on events of
+   * site-scoped actions with a site in their context). Absent: a destination of the installation,
+   * which receives every event. Set when the destination is created, never changed.
+   */
+  readonly site?: string;
   readonly name: string;
   readonly type: DestinationType;
   /** false: no pipeline at all (nothing delivered, nothing replayed later). */
   readonly enabled: boolean;
   /** true: the pipeline receives no new events (its queue still drains); on resume the gap is replayed. */
   readonly paused: boolean;
-  /** When it was paused (ISO time): where the replay on resume starts. */
+  /** When it was paused (ISO time). */
   readonly pausedAt?: string;
+  /** Where the archive stood when it was paused: the replay on resume sends what was archived after it. */
+  readonly pausedPosition?: ArchivePosition;
   /** Action patterns (`user.*`, `*.change_access`); empty include: every action. */
   readonly filter: { readonly include: readonly string[]; readonly exclude: readonly string[] };
   readonly pii: PiiPolicy;
@@ -39,6 +50,12 @@ export interface DestinationCommon {
   readonly format: string;
   /** Loopback port of this destination's own OTLP receiver: test events and replays reach it only. */
   readonly directPort: number;
+  /**
+   * Made when the destination is created (a short random suffix of its exporter's name, and with it
+   * of its persistent queue): one created again under the same id gets a queue of its own, never
+   * what the deleted one still held. Absent on destinations stored by earlier versions.
+   */
+  readonly generation?: string;
 }
 
 export type DestinationSettings =
@@ -147,6 +164,8 @@ class Reader {
 }
 
 const ID = { re: /^[a-z][a-z0-9_]{0,39}$/, says: 'must be lower case letters, digits and _ (at most 40), starting with a letter' };
+/** A site id as the logger writes it in `audit.site.id` (numbers become their digits); it goes into the filter's condition as it is. */
+export const SITE_ID = { re: /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, says: 'must be a site id: letters, digits and . _ - (at most 128), starting with a letter or digit' };
 const HOST = { re: /^[A-Za-z0-9.-]{1,253}$|^\[[0-9a-fA-F:]+\]$/, says: 'must be a host name or IP address' };
 const BROKER = { re: /^[A-Za-z0-9.-]{1,253}:\d{1,5}$/, says: 'must be host:port' };
 /** `user.*`, `*.change_access`, `document.create`: `*` stands for any characters. */
@@ -165,6 +184,8 @@ export interface ParseContext {
   readonly formats: readonly string[];
   /** A free loopback port for a new destination's own receiver. */
   readonly directPort: number;
+  /** The queue generation of a new destination. @default 6 random hex digits */
+  readonly generation?: string;
 }
 
 /** Validates a create or update request. Returns the destination and the secret values it carried. */
@@ -177,6 +198,9 @@ export function parseDestination(input: unknown, context: ParseContext): { desti
   if (previous && body['type'] !== undefined && body['type'] !== previous.type) read.fail('type', 'cannot be changed (create a new destination)');
   // Pausing records where the gap starts, resuming replays it: only the pause and resume actions do that.
   if (previous && body['paused'] !== undefined && body['paused'] !== previous.paused) read.fail('paused', 'use the pause and resume actions');
+  // Another site's destination is another destination: its owners, its stream, its revisions.
+  if (previous && body['site'] !== undefined && body['site'] !== (previous.site ?? null)) read.fail('site', 'cannot be changed (create a new destination)');
+  const site = previous ? previous.site : body['site'] === undefined || body['site'] === null ? undefined : read.string('site', undefined, SITE_ID);
   const type = read.oneOf('type', DESTINATION_TYPES, undefined as unknown as DestinationType);
   const id = read.string('id', undefined, ID);
   if (id === 'archive') read.fail('id', 'is reserved for the file archive');
@@ -186,15 +210,18 @@ export function parseDestination(input: unknown, context: ParseContext): { desti
   const paused = read.boolean('paused', false);
   const common = {
     id,
+    ...(site !== undefined ? { site } : {}),
     name: read.string('name'),
     type,
     enabled: read.boolean('enabled', true),
     paused,
     ...(paused && previous?.pausedAt ? { pausedAt: previous.pausedAt } : {}),
+    ...(paused && previous?.pausedPosition ? { pausedPosition: previous.pausedPosition } : {}),
     filter,
     pii: read.oneOf('pii', PII_POLICIES, 'none'),
     format: read.oneOf('format', context.formats, CANONICAL_FORMAT),
     directPort: previous?.directPort ?? context.directPort,
+    ...(previous ? (previous.generation ? { generation: previous.generation } : {}) : { generation: context.generation ?? randomBytes(3).toString('hex') }),
   };
   const settings = parseSettings(type, read);
   const secrets = parseSecrets(type, body, path, previous);
@@ -268,8 +295,8 @@ function parseSecrets(type: DestinationType, body: Input, path: string, previous
   return secrets;
 }
 
-/** Accepted in every request; `secrets`, `directPort`, `pausedAt` and `health` are what the API returns (ignored on input). */
-const COMMON_FIELDS = new Set(['id', 'name', 'type', 'enabled', 'paused', 'filter', 'pii', 'format', 'secrets', 'directPort', 'pausedAt', 'health']);
+/** Accepted in every request; `secrets`, `directPort`, `pausedAt`, `pausedPosition`, `generation` and `health` are what the API returns (ignored on input). */
+const COMMON_FIELDS = new Set(['id', 'site', 'name', 'type', 'enabled', 'paused', 'filter', 'pii', 'format', 'secrets', 'directPort', 'pausedAt', 'pausedPosition', 'generation', 'health']);
 const TYPE_FIELDS: Readonly<Record<DestinationType, readonly string[]>> = {
   splunk_hec: ['url', 'index', 'sourcetype', 'source', 'verifyTls', 'allowInsecure'],
   syslog: ['host', 'port', 'tls'],

@@ -4,7 +4,7 @@ import { DESTINATION_TYPES, PII_POLICIES } from './destinations.js';
 
 const error = { $ref: '#/components/responses/Error' };
 const ifMatch = { name: 'If-Match', in: 'header', required: true, description: 'The revision the change is based on; a stale one gets 409.', schema: { type: 'string' } };
-const csrf = { name: 'X-CSRF-Token', in: 'header', required: true, description: 'The csrfToken of the session (from login or GET /api/session).', schema: { type: 'string' } };
+const csrf = { name: 'X-CSRF-Token', in: 'header', required: false, description: 'With a session: its csrfToken (from login or GET /api/session). Not with a bearer token.', schema: { type: 'string' } };
 const id = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const n = { name: 'n', in: 'path', required: true, schema: { type: 'integer' } };
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
@@ -14,16 +14,22 @@ const change = (summary: string, extra: object = {}) => ({ summary, parameters: 
 export function openApiDocument(): object {
   return {
     openapi: '3.1.0',
-    info: { title: 'otel-audit admin', version: '1', description: 'Streaming destinations of audit events: configure, apply to the otelcol-audit gateway, watch, test, pause, replay.' },
+    info: {
+      title: 'otel-audit admin',
+      version: '1',
+      description:
+        "Streaming destinations of audit events: configure, apply to the otelcol-audit gateway, watch, test, pause, replay. Installation administrators manage every destination; a site's owners (a session) and its API tokens (Authorization: Bearer <token id>.<secret>) manage that site's destinations only: any other destination, and any revision that did not change theirs, answers 404; the routes of the whole installation (rollback) answer 403.",
+    },
     components: {
-      securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'otel_audit_admin' } },
+      securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'otel_audit_admin' }, siteToken: { type: 'http', scheme: 'bearer', description: "A site's API token: <token id>.<secret> (otel-audit admin hash-token)." } },
       responses: { Error: ok('An error; `field` names what was wrong.', { type: 'object', properties: { error: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } }, required: ['message'] } } }) },
       schemas: {
         Destination: {
           type: 'object',
           required: ['id', 'name', 'type'],
           properties: {
-            id: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,39}$' },
+            id: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,39}$', description: 'Unique in the installation (it names Collector components).' },
+            site: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$', description: "The site whose events it receives (audit.site.id, site-scoped events only); absent: the installation's. Set at create, never changed; a site's owner or token gets its own site by default." },
             name: { type: 'string' },
             type: { enum: [...DESTINATION_TYPES] },
             enabled: { type: 'boolean', default: true },
@@ -52,11 +58,11 @@ export function openApiDocument(): object {
         },
       },
     },
-    security: [{ session: [] }],
+    security: [{ session: [] }, { siteToken: [] }],
     paths: {
       '/api/login': { post: { summary: 'Log in with the administrator token or a user and password (rate-limited).', security: [], requestBody: json({ type: 'object', properties: { token: { type: 'string' }, user: { type: 'string' }, password: { type: 'string' } } }), responses: { 200: ok('Session cookie set; the body has csrfToken.'), 401: error, 429: error } } },
       '/api/logout': { post: { summary: 'Ends the session.', parameters: [csrf], responses: { 200: ok('Logged out.'), 401: error } } },
-      '/api/session': { get: { summary: 'The current user and CSRF token.', responses: { 200: ok('The session.'), 401: error } } },
+      '/api/session': { get: { summary: 'Who is logged in: user, admin (true for installation administrators), sites (an owner\'s or a token\'s), and with a session its csrfToken.', responses: { 200: ok('The session.'), 401: error } } },
       '/api/openapi.json': { get: { summary: 'This document.', responses: { 200: ok('OpenAPI 3.1.') } } },
       '/api/destinations': {
         get: { summary: 'The current revision, the formats, the archive and every destination with its health.', responses: { 200: ok('Destinations.'), 401: error } },
@@ -77,7 +83,7 @@ export function openApiDocument(): object {
       },
       '/api/revisions': { get: { summary: 'Every revision: who, when, what, applied or rejected (and why).', responses: { 200: ok('Revisions.'), 401: error } } },
       '/api/revisions/{n}': { parameters: [n], get: { summary: 'One revision with its rendered config and the diff from the revision before.', responses: { 200: ok('The revision.'), 401: error, 404: error } } },
-      '/api/revisions/{n}/rollback': { parameters: [n], post: change('Applies an earlier revision again (as a new revision).') },
+      '/api/revisions/{n}/rollback': { parameters: [n], post: change('Applies an earlier revision again (as a new revision). Installation administrators only.') },
     },
   };
 }

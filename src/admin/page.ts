@@ -1,5 +1,7 @@
 // The Admin Panel page: plain HTML and a script, served as they are (no build step). Secrets are
-// never sent to the page; their inputs stay empty with a masked placeholder when one is set.
+// never sent to the page; their inputs stay empty with a masked placeholder when one is set. An
+// administrator sees every destination grouped by site (the installation's first, with the
+// archive); a site's owner sees their sites' destinations, and the form's site is theirs.
 
 export const PAGE_HTML = `<!doctype html>
 <html lang="en">
@@ -25,6 +27,7 @@ export const PAGE_HTML = `<!doctype html>
   #banner { display: none; padding: 8px 12px; border-radius: 6px; margin-bottom: 12px; white-space: pre-wrap; }
   #banner.bad { display: block; background: #fbd9d9; } #banner.good { display: block; background: #d7f5dd; }
   svg.chart { vertical-align: middle; }
+  tr.group td { background: #eef1f6; font-weight: 600; padding-top: 10px; }
 </style>
 </head>
 <body>
@@ -55,6 +58,7 @@ export const PAGE_HTML = `<!doctype html>
           <option value="kafka">Kafka</option><option value="elasticsearch">Elasticsearch</option>
         </select>
         <label for="f-id">Id</label><input id="f-id" name="id" placeholder="splunk_cloud" required>
+        <label for="f-site">Site</label><span><input id="f-site" placeholder="empty: the whole installation" hidden><select id="f-site-owned" hidden></select></span>
         <label for="f-name">Name</label><input id="f-name" name="name" required>
         <label data-for="splunk_hec elasticsearch" for="f-url">URL</label><input data-for="splunk_hec elasticsearch" id="f-url" name="url" placeholder="https://splunk.example.com:8088/services/collector">
         <label data-for="splunk_hec" for="f-token">HEC token</label><input data-for="splunk_hec" id="f-token" name="token" type="password">
@@ -93,6 +97,8 @@ export const PAGE_HTML = `<!doctype html>
 export const PAGE_SCRIPT = `'use strict';
 let csrf = '';
 let revision = 0;
+/** Who is logged in: { user, admin, sites }. */
+let me = { user: '', admin: false, sites: [] };
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...children) => { const e = Object.assign(document.createElement(tag), props); e.append(...children); return e; };
 
@@ -113,7 +119,11 @@ function showLogin() { $('login').hidden = false; $('app').hidden = true; $('who
 async function start() {
   try {
     const session = await api('GET', '/api/session');
-    csrf = session.csrfToken; $('who').textContent = session.user;
+    csrf = session.csrfToken; $('who').textContent = session.user + (session.admin ? '' : ' (sites: ' + session.sites.join(', ') + ')');
+    me = session;
+    // An administrator types any site (or none: the installation); an owner picks one of theirs.
+    $('f-site').hidden = !me.admin; $('f-site-owned').hidden = me.admin;
+    $('f-site-owned').replaceChildren(...me.sites.map((site) => el('option', { value: site, textContent: site })));
     $('login').hidden = true; $('app').hidden = false;
     await refresh();
   } catch { showLogin(); }
@@ -152,7 +162,14 @@ async function refresh() {
   const data = await api('GET', '/api/destinations');
   revision = data.revision;
   $('revision').textContent = '(revision ' + data.revision + ')';
-  $('destinations').replaceChildren(row(data.archive, true), ...data.destinations.map((d) => row(d, false)));
+  // Grouped by site: the installation's first (with the archive), then each site's.
+  const groups = new Map(me.admin ? [['', []]] : []);
+  for (const d of data.destinations) { const key = d.site ?? ''; if (!groups.has(key)) groups.set(key, []); groups.get(key).push(d); }
+  const order = [...groups.keys()].sort((a, b) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)));
+  $('destinations').replaceChildren(...order.flatMap((key) => {
+    const header = el('tr', { id: 'group-' + (key || 'installation'), className: 'group' }, el('td', { colSpan: 9, textContent: key ? 'Site ' + key : 'Installation' }));
+    return [header, ...(key === '' && data.archive ? [row(data.archive, true)] : []), ...groups.get(key).map((d) => row(d, false))];
+  }));
   const format = $('f-format');
   if (format.options.length !== data.formats.length) format.replaceChildren(...data.formats.map((f) => el('option', { value: f, textContent: f })));
   const revs = await api('GET', '/api/revisions');
@@ -162,7 +179,7 @@ async function refresh() {
     const back = el('button', { textContent: 'Roll back to this', onclick: () => act('rollback', r) });
     tr.append(el('td', { textContent: r.revision }), el('td', { textContent: r.at }), el('td', { textContent: r.author }), el('td', { textContent: r.change }),
       el('td', { className: r.status === 'applied' ? '' : 'error', textContent: r.status + (r.error ? ': ' + r.error : '') + (r.applyMillis ? ' (' + r.applyMillis + ' ms' + (r.appliedBy === 'restart' ? ', by a restart' : '') + ')' : '') }),
-      el('td', {}, show, ' ', r.status === 'applied' && r.revision !== revs.current ? back : ''));
+      el('td', {}, show, ' ', me.admin && r.status === 'applied' && r.revision !== revs.current ? back : ''));
     return tr;
   }));
 }
@@ -191,6 +208,7 @@ function edit(d) {
   $('cancel-edit').hidden = false;
   $('f-type').value = d.type; $('f-type').disabled = true; showFields();
   $('f-id').value = d.id; $('f-id').readOnly = true;
+  $('f-site').value = d.site ?? ''; $('f-site').disabled = true; $('f-site-owned').value = d.site ?? ''; $('f-site-owned').disabled = true;
   for (const input of form.querySelectorAll('[name]')) {
     const value = d[input.name];
     if (SECRETS.includes(input.name)) { input.dataset.placeholder ??= input.placeholder; input.placeholder = d.secrets[input.name] ? '•••••••• (set; leave empty to keep)' : input.dataset.placeholder; continue; }
@@ -207,7 +225,7 @@ function stopEditing() {
   $('form-title').textContent = 'Add a destination';
   $('add-button').textContent = 'Add and apply';
   $('cancel-edit').hidden = true;
-  $('f-type').disabled = false; $('f-id').readOnly = false;
+  $('f-type').disabled = false; $('f-id').readOnly = false; $('f-site').disabled = false; $('f-site-owned').disabled = false;
   for (const input of document.querySelectorAll('[data-placeholder]')) input.placeholder = input.dataset.placeholder;
   showFields();
   for (const e of document.querySelectorAll('.add-only')) e.hidden = false;
@@ -252,6 +270,8 @@ $('add-form').addEventListener('submit', async (event) => {
       banner('Saved ' + body.name + ' (revision ' + result.revision + ', applied in ' + result.applyMillis + ' ms)', true);
     } else {
       if (form.get('backfillSince')) body.backfillSince = new Date(String(form.get('backfillSince'))).toISOString();
+      const site = me.admin ? $('f-site').value.trim() : $('f-site-owned').value;
+      if (site) body.site = site;
       const result = await api('POST', '/api/destinations', body);
       event.target.reset(); showFields();
       banner('Added ' + body.name + ' (revision ' + result.revision + ', applied in ' + result.applyMillis + ' ms)', true);

@@ -20,7 +20,15 @@ export interface RenderInput {
   readonly formats: ReadonlyMap<string, Node>;
   /** The file holding one secret of a destination (`token`, `apiKey`, `headers`, `piiKey`). */
   readonly secretFile: (destinationId: string, field: string) => string;
+  /**
+   * The Collector pushes its own metrics to AUDIT_METRICS_PUSH_ENDPOINT (the panel): the last push
+   * of a run, as it shuts down, has the counts a scrape can miss. @default false
+   */
+  readonly metricsPush?: boolean;
 }
+
+/** The push of the Collector's own metrics to the panel: the interval matters little, the push at shutdown does. */
+const METRICS_PUSH_READER = { periodic: { interval: 60_000, exporter: { otlp: { protocol: 'http/protobuf', endpoint: '${env:AUDIT_METRICS_PUSH_ENDPOINT}' } } } };
 
 /** collector-config/formats/<name>.yaml: each holds a top-level `processors:` map. */
 export function loadFormats(dir: string): Map<string, Node> {
@@ -48,12 +56,13 @@ export function formatNames(formats: ReadonlyMap<string, Node>): string[] {
 const EXPORTER_KIND = { splunk_hec: 'splunk_hec', syslog: 'syslog', otlp_http: 'otlp_http', kafka: 'kafka', elasticsearch: 'otlp_http' } as const;
 const BASE_EXPORTER = { splunk_hec: 'lossless/splunk', syslog: 'lossless/syslog', otlp_http: 'lossless/elastic', kafka: 'lossless/kafka', elasticsearch: 'lossless/elastic' } as const;
 
-/** The Collector component names of a destination. */
-export function componentNames(destination: Pick<Destination, 'id' | 'type'>) {
+/** The Collector component names of a destination; the exporter's (and its queue's) carries the destination's generation. */
+export function componentNames(destination: Pick<Destination, 'id' | 'type' | 'generation'>) {
   return {
-    exporter: `lossless/${destination.id}`,
+    exporter: `lossless/${destination.id}${destination.generation ? `_${destination.generation}` : ''}`,
     receiver: `otlp/direct_${destination.id}`,
     pipeline: `logs/${destination.id}`,
+    site: `filter/site_${destination.id}`,
     filter: `filter/${destination.id}`,
     pii: `transform/pii_${destination.id}`,
     namespace: `transform/namespace_${destination.id}`,
@@ -71,16 +80,25 @@ export function renderCollectorConfig(input: RenderInput): string {
   // The gateway's durable queue, retry policy and dead letters, as its Splunk destination has them.
   const { sending_queue: durableQueue, retry_on_failure: retryForever, dead_letter: deadLetters } = baseExporters['lossless/splunk'] as Node;
 
-  const receivers: Node = { otlp: (base['receivers'] as Node)['otlp'] };
+  // Where events come in: the receivers of the base's archive pipeline (gateway.yaml: otlp; a
+  // shard of sites behind the gateway pool would read its Kafka consumer group there instead).
+  const inputs = (((baseService['pipelines'] as Node | undefined)?.['logs/archive'] as Node | undefined)?.['receivers'] as string[] | undefined) ?? ['otlp'];
+  const receivers: Node = Object.fromEntries(inputs.map((name) => [name, (base['receivers'] as Node)[name]]));
   const processors: Node = { memory_limiter: baseProcessors['memory_limiter'] };
   const exporters: Node = { 'lossless/archive': baseExporters['lossless/archive'] };
-  const pipelines: Node = { 'logs/archive': { receivers: ['otlp'], processors: ['memory_limiter'], exporters: ['lossless/archive'] } };
+  const pipelines: Node = { 'logs/archive': { receivers: [...inputs], processors: ['memory_limiter'], exporters: ['lossless/archive'] } };
 
   for (const destination of input.destinations.filter((d) => d.enabled)) {
     const names = componentNames(destination);
     const secret = (field: string) => fileRef(input.secretFile(destination.id, field));
     receivers[names.receiver] = { protocols: { http: { endpoint: `127.0.0.1:${destination.directPort}` } } };
-    const chain = ['memory_limiter'];
+    const chain: string[] = [];
+    // First of all: no processor of a site's pipeline (PII, format) ever sees another site's events.
+    if (destination.site !== undefined) {
+      processors[names.site] = siteFilter(destination.site);
+      chain.push(names.site);
+    }
+    chain.push('memory_limiter');
     if (destination.filter.include.length || destination.filter.exclude.length) {
       processors[names.filter] = filterProcessor(destination);
       chain.push(names.filter);
@@ -114,15 +132,22 @@ export function renderCollectorConfig(input: RenderInput): string {
     }
     exporters[names.exporter] = exporter;
     // Paused: only its own receiver feeds it (replays, tests); what is queued still drains.
-    pipelines[names.pipeline] = { receivers: destination.paused ? [names.receiver] : ['otlp', names.receiver], processors: chain, exporters: [names.exporter] };
+    pipelines[names.pipeline] = { receivers: destination.paused ? [names.receiver] : [...inputs, names.receiver], processors: chain, exporters: [names.exporter] };
   }
 
+  const service: Node = { ...baseService, pipelines };
+  if (input.metricsPush) {
+    const telemetry = clone((baseService['telemetry'] as Node | undefined) ?? {});
+    const metrics = (telemetry['metrics'] ??= {}) as Node;
+    metrics['readers'] = [...((metrics['readers'] as unknown[] | undefined) ?? []), METRICS_PUSH_READER];
+    service['telemetry'] = telemetry;
+  }
   const config = {
     extensions: base['extensions'],
     receivers,
     processors,
     exporters,
-    service: { ...baseService, pipelines },
+    service,
   };
   return `# Rendered by otel-audit admin from collector-config/gateway.yaml and the destinations.\n# Do not edit: every apply replaces it (revisions are kept in the state directory).\n${stringify(config, { aliasDuplicateObjects: false, lineWidth: 0 })}`;
 }
@@ -176,6 +201,27 @@ function filterProcessor(destination: Destination): Node {
   if (destination.filter.include.length) conditions.push(`${notTest} and (${action} == nil or not IsMatch(${action}, "${actionPatternRegex(destination.filter.include).replace(/\\/g, '\\\\')}"))`);
   if (destination.filter.exclude.length) conditions.push(`${notTest} and ${action} != nil and IsMatch(${action}, "${actionPatternRegex(destination.filter.exclude).replace(/\\/g, '\\\\')}")`);
   return { error_mode: 'ignore', logs: { log_record: conditions } };
+}
+
+/** The site sequence number the logger writes on site-scoped events (and per-site checkpoints) that have a site. */
+export const SITE_SEQ_ATTRIBUTE = 'audit.site.seq';
+
+/**
+ * Drops a record unless its `audit.site.id` is the site and it carries `audit.site.seq`: the
+ * logger's mark of an event of a site-scoped action with that site in its context (an
+ * installation-only action, or an event without a site, never has one). Test events pass.
+ */
+export function siteFilter(site: string): Node {
+  const id = `attributes["${ATTR.siteId}"]`;
+  return {
+    error_mode: 'ignore',
+    logs: { log_record: [`attributes["${TEST_ATTRIBUTE}"] != true and (${id} == nil or ${id} != "${site}" or attributes["${SITE_SEQ_ATTRIBUTE}"] == nil)`] },
+  };
+}
+
+/** siteFilter's rule on an archived record: a replay to a site destination sends (and counts) only these. */
+export function belongsToSite(attributes: Readonly<Record<string, unknown>>, site: string): boolean {
+  return attributes[ATTR.siteId] === site && attributes[SITE_SEQ_ATTRIBUTE] !== undefined;
 }
 
 /** Marks a destination test event; filters let it through and no real event has it. */

@@ -2,64 +2,20 @@
 // unchanged (same id, seq and hash), posted to that destination's own loopback OTLP receiver,
 // which feeds its pipeline and no other. Its copy then passes `otel-audit verify`; records at the
 // edges of the window may arrive twice, as identical duplicates.
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, extname, join } from 'node:path';
-import { readTrail, type TrailRecord } from '../integrity/trail.js';
-import type { OtlpAnyValue, OtlpKeyValue } from '../integrity/otlp-json.js';
-
-/** The archive file and its rotated backups (`audit-<time>.jsonl`), oldest first. */
-export function archiveFiles(archivePath: string): string[] {
-  const dir = dirname(archivePath);
-  if (!existsSync(dir)) return [];
-  const ext = extname(archivePath);
-  const stem = basename(archivePath, ext);
-  const backups = readdirSync(dir)
-    .filter((f) => f.startsWith(`${stem}-`) && f.endsWith(ext))
-    .sort()
-    .map((f) => join(dir, f));
-  return [...backups, ...(existsSync(archivePath) ? [archivePath] : [])];
-}
-
-/** When the event happened: its own timestamp, else when the record was made. */
-function eventTime(record: TrailRecord): number {
-  const timestamp = (record.body as { timestamp?: unknown } | null)?.timestamp;
-  if (typeof timestamp === 'string') return Date.parse(timestamp);
-  return record.timeUnixNano ? Number(BigInt(record.timeUnixNano) / 1_000_000n) : Number.NaN;
-}
-
-/** A rotated file last written this long before `since` cannot hold an event of the window (clock skew allowed for). */
-const SKEW_MILLIS = 10 * 60_000;
-
-/** Archived records whose event time is in [since, until]. */
-export function archivedRecords(archivePath: string, since: number, until: number): TrailRecord[] {
-  return archiveFiles(archivePath)
-    .filter((file) => file === archivePath || statSync(file).mtimeMs >= since - SKEW_MILLIS)
-    .flatMap((file) => readTrail(file))
-    .filter((record) => {
-      const time = eventTime(record);
-      return time >= since && time <= until;
-    });
-}
-
-export function toAnyValue(value: unknown): OtlpAnyValue {
-  if (typeof value === 'string') return { stringValue: value };
-  if (typeof value === 'boolean') return { boolValue: value };
-  if (typeof value === 'number') return Number.isInteger(value) ? { intValue: String(value) } : { doubleValue: value };
-  if (Array.isArray(value)) return { arrayValue: { values: value.map(toAnyValue) } };
-  if (value !== null && typeof value === 'object') return { kvlistValue: { values: toKeyValues(value as Record<string, unknown>) } };
-  return {};
-}
-
-function toKeyValues(values: Readonly<Record<string, unknown>>): OtlpKeyValue[] {
-  return Object.entries(values).map(([key, value]) => ({ key, value: toAnyValue(value) }));
-}
+import type { TrailRecord } from '../integrity/trail.js';
+import { toKeyValues, toAnyValue } from '../integrity/otlp-json.js';
+import type { Archive, ArchivePosition } from './archive.js';
+import type { Destination } from './destinations.js';
+import { belongsToSite } from './render.js';
 
 /** One OTLP/JSON export request: records grouped by their resource. */
 export function otlpRequest(records: readonly TrailRecord[]): unknown {
   const byResource = new Map<string, TrailRecord[]>();
   for (const record of records) {
     const key = JSON.stringify(record.resource);
-    byResource.set(key, [...(byResource.get(key) ?? []), record]);
+    const group = byResource.get(key);
+    if (group) group.push(record);
+    else byResource.set(key, [record]);
   }
   return {
     resourceLogs: [...byResource.values()].map((group) => ({
@@ -81,11 +37,12 @@ export function otlpRequest(records: readonly TrailRecord[]): unknown {
 
 const BATCH = 500;
 
-/** Posts records to an OTLP/HTTP receiver in batches, each retried until accepted or the deadline passes. */
-export async function postRecords(endpoint: string, records: readonly TrailRecord[], timeoutMillis = 60_000): Promise<void> {
+/** Posts records to an OTLP/HTTP receiver, a batch at a time, each retried until accepted or the deadline passes. Resolves with how many. */
+export async function postRecords(endpoint: string, batches: Iterable<readonly TrailRecord[]> | AsyncIterable<readonly TrailRecord[]>, timeoutMillis = 60_000): Promise<number> {
   const deadline = Date.now() + timeoutMillis;
-  for (let start = 0; start < records.length; start += BATCH) {
-    const body = JSON.stringify(otlpRequest(records.slice(start, start + BATCH)));
+  let posted = 0;
+  for await (const batch of batches) {
+    const body = JSON.stringify(otlpRequest(batch));
     for (let attempt = 1; ; attempt++) {
       let problem: string;
       try {
@@ -95,15 +52,32 @@ export async function postRecords(endpoint: string, records: readonly TrailRecor
       } catch (error) {
         problem = (error as Error).message;
       }
-      if (Date.now() > deadline) throw new Error(`replay to ${endpoint} stopped after record ${start} of ${records.length}: ${problem}`);
+      if (Date.now() > deadline) throw new Error(`replay to ${endpoint} stopped after ${posted} records: ${problem}`);
       await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 200 * attempt)));
     }
+    posted += batch.length;
   }
+  return posted;
 }
 
-/** Replays the archived records of [since, until] to the receiver at `port` (a destination's own); returns how many. */
-export async function replayArchive(options: { archivePath: string; since: number; until: number; port: number }): Promise<number> {
-  const records = archivedRecords(options.archivePath, options.since, options.until);
-  await postRecords(`http://127.0.0.1:${options.port}/v1/logs`, records);
-  return records.length;
+/** What a replay sends: the records of an event-time window, or those archived between two positions (a pause's gap). */
+export type ReplayWindow = { readonly since: number; readonly until: number } | { readonly from: ArchivePosition; readonly to: ArchivePosition };
+
+/**
+ * Replays archived records to one destination's own receiver, reading the archive a batch at a
+ * time; returns how many. A site destination's pipeline would drop the other sites' records: they
+ * are neither sent nor counted. `scratchDir`: where a part of an archive file is copied to be read.
+ */
+export function replayArchive(options: { archive: Archive; window: ReplayWindow; destination: Pick<Destination, 'site' | 'directPort'>; scratchDir: string }): Promise<number> {
+  const { archive, window, destination } = options;
+  const batches = 'since' in window ? archive.inWindow(window.since, window.until, BATCH) : archive.between(window.from, window.to, BATCH, options.scratchDir);
+  const { site } = destination;
+  return postRecords(`http://127.0.0.1:${destination.directPort}/v1/logs`, site === undefined ? batches : ofSite(batches, site));
+}
+
+async function* ofSite(batches: AsyncIterable<TrailRecord[]>, site: string): AsyncGenerator<TrailRecord[]> {
+  for await (const batch of batches) {
+    const chosen = batch.filter((record) => belongsToSite(record.attributes, site));
+    if (chosen.length) yield chosen;
+  }
 }

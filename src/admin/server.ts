@@ -1,16 +1,24 @@
 // The Admin Panel's HTTP server: the page, and the JSON API described by /api/openapi.json.
-// Every /api route but login needs a session; every change needs the CSRF token and the revision
-// it was based on (`If-Match: <revision>`); errors name the field.
+// Every /api route but login needs a session or a site's API token (`Authorization: Bearer`);
+// every change needs the revision it was based on (`If-Match: <revision>`), and with a session its
+// CSRF token; errors name the field. Administrators see and change everything; a site's owners and
+// its tokens see and change that site's destinations only: anything else is "not found" to them
+// (404, as for a destination that does not exist), and the routes of the whole installation
+// (rollbacks) are refused (403).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { clientAddress } from '../context/http.js';
 import type { DetailsOf } from '../catalog/define.js';
 import type { AuditLogger } from '../logger.js';
 import type { adminCatalog } from './catalog.js';
 import { ApplyRejectedError, StaleRevisionError, type AdminControl } from './control.js';
 import { FieldError, parseDestination, type Destination } from './destinations.js';
-import { Authenticator, type Session } from './auth.js';
-import type { StoredDestination } from './state.js';
+import { Authenticator, type Principal, type Session } from './auth.js';
+import type { Revision, StoredDestination } from './state.js';
+import { stringify } from 'yaml';
 import { lineDiff } from './diff.js';
+import type { ReplayWindow } from './replay.js';
 import { openApiDocument } from './openapi.js';
 import { PAGE_HTML, PAGE_SCRIPT } from './page.js';
 import { freePort } from './ports.js';
@@ -24,6 +32,10 @@ export interface AdminServerOptions {
   readonly host?: string;
   /** 0: any free port. @default 0 */
   readonly port?: number;
+  /** Reverse proxies in front of the panel whose `X-Forwarded-For` and `X-Forwarded-Proto` count (as `auditContext`'s option). @default 0 */
+  readonly trustedProxies?: number;
+  /** The URL users reach the panel at through a proxy: its origin may send changes, its host is this panel's; https makes the cookie Secure. */
+  readonly publicUrl?: string;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -57,6 +69,9 @@ class HttpError extends Error {
 
 interface Request {
   readonly raw: IncomingMessage;
+  /** Who the request acts as (set on every route that needs authentication). */
+  readonly principal: Principal | undefined;
+  /** The session of a browser (absent for bearer tokens). */
   readonly session: Session | undefined;
   body(): Promise<Record<string, unknown>>;
 }
@@ -66,9 +81,14 @@ type Handler = (request: Request, params: string[]) => Promise<{ status?: number
 interface Route {
   readonly method: string;
   readonly pattern: RegExp;
-  /** false: reachable without a session (the page shell and login only). */
-  readonly auth: boolean;
+  /** public: reachable without a session (the page shell and login only); admin: administrators only. */
+  readonly access: 'public' | 'user' | 'admin';
   readonly handler: Handler;
+}
+
+/** May this principal see (and change) this destination? Installation destinations are the administrators'. */
+function visible(principal: Principal, destination: Pick<Destination, 'site'>): boolean {
+  return principal.admin || (destination.site !== undefined && principal.sites.includes(destination.site));
 }
 
 /** What the API returns for a destination: never a secret, only whether each is set. */
@@ -77,19 +97,30 @@ function publicView(destination: StoredDestination): Destination {
   return rest;
 }
 
-function clientAddress(raw: IncomingMessage): string {
-  return raw.socket.remoteAddress?.replace(/^::ffff:/, '') ?? 'unknown';
-}
-
 export async function startAdminServer(options: AdminServerOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const { control, auth, audit } = options;
   const host = options.host ?? '127.0.0.1';
+  const trustedProxies = options.trustedProxies ?? 0;
+  const publicUrl = options.publicUrl === undefined ? undefined : new URL(options.publicUrl);
+  /** The client: the socket's peer, or behind trusted proxies the address they recorded (the library's own rule). */
+  const clientOf = (raw: IncomingMessage): string => clientAddress(raw, trustedProxies) ?? 'unknown';
+  /** Over TLS: to this server, or to a trusted proxy that says so; or always, when the public URL is https. */
+  const secure = (raw: IncomingMessage): boolean =>
+    publicUrl?.protocol === 'https:' ||
+    (raw.socket as Partial<TLSSocket>).encrypted === true ||
+    (trustedProxies > 0 && String(raw.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim().toLowerCase() === 'https');
 
-  const actorOf = (request: Request) => {
-    const ip = clientAddress(request.raw);
+  /** The actor (a user, or `token:<id>`) and the context of an audit event; a site destination's site is in it, so the event reaches that site's own stream. */
+  const actorOf = (request: Request, destination?: Pick<Destination, 'site'>) => {
+    const ip = clientOf(request.raw);
+    const principal = request.principal!;
     return {
-      actor: { type: 'user' as const, user: { id: request.session!.user, email: auth.emailOf(request.session!.user), name: request.session!.user } },
-      context: { ...(isIP(ip) ? { ip_address: ip } : {}), ...(request.raw.headers['user-agent'] ? { user_agent: String(request.raw.headers['user-agent']).slice(0, 256) } : {}) },
+      actor: { type: 'user' as const, user: { id: principal.id, email: principal.email, name: principal.id } },
+      context: {
+        ...(isIP(ip) ? { ip_address: ip } : {}),
+        ...(request.raw.headers['user-agent'] ? { user_agent: String(request.raw.headers['user-agent']).slice(0, 256) } : {}),
+        ...(destination?.site !== undefined ? { site: { id: destination.site } } : {}),
+      },
     };
   };
 
@@ -101,9 +132,10 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
     return revision;
   };
 
-  const find = (id: string): StoredDestination => {
+  /** A destination the request may see; any other is not found, whether it exists or not. */
+  const find = (request: Request, id: string): StoredDestination => {
     const destination = control.destinations().find((d) => d.id === id);
-    if (!destination) throw new HttpError(404, `no destination ${id}`, 'id');
+    if (!destination || !visible(request.principal!, destination)) throw new HttpError(404, `no destination ${id}`, 'id');
     return destination;
   };
 
@@ -111,7 +143,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
 
   /** Applies, and logs the change (applied, or rejected with the reason) as an audit event. */
   const applyChange = async <A extends ChangeAction>(request: Request, action: A, destination: Destination, list: readonly StoredDestination[], change: string, extra: ChangeExtra<A>) => {
-    const who = actorOf(request);
+    const who = actorOf(request, destination);
     const log = (outcome: Pick<ChangeDetails<A>, 'revision' | 'outcome' | 'error'>) =>
       audit.logEvent(action, { ...who, details: { destination: ref(destination), ...outcome, ...extra } as ChangeDetails<A> });
     try {
@@ -124,60 +156,70 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
     }
   };
 
-  const parse = async (input: unknown, previous?: StoredDestination) => {
+  const parse = async (request: Request, input: Record<string, unknown>, previous?: StoredDestination) => {
+    const principal = request.principal!;
+    // An owner of one site, or a site's token: its destinations are of that site.
+    const body = !previous && !principal.admin && input['site'] === undefined && principal.sites.length === 1 ? { ...input, site: principal.sites[0] } : input;
     const others = control.destinations().filter((d) => d.id !== previous?.id);
     // A stored destination that is disabled has no receiver running: its port is free, and still its own.
     const directPort = previous?.directPort ?? (await freePort(control.destinations().map((d) => d.directPort)));
-    const { destination, secrets } = parseDestination(input, { path: 'destination', ...(previous ? { previous } : {}), formats: control.formats(), directPort });
-    if (!previous && others.some((d) => d.id === destination.id)) throw new FieldError('destination.id', `${destination.id} already exists`);
-    if (others.some((d) => d.name === destination.name)) throw new FieldError('destination.name', `another destination is named ${destination.name}`);
+    const { destination, secrets } = parseDestination(body, { path: 'destination', ...(previous ? { previous } : {}), formats: control.formats(), directPort });
+    if (!visible(principal, destination)) throw new HttpError(403, `you manage the destinations of ${principal.sites.map((site) => `site ${site}`).join(', ')} only`, 'destination.site');
+    // Ids name the Collector's components: one of another site is taken too (and that is all this says of it).
+    if (!previous && others.some((d) => d.id === destination.id)) throw new FieldError('destination.id', `${destination.id} is taken: choose another id`);
+    if (others.some((d) => d.site === destination.site && d.name === destination.name)) throw new FieldError('destination.name', `another destination ${destination.site === undefined ? 'of the installation' : `of site ${destination.site}`} is named ${destination.name}`);
     return { destination, secrets };
   };
 
   const routes: Route[] = [];
-  const route = (method: string, path: string, handler: Handler, needsAuth = true) =>
-    routes.push({ method, pattern: new RegExp(`^${path.replace(/\{[a-z]+\}/g, '([^/]+)')}$`), auth: needsAuth, handler });
+  const route = (method: string, path: string, handler: Handler, access: Route['access'] = 'user') =>
+    routes.push({ method, pattern: new RegExp(`^${path.replace(/\{[a-z]+\}/g, '([^/]+)')}$`), access, handler });
 
-  route('GET', '/', async () => ({ body: PAGE_HTML, headers: { 'content-type': 'text/html; charset=utf-8' } }), false);
-  route('GET', '/admin.js', async () => ({ body: PAGE_SCRIPT, headers: { 'content-type': 'text/javascript; charset=utf-8' } }), false);
+  route('GET', '/', async () => ({ body: PAGE_HTML, headers: { 'content-type': 'text/html; charset=utf-8' } }), 'public');
+  route('GET', '/admin.js', async () => ({ body: PAGE_SCRIPT, headers: { 'content-type': 'text/javascript; charset=utf-8' } }), 'public');
 
   route(
     'POST',
     '/api/login',
     async (request) => {
-      const client = clientAddress(request.raw);
+      const client = clientOf(request.raw);
       // The body first: the limit check and the attempt then run in one tick, so parallel requests cannot all pass the check.
       const credentials = await request.body();
       const wait = auth.retryAfter(client);
       if (wait > 0) throw new HttpError(429, `too many failed logins: try again in ${wait} s`, undefined, { retryAfter: wait });
-      const session = auth.login(client, credentials);
+      const session = await auth.login(client, credentials);
       if (!session) throw new HttpError(401, 'wrong token, user or password');
-      return { body: { user: session.user, csrfToken: session.csrfToken }, headers: { 'set-cookie': auth.cookie(session, false) } };
+      return { body: sessionView(session.principal, session), headers: { 'set-cookie': auth.cookie(session, secure(request.raw)) } };
     },
-    false,
+    'public',
   );
   route('POST', '/api/logout', async (request) => {
-    auth.logout(request.session!);
-    return { body: { ok: true }, headers: { 'set-cookie': auth.cookie(undefined, false) } };
+    if (!request.session) throw new HttpError(400, 'no session to end: an API token is sent with each request', 'Authorization');
+    auth.logout(request.session);
+    return { body: { ok: true }, headers: { 'set-cookie': auth.cookie(undefined, secure(request.raw)) } };
   });
-  route('GET', '/api/session', async (request) => ({ body: { user: request.session!.user, csrfToken: request.session!.csrfToken } }));
+  route('GET', '/api/session', async (request) => ({ body: sessionView(request.principal!, request.session) }));
   route('GET', '/api/openapi.json', async () => ({ body: openApiDocument() }));
 
-  route('GET', '/api/destinations', async () => {
+  route('GET', '/api/destinations', async (request) => {
+    const principal = request.principal!;
     const current = control.current();
-    const archive = { id: 'archive', name: 'File archive (system of record)', type: 'archive', path: control.archivePath, health: control.health.health('file/archive', { enabled: true, paused: false }, control.supervisor.log()) };
+    // The archive holds every site's events: the administrators' only.
+    const archive = principal.admin
+      ? { archive: { id: 'archive', name: 'File archive (system of record)', type: 'archive', path: control.archive.path, health: control.health.health('lossless/archive', { enabled: true, paused: false }, control.supervisor.log()) } }
+      : {};
     return {
       body: {
         revision: current.revision,
         formats: control.formats(),
-        archive,
-        destinations: current.destinations.map((d) => ({ ...publicView(d), health: control.destinationHealth(d) })),
+        ...archive,
+        destinations: current.destinations.filter((d) => visible(principal, d)).map((d) => ({ ...publicView(d), health: control.destinationHealth(d) })),
       },
       headers: { etag: `"${current.revision}"` },
     };
   });
-  route('GET', '/api/destinations/{id}', async (_request, [id]) => {
-    const destination = find(id!);
+  route('GET', '/api/destinations/{id}', async (request, [id]) => {
+    const destination = find(request, id!);
     return { body: { revision: control.current().revision, destination: { ...publicView(destination), health: control.destinationHealth(destination) } } };
   });
 
@@ -185,18 +227,22 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
     const { backfillSince, ...input } = await request.body();
     const since = backfillSince === undefined ? undefined : Date.parse(String(backfillSince));
     if (since !== undefined && Number.isNaN(since)) throw new FieldError('backfillSince', 'must be a date and time (ISO 8601)');
-    const { destination, secrets } = await parse(input);
+    const { destination, secrets } = await parse(request, input);
     // Created paused: what it misses starts now (replayed on resume).
-    const stored: StoredDestination = { ...destination, ...(destination.paused ? { pausedAt: new Date().toISOString() } : {}), secretFiles: control.state.storeSecrets(destination.id, secrets) };
+    const stored: StoredDestination = {
+      ...destination,
+      ...(destination.paused ? { pausedAt: new Date().toISOString(), pausedPosition: control.archive.position() } : {}),
+      secretFiles: control.state.storeSecrets(destination.id, secrets),
+    };
     const revision = await applyChange(request, 'audit_destination.create', destination, [...control.destinations(), stored], `create ${destination.id}`, {});
-    const replayed = since !== undefined ? await replay(request, stored, since, Date.now()) : undefined;
+    const replayed = since !== undefined ? await replay(request, stored, { since, until: Date.now() }) : undefined;
     return { status: 201, body: { revision: revision.revision, applyMillis: revision.applyMillis, destination: publicView(stored), ...(replayed !== undefined ? { replayed } : {}) } };
   });
 
   route('PUT', '/api/destinations/{id}', async (request, [id]) => {
-    const previous = find(id!);
+    const previous = find(request, id!);
     const input = await request.body();
-    const { destination, secrets } = await parse(input, previous);
+    const { destination, secrets } = await parse(request, input, previous);
     const stored: StoredDestination = { ...destination, secretFiles: control.state.storeSecrets(destination.id, secrets, previous.secretFiles) };
     const fields = Object.keys(input).filter((k) => JSON.stringify((previous as unknown as Record<string, unknown>)[k]) !== JSON.stringify(input[k]));
     const list = control.destinations().map((d) => (d.id === id ? stored : d));
@@ -205,7 +251,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
   });
 
   route('DELETE', '/api/destinations/{id}', async (request, [id]) => {
-    const destination = find(id!);
+    const destination = find(request, id!);
     // Its queue is left behind: count what it still held, and say so.
     const metrics = await control.health.sample().catch(() => new Map<string, Record<string, number>>());
     const abandoned = metrics.get(control.exporterOf(destination))?.['queue_size'] ?? 0;
@@ -215,61 +261,88 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
   });
 
   route('POST', '/api/destinations/{id}/pause', async (request, [id]) => {
-    const destination = find(id!);
+    const destination = find(request, id!);
     if (destination.paused) throw new FieldError('paused', `${id} is already paused`);
-    const paused: StoredDestination = { ...destination, paused: true, pausedAt: new Date().toISOString() };
+    // Taken before the pipeline stops taking live events: what reaches the archive from here on is
+    // replayed on resume (an event on both sides of the edge arrives twice, as an identical copy).
+    const paused: StoredDestination = { ...destination, paused: true, pausedAt: new Date().toISOString(), pausedPosition: control.archive.position() };
     const revision = await applyChange(request, 'audit_destination.pause', destination, control.destinations().map((d) => (d.id === id ? paused : d)), `pause ${id}`, {});
     return { body: { revision: revision.revision, destination: publicView(paused) } };
   });
 
   route('POST', '/api/destinations/{id}/resume', async (request, [id]) => {
-    const destination = find(id!);
+    const destination = find(request, id!);
     if (!destination.paused) throw new FieldError('paused', `${id} is not paused`);
-    const { pausedAt, ...rest } = destination;
+    const { pausedAt, pausedPosition, ...rest } = destination;
     const resumed: StoredDestination = { ...rest, paused: false };
     const list = control.destinations().map((d) => (d.id === id ? resumed : d));
-    // The gap: from the pause (a little before, duplicates at the edge are harmless) to the moment
-    // the pipeline took live events again.
-    const since = Date.parse(pausedAt ?? new Date().toISOString()) - 5000;
     const revision = await applyChange(request, 'audit_destination.resume', destination, list, `resume ${id}`, {});
-    const replayed = await control.replay(resumed, since, Date.now() + 1000);
-    audit.logEvent('audit_destination.replay', { ...actorOf(request), details: { destination: ref(resumed), since: new Date(since).toISOString(), until: new Date().toISOString(), replayed_events: replayed } });
+    // The gap: what the archive took from the pause to now, when the pipeline takes live events
+    // again, whatever the events' own times (a client's spool backlog, a skewed clock). A
+    // destination paused by an earlier version has only the time of its pause: a few seconds
+    // before it, by event time.
+    const window: ReplayWindow = pausedPosition
+      ? { from: pausedPosition, to: control.archive.position() }
+      : { since: Date.parse(pausedAt ?? new Date().toISOString()) - 5000, until: Date.now() + 1000 };
+    // The paused destination: its pausedAt is when the replayed gap began (the receiver is the same).
+    const replayed = await replay(request, destination, window);
     return { body: { revision: revision.revision, destination: publicView(resumed), replayed } };
   });
 
-  const replay = async (request: Request, destination: StoredDestination, since: number, until: number) => {
-    const replayed = await control.replay(destination, since, until);
-    audit.logEvent('audit_destination.replay', { ...actorOf(request), details: { destination: ref(destination), since: new Date(since).toISOString(), until: new Date(until).toISOString(), replayed_events: replayed } });
+  const replay = async (request: Request, destination: StoredDestination, window: ReplayWindow) => {
+    const since = 'since' in window ? new Date(window.since).toISOString() : destination.pausedAt ?? new Date().toISOString();
+    const until = new Date('until' in window ? Math.min(window.until, Date.now()) : Date.now()).toISOString();
+    const replayed = await control.replay(destination, window);
+    audit.logEvent('audit_destination.replay', { ...actorOf(request, destination), details: { destination: ref(destination), since, until, replayed_events: replayed } });
     return replayed;
   };
 
   route('POST', '/api/destinations/{id}/replay', async (request, [id]) => {
-    const destination = find(id!);
+    const destination = find(request, id!);
     const body = await request.body();
     const since = Date.parse(String(body['since']));
     if (Number.isNaN(since)) throw new FieldError('since', 'must be a date and time (ISO 8601)');
     const until = body['until'] === undefined ? Date.now() : Date.parse(String(body['until']));
     if (Number.isNaN(until) || until < since) throw new FieldError('until', 'must be a date and time after since');
-    return { body: { replayed: await replay(request, destination, since, until) } };
+    return { body: { replayed: await replay(request, destination, { since, until }) } };
   });
 
   route('POST', '/api/destinations/{id}/test', async (request, [id]) => {
-    const destination = find(id!);
+    const destination = find(request, id!);
     if (!destination.enabled) throw new FieldError('enabled', `${id} is disabled: enable it to test it`);
-    const result = await control.sendTest(destination, request.session!.user);
-    audit.logEvent('audit_destination.test', { ...actorOf(request), details: { destination: ref(destination), delivered: result.delivered } });
+    const result = await control.sendTest(destination, request.principal!.id);
+    audit.logEvent('audit_destination.test', { ...actorOf(request, destination), details: { destination: ref(destination), delivered: result.delivered } });
     return { body: { ...result, health: control.destinationHealth(destination) } };
   });
 
-  route('GET', '/api/revisions', async () => ({
-    body: { current: control.current().revision, revisions: control.state.revisions().map(({ config: _config, destinations: _destinations, ...summary }) => summary).reverse() },
-  }));
-  route('GET', '/api/revisions/{n}', async (_request, [n]) => {
+  // A site's owners see the revisions that changed their sites' destinations, and of each only
+  // their destinations and the diff of their settings (the rendered config holds every site's).
+  const seesRevision = (principal: Principal, revision: Revision) => principal.admin || (revision.sites ?? []).some((site) => principal.sites.includes(site));
+  const theirs = (principal: Principal, destinations: readonly StoredDestination[]) => destinations.filter((d) => visible(principal, d)).map(publicView);
+  route('GET', '/api/revisions', async (request) => {
+    const principal = request.principal!;
+    const revisions = control.state
+      .revisions()
+      .filter((revision) => seesRevision(principal, revision))
+      .map(({ config: _config, destinations: _destinations, sites, ...summary }) => ({ ...summary, sites: principal.admin ? (sites ?? []) : (sites ?? []).filter((site) => principal.sites.includes(site)) }));
+    return { body: { current: control.current().revision, revisions: revisions.reverse() } };
+  });
+  route('GET', '/api/revisions/{n}', async (request, [n]) => {
+    const principal = request.principal!;
     const revision = control.state.revision(Number(n));
-    if (!revision) throw new HttpError(404, `no revision ${n}`, 'revision');
+    if (!revision || !seesRevision(principal, revision)) throw new HttpError(404, `no revision ${n}`, 'revision');
     const before = control.state.revisions().filter((r) => r.revision < revision.revision && r.status === 'applied').at(-1);
-    const { destinations, ...rest } = revision;
-    return { body: { ...rest, destinations: destinations.map(publicView), diff: lineDiff(before?.config ?? '', revision.config) } };
+    const { destinations, config, sites, ...rest } = revision;
+    if (principal.admin) return { body: { ...rest, sites: sites ?? [], config, destinations: destinations.map(publicView), diff: lineDiff(before?.config ?? '', config) } };
+    const mine = theirs(principal, destinations);
+    return {
+      body: {
+        ...rest,
+        sites: (sites ?? []).filter((site) => principal.sites.includes(site)),
+        destinations: mine,
+        diff: lineDiff(stringify(theirs(principal, before?.destinations ?? [])), stringify(mine)),
+      },
+    };
   });
   route('POST', '/api/revisions/{n}/rollback', async (request, [n]) => {
     const target = control.state.revision(Number(n));
@@ -283,7 +356,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
       if (error instanceof ApplyRejectedError) audit.logEvent('audit_config.rollback', { ...who, details: { to_revision: target.revision, outcome: 'rejected', error: error.message.slice(0, 1000) } });
       throw error;
     }
-  });
+  }, 'admin');
 
   const server = createServer((raw, response) => void handle(raw, response));
   const loopbackOnly = isLoopbackName(host);
@@ -306,26 +379,42 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
     try {
       // DNS rebinding: a page of another site whose name now resolves to this address reaches the
       // panel with its own name in Host. On a loopback address only loopback names are this panel.
-      if (loopbackOnly && !isLoopbackHost(raw.headers.host)) throw new HttpError(421, 'this panel answers to localhost, 127.0.0.1 and [::1] only', 'Host');
+      if (loopbackOnly && !isLoopbackHost(raw.headers.host) && raw.headers.host !== publicUrl?.host) throw new HttpError(421, 'this panel answers to localhost, 127.0.0.1 and [::1] only', 'Host');
       const method = raw.method ?? 'GET';
       const matches = routes.filter((r) => r.pattern.test(url.pathname));
       const match = matches.find((r) => r.method === method);
       if (!match) throw new HttpError(matches.length ? 405 : 404, matches.length ? `${method} is not allowed here` : 'not found');
-      const session = auth.session(raw.headers.cookie);
-      if (match.auth && !session) throw new HttpError(401, 'login required');
+      // A site's API token (a backend acting for the site's owner) comes with each request, never
+      // as a cookie: a browser does not send it by itself, so it needs no CSRF token.
+      const bearer = raw.headers.authorization;
+      let session: Session | undefined;
+      let principal: Principal | undefined;
+      if (bearer !== undefined && match.access !== 'public') {
+        const client = clientOf(raw);
+        const wait = auth.retryAfter(client);
+        if (wait > 0) throw new HttpError(429, `too many failed logins: try again in ${wait} s`, 'Authorization', { retryAfter: wait });
+        principal = await auth.bearer(client, bearer);
+        if (!principal) throw new HttpError(401, 'unknown or wrong API token (Authorization: Bearer <token id>.<secret>)', 'Authorization');
+      } else {
+        session = auth.session(raw.headers.cookie);
+        principal = session?.principal;
+      }
+      if (match.access !== 'public' && !principal) throw new HttpError(401, 'login required');
       if (method !== 'GET') {
         // A change from another site: the browser says where it comes from.
         const origin = raw.headers.origin;
-        if (origin !== undefined && origin !== `http://${raw.headers.host}` && origin !== `https://${raw.headers.host}`) throw new HttpError(403, 'cross-origin request refused', 'Origin');
-        if (match.auth && !auth.csrfValid(session!, raw.headers['x-csrf-token'] as string | undefined)) throw new HttpError(403, 'missing or wrong CSRF token', 'X-CSRF-Token');
+        if (origin !== undefined && origin !== `http://${raw.headers.host}` && origin !== `https://${raw.headers.host}` && origin !== publicUrl?.origin) throw new HttpError(403, 'cross-origin request refused', 'Origin');
+        if (match.access !== 'public' && session && !auth.csrfValid(session, raw.headers['x-csrf-token'] as string | undefined)) throw new HttpError(403, 'missing or wrong CSRF token', 'X-CSRF-Token');
       }
+      if (match.access === 'admin' && !principal!.admin) throw new HttpError(403, 'for installation administrators only');
       let bodyRead: Promise<Record<string, unknown>> | undefined;
       const request: Request = {
         raw,
+        principal,
         session,
         body: () => (bodyRead ??= readJson(raw)),
       };
-      const result = await match.handler(request, (match.pattern.exec(url.pathname) ?? []).slice(1).map(decodeURIComponent));
+      const result = await match.handler(request, pathParameters(match.pattern, url.pathname));
       send(result.status ?? 200, result.body, result.headers);
     } catch (error) {
       if (error instanceof FieldError) return send(400, { error: { field: error.field, message: error.message } });
@@ -350,6 +439,20 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** Who is logged in, what they may do, and (with a session) the CSRF token for changes. */
+function sessionView(principal: Principal, session: Session | undefined) {
+  return { user: principal.id, admin: principal.admin, sites: principal.sites, ...(session ? { csrfToken: session.csrfToken } : {}) };
+}
+
+/** The path's parameters, decoded; a malformed percent-encoding is the client's mistake (400). */
+function pathParameters(pattern: RegExp, path: string): string[] {
+  try {
+    return (pattern.exec(path) ?? []).slice(1).map(decodeURIComponent);
+  } catch {
+    throw new HttpError(400, 'the path holds a malformed percent-encoding', '(path)');
+  }
 }
 
 async function readJson(raw: IncomingMessage): Promise<Record<string, unknown>> {

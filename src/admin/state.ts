@@ -2,7 +2,7 @@
 // revision (who, when, the rendered config), the secrets (one file each, mode 0600) and the
 // rendered Collector config. Every write is atomic (temporary file, fsync, rename).
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import type { Destination, SecretValues } from './destinations.js';
 import { stringify } from 'yaml';
@@ -25,6 +25,8 @@ export interface Revision {
   readonly applyMillis?: number;
   /** reload: SIGHUP; restart: the reload was stuck (or the Collector was down) and it was started again. */
   readonly appliedBy?: 'reload' | 'restart';
+  /** The sites whose destinations the change touched (their owners see it); absent before sites existed. */
+  readonly sites?: readonly string[];
 }
 
 export class StateDirectory {
@@ -33,6 +35,7 @@ export class StateDirectory {
   readonly revisionsDir: string;
   /** The Collector's --config: always the last good revision's config. */
   readonly configPath: string;
+  private cache: Revision[] | undefined;
 
   constructor(root: string) {
     this.root = resolve(root);
@@ -50,16 +53,7 @@ export class StateDirectory {
   }
 
   writeAtomic(path: string, content: string): void {
-    const target = this.path(relative(this.root, path));
-    const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-    const fd = openSync(temporary, 'wx', 0o600);
-    try {
-      writeSync(fd, content);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, target);
+    writeFileAtomic(this.path(relative(this.root, path)), content);
   }
 
   /** Stores new secret values in fresh files (older revisions keep theirs, so a rollback still has them). */
@@ -79,20 +73,22 @@ export class StateDirectory {
     return this.path('secrets', file);
   }
 
+  /** Every revision, oldest first: read from disk once (one panel per state directory), then kept up to date by saveRevision. */
   revisions(): Revision[] {
-    return readdirSync(this.revisionsDir)
+    this.cache ??= readdirSync(this.revisionsDir)
       .filter((f) => /^\d+\.json$/.test(f))
       .map((f) => JSON.parse(readFileSync(join(this.revisionsDir, f), 'utf8')) as Revision)
       .sort((a, b) => a.revision - b.revision);
+    return [...this.cache];
   }
 
   revision(n: number): Revision | undefined {
-    const file = join(this.revisionsDir, `${n}.json`);
-    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Revision) : undefined;
+    return this.revisions().find((r) => r.revision === n);
   }
 
   saveRevision(revision: Revision): void {
     this.writeAtomic(join(this.revisionsDir, `${revision.revision}.json`), `${JSON.stringify(revision, null, 2)}\n`);
+    this.cache = [...this.revisions().filter((r) => r.revision !== revision.revision), revision].sort((a, b) => a.revision - b.revision);
   }
 
   /** The newest revision the Collector accepted. */
@@ -101,4 +97,17 @@ export class StateDirectory {
       .filter((r) => r.status === 'applied')
       .at(-1);
   }
+}
+
+/** Writes a file of mode 0600 atomically: a temporary file, fsync, rename. */
+export function writeFileAtomic(target: string, content: string): void {
+  const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = openSync(temporary, 'wx', 0o600);
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, target);
 }

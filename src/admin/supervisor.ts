@@ -4,6 +4,7 @@
 // the Collector exit; the supervisor then starts it again on the last good config.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 
 /** The Collector logs this once its pipelines run (at start and after each reload). */
 const READY = 'Everything is ready. Begin running and processing data.';
@@ -78,18 +79,27 @@ export class CollectorSupervisor {
     child.once('exit', (code, signal) => {
       if (!this.stopping) this.options.onUnexpectedExit?.(code, signal);
     });
-    const append = (chunk: Buffer) => {
-      const text = chunk.toString();
-      this.output += text;
-      this.readyCount += text.split(READY).length - 1;
-      if (this.output.length > KEEP_OUTPUT) {
-        const cut = this.output.length - KEEP_OUTPUT;
-        this.output = this.output.slice(cut);
-        this.trimmed += cut;
-      }
+    // A pipe hands over what the reads got, not lines: the ready line is looked for in whole lines,
+    // each stream keeping the start of a line whose end has not come yet.
+    const reader = () => {
+      let partial = '';
+      const decoder = new StringDecoder('utf8');
+      return (chunk: Buffer) => {
+        const text = decoder.write(chunk);
+        this.output += text;
+        const lines = (partial + text).split('\n');
+        // Bounded: a line still open ends inside the ready text if it is one, so its tail is enough.
+        partial = lines.pop()!.slice(-READY.length * 4);
+        this.readyCount += lines.filter((line) => line.includes(READY)).length;
+        if (this.output.length > KEEP_OUTPUT) {
+          const cut = this.output.length - KEEP_OUTPUT;
+          this.output = this.output.slice(cut);
+          this.trimmed += cut;
+        }
+      };
     };
-    child.stdout?.on('data', append);
-    child.stderr?.on('data', append);
+    child.stdout?.on('data', reader());
+    child.stderr?.on('data', reader());
     await this.waitReady(this.readyCount, this.position(), this.options.readyTimeoutMillis ?? 60_000);
   }
 

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import { adminCatalog } from '../admin/catalog.js';
+import { adminAuditLogger } from '../admin/app.js';
+import { Archive } from '../admin/archive.js';
 import { replayArchive } from '../admin/replay.js';
 import { StateDirectory } from '../admin/state.js';
-import { createAuditLogger } from '../logger.js';
 import { EXIT, stringOption as str, UsageError, type Command } from './args.js';
 
 function time(option: string, value: string | undefined): number {
@@ -20,16 +20,18 @@ export const replayCommand: Command = {
 
 Reads the archive (the system of record) and sends the events of [since, until] to that destination
 only, through its own loopback receiver in the running Collector: same id, seq and hash, so its copy
-passes otel-audit verify (events at the edges may arrive twice, as identical duplicates). The replay
-is itself logged as an audit event (audit_destination.replay), with you as the actor.
+passes otel-audit verify (events at the edges may arrive twice, as identical duplicates). A site's
+destination is sent that site's site-scoped events only. The replay is itself logged as an audit
+event (audit_destination.replay), with you as the actor.
 
 Options:
   --since <time>          ISO 8601, e.g. 2026-11-26T10:00:00Z
   --until <time>          default: now
   --destination <id>      the destination's id in the Admin Panel
   --state-dir <dir>       the --state-dir of otel-audit admin
-  --archive <file>        default <state-dir>/archive/audit.jsonl
-  --otlp-endpoint <h:p>   the gateway's OTLP/HTTP endpoint, for the audit event (default 127.0.0.1:4318)`,
+  --archive <file>        default <state-dir>/archive/audit.zst (and audit.jsonl of earlier versions)
+  --otlp-endpoint <h:p>   the gateway's OTLP/HTTP endpoint, for the audit event (default 127.0.0.1:4318)
+  --signing-key-file <f>  the panel's --signing-key-file: signs the checkpoints around the audit event`,
   options: {
     since: { type: 'string' },
     until: { type: 'string' },
@@ -37,6 +39,7 @@ Options:
     'state-dir': { type: 'string' },
     archive: { type: 'string' },
     'otlp-endpoint': { type: 'string' },
+    'signing-key-file': { type: 'string' },
   },
   async run(values) {
     const stateDir = str(values['state-dir']);
@@ -45,10 +48,13 @@ Options:
     if (!existsSync(join(stateDir, 'revisions'))) throw new UsageError(`${stateDir} is not a state directory of otel-audit admin`);
     const since = time('since', str(values['since']));
     const until = values['until'] === undefined ? Date.now() : time('until', str(values['until']));
-    const destination = new StateDirectory(stateDir).lastGood()?.destinations.find((d) => d.id === id);
+    const state = new StateDirectory(stateDir);
+    const destination = state.lastGood()?.destinations.find((d) => d.id === id);
     if (!destination) throw new UsageError(`no destination ${id} in the running configuration`);
-    const replayed = await replayArchive({ archivePath: str(values['archive']) ?? join(stateDir, 'archive', 'audit.jsonl'), since, until, port: destination.directPort });
-    const audit = createAuditLogger({ catalog: adminCatalog, serviceName: 'otel-audit-admin', endpoint: `http://${str(values['otlp-endpoint']) ?? '127.0.0.1:4318'}/v1/logs`, checkpoints: false });
+    const archive = Archive.ofStateDirectory(stateDir, str(values['archive']));
+    const replayed = await replayArchive({ archive, window: { since, until }, destination, scratchDir: state.root });
+    const signingKeyFile = str(values['signing-key-file']);
+    const audit = adminAuditLogger({ stateDir, otlpEndpoint: str(values['otlp-endpoint']) ?? '127.0.0.1:4318', ...(signingKeyFile ? { signingKeyFile } : {}) });
     const user = userInfo().username;
     try {
       await audit.logEventOrThrow('audit_destination.replay', {

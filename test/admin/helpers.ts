@@ -1,6 +1,7 @@
 // A logged-in API client for the admin tests.
 import { startAdmin, type AdminOptions, type RunningAdmin } from '../../src/admin/app.js';
 import { freePort, tempDir } from '../../scripts/lib/processes.js';
+import { readTrail, type TrailRecord } from '../../src/integrity/trail.js';
 
 export interface Client {
   readonly cookie: string;
@@ -43,4 +44,9 @@ export async function startTestAdmin(options: Partial<AdminOptions> = {}): Promi
   const token = 'test-admin-token-0123456789';
   const admin = await startAdmin({ stateDir: `${dir}/state`, otlpEndpoint: `127.0.0.1:${await freePort()}`, adminToken: token, sampleIntervalMillis: 500, ...options });
   return Object.assign(admin, { dir, token });
+}
+
+/** Every record in the panel's archive, its older files first. */
+export function archived(admin: RunningAdmin): TrailRecord[] {
+  return admin.control.archive.files().flatMap((file) => readTrail(file));
 }
