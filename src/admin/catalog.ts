@@ -49,6 +49,12 @@ export const adminCatalog = defineCatalog({
     details: z.strictObject({ destination: destinationRef, since: z.string(), until: z.string(), replayed_events: z.number() }),
     sample: { destination: sample.destination, since: '2026-11-26T10:00:00.000Z', until: '2026-11-26T11:00:00.000Z', replayed_events: 120 },
   },
+  'audit_destination.redrive': {
+    description: "The records a streaming destination refused for good (its dead letters) were handed back to the gateway, to be sent to it again.",
+    scopes: ['installation', 'site'],
+    details: z.strictObject({ destination: destinationRef, redriven_records: z.number() }),
+    sample: { destination: sample.destination, redriven_records: 3 },
+  },
   'audit_config.rollback': {
     description: 'The streaming configuration was rolled back to an earlier revision.',
     scopes: ['installation'],

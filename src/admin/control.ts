@@ -5,6 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { deadLettersOf, redriveDeadLetters, type DestinationLetters } from '../gateway/dead-letters.js';
 import { componentNames, formatNames, loadFormats, renderCollectorConfig, TEST_ATTRIBUTE } from './render.js';
 import { CollectorSupervisor } from './supervisor.js';
 import { HealthMonitor, type DestinationHealth } from './health.js';
@@ -49,6 +50,8 @@ export class AdminControl {
   readonly supervisor: CollectorSupervisor;
   readonly health: HealthMonitor;
   readonly archive: Archive;
+  /** Where the gateway's lossless exporters keep what destinations refused for good (gateway.yaml: $AUDIT_STORAGE_DIR/dead-letters). */
+  readonly deadLetterDir: string;
   private readonly base: string;
   private queue: Promise<unknown> = Promise.resolve();
   private stopped = false;
@@ -61,6 +64,7 @@ export class AdminControl {
       if (!env[key]) throw new Error(`collectorEnv.${key} is required`);
     }
     this.archive = new Archive(env['AUDIT_ARCHIVE_PATH']!, options.legacyArchivePath);
+    this.deadLetterDir = join(env['AUDIT_STORAGE_DIR']!, 'dead-letters');
     this.supervisor = new CollectorSupervisor({
       binary: options.collectorBinary,
       configPath: this.state.configPath,
@@ -113,6 +117,19 @@ export class AdminControl {
 
   destinationHealth(destination: StoredDestination): DestinationHealth {
     return this.health.health(this.exporterOf(destination), destination, this.supervisor.log());
+  }
+
+  /** The records a destination refused for good, kept by its lossless exporter. */
+  deadLetters(destination: StoredDestination): Promise<DestinationLetters> {
+    return deadLettersOf(this.deadLetterDir, this.exporterOf(destination));
+  }
+
+  /** Hands a destination's dead letters back to the gateway, which sends them again; how many. */
+  async redriveDeadLetters(destination: StoredDestination): Promise<number> {
+    const letters = await this.deadLetters(destination);
+    if (letters.records + letters.unreadable === 0) return 0;
+    redriveDeadLetters(letters);
+    return letters.records;
   }
 
   /** The name of a destination's exporter in the running Collector (its metrics are labelled with it). */

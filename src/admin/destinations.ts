@@ -295,8 +295,8 @@ function parseSecrets(type: DestinationType, body: Input, path: string, previous
   return secrets;
 }
 
-/** Accepted in every request; `secrets`, `directPort`, `pausedAt`, `pausedPosition`, `generation` and `health` are what the API returns (ignored on input). */
-const COMMON_FIELDS = new Set(['id', 'site', 'name', 'type', 'enabled', 'paused', 'filter', 'pii', 'format', 'secrets', 'directPort', 'pausedAt', 'pausedPosition', 'generation', 'health']);
+/** Accepted in every request; `secrets`, `directPort`, `pausedAt`, `pausedPosition`, `generation`, `health` and `deadLetters` are what the API returns (ignored on input). */
+const COMMON_FIELDS = new Set(['id', 'site', 'name', 'type', 'enabled', 'paused', 'filter', 'pii', 'format', 'secrets', 'directPort', 'pausedAt', 'pausedPosition', 'generation', 'health', 'deadLetters']);
 const TYPE_FIELDS: Readonly<Record<DestinationType, readonly string[]>> = {
   splunk_hec: ['url', 'index', 'sourcetype', 'source', 'verifyTls', 'allowInsecure'],
   syslog: ['host', 'port', 'tls'],

@@ -15,6 +15,8 @@ export interface ExporterSample {
   readonly failed: number;
   readonly enqueueFailed: number;
   readonly queued: number;
+  /** When the current refusal began (ms since the epoch), when the destination refuses. */
+  readonly refusingSince?: number;
 }
 
 export type DestinationStatus = 'healthy' | 'delayed' | 'failing' | 'paused' | 'disabled' | 'unknown';
@@ -24,6 +26,8 @@ export interface DestinationHealth {
   readonly sent: number;
   readonly failed: number;
   readonly queued: number;
+  /** Since when the destination refuses exports (its events wait and are retried), when it does. */
+  readonly refusingSince?: string;
   readonly lastError?: { readonly at: string; readonly message: string };
   /** One point per sample of the last hour: events sent since the previous sample, and queued. */
   readonly history: readonly { at: number; sent: number; queued: number }[];
@@ -31,11 +35,14 @@ export interface DestinationHealth {
 
 const HOUR = 3_600_000;
 
-/** `name{labels} value` lines into exporter → metric (without `otelcol_exporter_` and `_total`) → value. */
+/**
+ * `name{labels} value` lines into exporter → metric → value: exporterhelper's (without
+ * `otelcol_exporter_` and `_total`) and the lossless exporter's (`lossless_refusing`, ...).
+ */
 export function parseExporterMetrics(text: string): Map<string, Record<string, number>> {
   const out = new Map<string, Record<string, number>>();
   for (const line of text.split('\n')) {
-    const match = /^otelcol_exporter_([a-z_]+?)(?:_total)?\{([^}]*)\}\s+(\S+)/.exec(line);
+    const match = /^otelcol_(?:exporter_)?((?:lossless_)?[a-z_]+?)(?:_total)?\{([^}]*)\}\s+(\S+)/.exec(line);
     if (!match) continue;
     const exporter = /(?:^|,)exporter="([^"]+)"/.exec(match[2]!)?.[1];
     if (!exporter) continue;
@@ -173,7 +180,8 @@ export class HealthMonitor {
     for (const [exporter, values] of metrics) {
       this.observe(run, exporter, countersOf(values));
       const list = this.samples.get(exporter) ?? [];
-      list.push({ at, ...this.total(exporter), queued: values['queue_size'] ?? 0 });
+      const refusingSince = values['lossless_refusing'] ? (values['lossless_refusing_since_seconds'] ?? 0) * 1000 : undefined;
+      list.push({ at, ...this.total(exporter), queued: values['queue_size'] ?? 0, ...(refusingSince !== undefined ? { refusingSince } : {}) });
       while (list.length && list[0]!.at < at - HOUR) list.shift();
       this.samples.set(exporter, list);
     }
@@ -192,7 +200,15 @@ export class HealthMonitor {
     const totals = this.total(exporter);
     const lastError = lastErrorOf(log, exporter);
     const history = list.map((sample, i) => ({ at: sample.at, sent: i === 0 ? 0 : Math.max(0, sample.sent - list[i - 1]!.sent), queued: sample.queued }));
-    const base = { sent: totals.sent, failed: totals.failed + totals.enqueueFailed, queued: list.at(-1)?.queued ?? 0, history, ...(lastError ? { lastError } : {}) };
+    const refusingSince = list.at(-1)?.refusingSince;
+    const base = {
+      sent: totals.sent,
+      failed: totals.failed + totals.enqueueFailed,
+      queued: list.at(-1)?.queued ?? 0,
+      history,
+      ...(lastError ? { lastError } : {}),
+      ...(refusingSince !== undefined ? { refusingSince: new Date(refusingSince).toISOString() } : {}),
+    };
     return { ...base, status: statusOf(list, state, lastError) };
   }
 
@@ -263,6 +279,8 @@ function statusOf(list: readonly ExporterSample[], state: { enabled: boolean; pa
   if (state.paused) return 'paused';
   const last = list.at(-1);
   if (!last) return 'unknown';
+  // The lossless exporter says so: the destination refuses (a rotated token), its events wait.
+  if (last.refusingSince !== undefined) return 'failing';
   const minuteAgo = list.find((s) => s.at >= last.at - RECENT) ?? last;
   const failedRecently = last.failed + last.enqueueFailed > minuteAgo.failed + minuteAgo.enqueueFailed;
   // A failed export that will be retried is not counted as failed: it shows as an error in the log

@@ -76,6 +76,8 @@ export function openApiDocument(): object {
       },
       '/api/destinations/{id}/pause': { parameters: [id], post: change('Pauses: nothing new reaches it; the archive keeps everything.') },
       '/api/destinations/{id}/resume': { parameters: [id], post: change('Resumes, and replays the gap from the archive to it only.') },
+      '/api/destinations/{id}/dead-letters': { parameters: [id], get: { summary: 'What the destination refused for good, kept by the gateway: the count, the oldest, the reasons (never the events).', responses: { 200: ok('Dead letters.'), 401: error, 404: error } } },
+      '/api/destinations/{id}/dead-letters/redrive': { parameters: [id], post: { summary: 'Hands the dead letters back to the gateway, which sends them again (fix the cause first: a record refused again comes back).', parameters: [csrf], responses: { 200: ok('How many were handed back.'), 401: error, 403: error, 404: error } } },
       '/api/destinations/{id}/test': { parameters: [id], post: { summary: 'Sends one test event (otel_audit.test=true) to it only; delivered: its sent counter moved.', parameters: [csrf], responses: { 200: ok('Result.'), 400: error, 401: error, 403: error } } },
       '/api/destinations/{id}/replay': {
         parameters: [id],

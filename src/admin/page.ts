@@ -46,7 +46,7 @@ export const PAGE_HTML = `<!doctype html>
   <div id="app" hidden>
     <section>
       <h2>Destinations <span class="note" id="revision"></span></h2>
-      <table><thead><tr><th>Name</th><th>Type</th><th>Status</th><th>Sent</th><th>Failed</th><th>Queued</th><th>Last hour</th><th>Last error</th><th></th></tr></thead>
+      <table><thead><tr><th>Name</th><th>Type</th><th>Status</th><th>Sent</th><th>Failed</th><th>Queued</th><th>Last hour</th><th>Last error</th><th>Dead letters</th><th></th></tr></thead>
       <tbody id="destinations"></tbody></table>
     </section>
     <section>
@@ -145,8 +145,15 @@ function chart(history) {
 
 function row(d, archive) {
   const h = d.health;
+  const refusing = h.refusingSince ? 'refusing since ' + h.refusingSince + (h.lastError ? ': ' : '') : '';
+  const letters = d.deadLetters;
+  const dead = el('span', { className: letters && letters.records ? 'error' : '' });
+  if (letters && letters.records) {
+    dead.title = Object.entries(letters.reasons).map(([reason, count]) => count + ' × ' + reason).join('\n');
+    dead.append(String(letters.records), ' ', el('button', { textContent: 'Re-drive', title: 'Send them again (fix the cause first)', onclick: () => act('redrive', d) }));
+  }
   const cells = [d.name, d.type, el('span', { className: 'status ' + h.status, textContent: h.status }), h.sent, h.failed, h.queued, chart(h.history),
-    el('span', { className: 'error', textContent: h.lastError ? h.lastError.message : '' })];
+    el('span', { className: 'error', textContent: refusing + (h.lastError ? h.lastError.message : '') }), dead];
   const actions = el('td');
   if (!archive) {
     const button = (label, action) => el('button', { textContent: label, onclick: () => act(action, d) });
@@ -167,7 +174,7 @@ async function refresh() {
   for (const d of data.destinations) { const key = d.site ?? ''; if (!groups.has(key)) groups.set(key, []); groups.get(key).push(d); }
   const order = [...groups.keys()].sort((a, b) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)));
   $('destinations').replaceChildren(...order.flatMap((key) => {
-    const header = el('tr', { id: 'group-' + (key || 'installation'), className: 'group' }, el('td', { colSpan: 9, textContent: key ? 'Site ' + key : 'Installation' }));
+    const header = el('tr', { id: 'group-' + (key || 'installation'), className: 'group' }, el('td', { colSpan: 10, textContent: key ? 'Site ' + key : 'Installation' }));
     return [header, ...(key === '' && data.archive ? [row(data.archive, true)] : []), ...groups.get(key).map((d) => row(d, false))];
   }));
   const format = $('f-format');
@@ -189,6 +196,7 @@ async function act(action, target) {
     banner('', true);
     if (action === 'rollback') { await api('POST', '/api/revisions/' + target.revision + '/rollback'); banner('Rolled back to revision ' + target.revision, true); }
     else if (action === 'delete') { if (!confirm('Delete ' + target.name + '?')) return; const r = await api('DELETE', '/api/destinations/' + target.id); banner('Deleted ' + target.name + (r.abandonedQueuedEvents ? ' (' + r.abandonedQueuedEvents + ' queued events abandoned)' : ''), true); }
+    else if (action === 'redrive') { const r = await api('POST', '/api/destinations/' + target.id + '/dead-letters/redrive'); banner(r.redriven + ' dead letter(s) of ' + target.name + ' handed back to the gateway', true); }
     else if (action === 'test') { const r = await api('POST', '/api/destinations/' + target.id + '/test'); banner(r.delivered ? 'Test event delivered to ' + target.name : 'Test event NOT confirmed by ' + target.name + ' (see its last error)', r.delivered); }
     else { const r = await api('POST', '/api/destinations/' + target.id + '/' + action); banner(target.name + ': ' + action + 'd' + (r.replayed !== undefined ? ', ' + r.replayed + ' events replayed from the archive' : ''), true); }
   } catch (error) { banner(error.message, false); }

@@ -12,6 +12,7 @@ import { clientAddress } from '../context/http.js';
 import type { DetailsOf } from '../catalog/define.js';
 import type { AuditLogger } from '../logger.js';
 import type { adminCatalog } from './catalog.js';
+import type { DestinationLetters } from '../gateway/dead-letters.js';
 import { ApplyRejectedError, StaleRevisionError, type AdminControl } from './control.js';
 import { FieldError, parseDestination, type Destination } from './destinations.js';
 import { Authenticator, type Principal, type Session } from './auth.js';
@@ -140,6 +141,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
   };
 
   const ref = (d: Destination) => ({ id: d.id, name: d.name, type: d.type });
+  /** Counts and reasons only: a dead letter holds an event, which the API never returns. */
+  const deadLetterView = (letters: DestinationLetters) => ({ records: letters.records, oldest: letters.oldest ?? null, reasons: letters.reasons, unreadable: letters.unreadable, pendingRedrives: letters.pendingRedrives });
 
   /** Applies, and logs the change (applied, or rejected with the reason) as an audit event. */
   const applyChange = async <A extends ChangeAction>(request: Request, action: A, destination: Destination, list: readonly StoredDestination[], change: string, extra: ChangeExtra<A>) => {
@@ -213,14 +216,27 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
         revision: current.revision,
         formats: control.formats(),
         ...archive,
-        destinations: current.destinations.filter((d) => visible(principal, d)).map((d) => ({ ...publicView(d), health: control.destinationHealth(d) })),
+        destinations: await Promise.all(current.destinations.filter((d) => visible(principal, d)).map(async (d) => ({ ...publicView(d), health: control.destinationHealth(d), deadLetters: deadLetterView(await control.deadLetters(d)) }))),
       },
       headers: { etag: `"${current.revision}"` },
     };
   });
   route('GET', '/api/destinations/{id}', async (request, [id]) => {
     const destination = find(request, id!);
-    return { body: { revision: control.current().revision, destination: { ...publicView(destination), health: control.destinationHealth(destination) } } };
+    return { body: { revision: control.current().revision, destination: { ...publicView(destination), health: control.destinationHealth(destination), deadLetters: deadLetterView(await control.deadLetters(destination)) } } };
+  });
+
+  // What the destination refused for good (kept by its lossless exporter), and the re-drive that
+  // hands it back to the gateway once the cause is fixed.
+  route('GET', '/api/destinations/{id}/dead-letters', async (request, [id]) => {
+    const destination = find(request, id!);
+    return { body: deadLetterView(await control.deadLetters(destination)) };
+  });
+  route('POST', '/api/destinations/{id}/dead-letters/redrive', async (request, [id]) => {
+    const destination = find(request, id!);
+    const redriven = await control.redriveDeadLetters(destination);
+    audit.logEvent('audit_destination.redrive', { ...actorOf(request, destination), details: { destination: ref(destination), redriven_records: redriven } });
+    return { body: { redriven } };
   });
 
   route('POST', '/api/destinations', async (request) => {

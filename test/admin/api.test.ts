@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { readTrail, type TrailRecord } from '../../src/integrity/trail.js';
@@ -205,6 +205,32 @@ describe('admin API', () => {
     assert.equal(revisions[0]!.change, `rollback to ${base}`);
     assert.equal(revisions[0]!.author, 'admin');
     assert.ok(!Number.isNaN(Date.parse(revisions[0]!.at)));
+  });
+
+  test("a destination's dead letters: counts and reasons (never the events); re-drive hands them to the gateway, and is an audit event", async () => {
+    const created = await client.change('POST', '/api/destinations', { id: 'rejecting', name: 'Rejecting', ...samples['splunk_hec'] });
+    assert.equal(created.status, 201, created.text);
+    const exporter = admin.control.exporterOf(admin.control.destinations().find((d) => d.id === 'rejecting')!);
+    // What the gateway's lossless exporter writes for a record Splunk refused for good.
+    const letter = (n: number) => JSON.stringify({ time: `2026-12-05T10:00:0${n}.000Z`, exporter, wrapped: 'splunk_hec', outcome: 'rejected', status: 400, message: 'Invalid data format (code 6)', record: { resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: `secret event ${n}` } }] }] }] } });
+    mkdirSync(admin.control.deadLetterDir, { recursive: true });
+    const file = join(admin.control.deadLetterDir, `${exporter.replaceAll('/', '__')}.ndjson`);
+    writeFileSync(file, `${letter(1)}\n${letter(2)}\n`);
+    const listed = await client.call('GET', '/api/destinations/rejecting/dead-letters');
+    assert.equal(listed.status, 200);
+    assert.deepEqual(listed.body, { records: 2, oldest: '2026-12-05T10:00:01.000Z', reasons: { 'HTTP 400: Invalid data format (code 6)': 2 }, unreadable: 0, pendingRedrives: 0 });
+    assert.doesNotMatch(listed.text, /secret event/);
+    const inList = ((await client.call('GET', '/api/destinations')).body['destinations'] as { id: string; deadLetters: { records: number } }[]).find((d) => d.id === 'rejecting')!;
+    assert.equal(inList.deadLetters.records, 2);
+    const redriven = await client.change('POST', '/api/destinations/rejecting/dead-letters/redrive');
+    assert.equal(redriven.status, 200, redriven.text);
+    assert.deepEqual(redriven.body, { redriven: 2 });
+    assert.ok(!existsSync(file), 'the file became a re-drive request');
+    assert.equal(readdirSync(admin.control.deadLetterDir).filter((name) => name.startsWith(`${exporter.replaceAll('/', '__')}.redrive-`)).length, 1);
+    assert.equal((await client.call('GET', '/api/destinations/rejecting/dead-letters')).body['records'], 0);
+    await admin.audit.flush({ timeoutMillis: 20_000 });
+    await waitFor('the re-drive in the trail', () => archived(admin).some((r) => (r.body as { action: string; details: { redriven_records?: number } }).action === 'audit_destination.redrive' && (r.body as { details: { redriven_records: number } }).details.redriven_records === 2));
+    assert.equal((await client.change('DELETE', '/api/destinations/rejecting')).status, 200);
   });
 
   test('each change is an audit event in the trail, with the administrator as actor', async () => {

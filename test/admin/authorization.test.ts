@@ -96,6 +96,8 @@ describe('authorization: role × route × own or other site', () => {
     { route: 'POST /api/destinations/{id}/replay', method: 'POST', path: (t) => `/api/destinations/${DESTINATION_OF[t!]}/replay`, body: () => ({ since: new Date(Date.now() - 1000).toISOString() }), targeted: true, allowed: 200 },
     { route: 'POST /api/destinations/{id}/pause', method: 'POST', path: (t) => `/api/destinations/${DESTINATION_OF[t!]}/pause`, targeted: true, allowed: 200, needs: 'running' },
     { route: 'POST /api/destinations/{id}/resume', method: 'POST', path: (t) => `/api/destinations/${DESTINATION_OF[t!]}/resume`, targeted: true, allowed: 200, needs: 'paused' },
+    { route: 'GET /api/destinations/{id}/dead-letters', method: 'GET', path: (t) => `/api/destinations/${DESTINATION_OF[t!]}/dead-letters`, targeted: true, allowed: 200 },
+    { route: 'POST /api/destinations/{id}/dead-letters/redrive', method: 'POST', path: (t) => `/api/destinations/${DESTINATION_OF[t!]}/dead-letters/redrive`, targeted: true, allowed: 200 },
     { route: 'DELETE /api/destinations/{id}', method: 'DELETE', path: () => `/api/destinations/victim_${victims}`, targeted: true, allowed: 200, victim: true },
     { route: 'POST /api/destinations', method: 'POST', path: () => '/api/destinations', body: (t) => ({ ...destination(`made_${victims}`, SITE_OF[t!]), site: SITE_OF[t!] }), targeted: true, allowed: 201, creates: true },
     { route: 'GET /api/revisions', method: 'GET', path: () => '/api/revisions', targeted: false, allowed: 200 },

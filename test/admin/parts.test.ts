@@ -83,6 +83,40 @@ describe('health', () => {
   });
 });
 
+describe('health of a lossless exporter', () => {
+  test('a refusing destination is failing, with since when and its own words; it recovers when the refusal ends', async () => {
+    const since = 1_796_433_331.3;
+    const lossless = (refusing: boolean) =>
+      [
+        `otelcol_exporter_sent_log_records_total{exporter="lossless/s",otel_scope_name="x"} 10`,
+        `otelcol_exporter_queue_size{data_type="logs",exporter="lossless/s",otel_scope_name="x"} 0`,
+        `otelcol_lossless_refusing{exporter="lossless/s",otel_scope_name="y"} ${refusing ? 1 : 0}`,
+        `otelcol_lossless_refusing_since_seconds{exporter="lossless/s",otel_scope_name="y"} ${refusing ? since : 0}`,
+        `otelcol_lossless_refusals_total{exporter="lossless/s",otel_scope_name="y"} 4`,
+      ].join('\n');
+    assert.equal(parseExporterMetrics(lossless(true)).get('lossless/s')!['lossless_refusing'], 1);
+    let body = lossless(true);
+    const server = createServer((_req, res) => res.end(body));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const monitor = new HealthMonitor(`http://127.0.0.1:${(server.address() as { port: number }).port}/metrics`, 60_000);
+      await monitor.sample();
+      const log = `${new Date().toISOString()}\twarn\tlosslessexporter@v0.0.0/refusal.go:118\tDestination refuses the export; its events stay queued and are retried until it accepts them (nothing is dropped)\t{"otelcol.component.id": "lossless/s", "status": 403, "reason": "Invalid token (code 4)"}\n${new Date().toISOString()}\tinfo\tinternal/retry_sender.go:133\tExporting failed. Will retry the request after interval.\t{"otelcol.component.id": "lossless/s", "error": "splunk_hec refused the export (HTTP 403: Invalid token (code 4)); the events stay queued and are retried"}`;
+      const refusing = monitor.health('lossless/s', { enabled: true, paused: false }, log);
+      assert.equal(refusing.status, 'failing');
+      assert.equal(refusing.refusingSince, new Date(since * 1000).toISOString());
+      assert.match(refusing.lastError!.message, /HTTP 403: Invalid token \(code 4\)/);
+      body = lossless(false);
+      await monitor.sample();
+      const recovered = monitor.health('lossless/s', { enabled: true, paused: false }, '');
+      assert.equal(recovered.status, 'healthy');
+      assert.equal(recovered.refusingSince, undefined);
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('health counters', () => {
   test('stay cumulative across reloads and restarts of the Collector (whose counters start again from 0) and across restarts of the panel', async () => {
     let body = metricsText(0, 0);
@@ -546,11 +580,11 @@ describe("a destination's queue generation", () => {
     const again = parseDestination(input, context).destination;
     assert.match(first.generation!, /^[0-9a-f]{6}$/);
     assert.notEqual(componentNames(first).exporter, componentNames(again).exporter, 'created again under the same id: the same queue');
-    assert.equal(componentNames(first).exporter, `kafka/siem_${first.generation}`);
+    assert.equal(componentNames(first).exporter, `lossless/siem_${first.generation}`);
     assert.equal(parseDestination({ name: 'Renamed' }, { ...context, previous: first }).destination.generation, first.generation);
     const { generation: _generation, ...stored } = first;
     const updated = parseDestination({ name: 'Renamed' }, { ...context, previous: stored as Destination }).destination;
-    assert.equal(componentNames(updated).exporter, 'kafka/siem');
+    assert.equal(componentNames(updated).exporter, 'lossless/siem');
   });
 });
 

@@ -14,11 +14,13 @@ const configRoot = join(ROOT, 'collector-config');
 
 /** Folders of configs that only load merged with gateway.yaml: validated below, as they are used. */
 const OVERLAYS = new Set(['formats', 'siem-formats']);
+/** Folders of YAML that is not a Collector config: Prometheus rules (test/e2e/alert-rules.test.ts checks them). */
+const NOT_COLLECTOR = new Set(['alerts']);
 
 function configs(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) return name === 'lock' || OVERLAYS.has(name) ? [] : configs(path);
+    if (statSync(path).isDirectory()) return name === 'lock' || OVERLAYS.has(name) || NOT_COLLECTOR.has(name) ? [] : configs(path);
     return name.endsWith('.yaml') && name !== 'manifest.yaml' ? [path] : [];
   });
 }
