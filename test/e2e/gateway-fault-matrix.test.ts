@@ -22,10 +22,12 @@ import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../../src/index.js';
 import { readTrail } from '../../src/integrity/trail.js';
 import { verifyTrail } from '../../src/integrity/verify.js';
+import { parseDestination, type Destination as AdminDestination } from '../../src/admin/destinations.js';
+import { formatNames, loadFormats, renderCollectorConfig } from '../../src/admin/render.js';
 import { HttpFaultProxy, TcpFaultProxy, type HttpFault, type TcpFault } from '../helpers/fault-proxy.js';
 
 /** The kinds of destination a fault is expressed for. */
-type Kind = 'hec' | 'otlp' | 'syslog' | 'archive' | 'kafka';
+type Kind = 'hec' | 'otlp' | 'elastic' | 'syslog' | 'archive' | 'kafka';
 
 interface Fault {
   readonly name: string;
@@ -94,8 +96,8 @@ interface Destination {
 /** What a row gives a config to start one gateway of it. */
 interface RowEnvironment {
   readonly dir: string;
-  readonly ports: { otlp: number; grpc: number; health: number; metrics: number };
-  readonly proxies: Partial<Record<'hec' | 'otlp' | 'syslog', number>>;
+  readonly ports: { otlp: number; grpc: number; health: number; metrics: number; direct: readonly number[] };
+  readonly proxies: Partial<Record<'hec' | 'otlp' | 'elastic' | 'syslog', number>>;
   readonly archivePath: string;
   readonly kafkaTopic: string;
   readonly overlays: string[];
@@ -103,6 +105,8 @@ interface RowEnvironment {
 
 interface Config {
   readonly name: string;
+  /** The archive's file name: its extension says its format (zstd frames, or JSON lines). */
+  readonly archiveFile: 'audit.zst' | 'archive.jsonl';
   readonly destinations: readonly Destination[];
   /** The action every event of the row has (the routing example sends only some to security). */
   readonly action: 'document.create' | 'document.change_access';
@@ -114,6 +118,8 @@ const shared = {
   dir: tempDir('fault-matrix'),
   hec: { port: 0, file: '' },
   otlp: { port: 0, file: '' },
+  /** A second OTLP receiver: the Admin Panel's Elasticsearch destination (Elastic's OTLP intake) beside its OTLP one. */
+  elastic: { port: 0, file: '' },
   syslog: { port: 0, file: '' },
   kafka: undefined as KafkaBroker | undefined,
   kafkaData: '',
@@ -126,6 +132,7 @@ const only = (variable: string) => (name: string) => new RegExp(process.env[vari
 const ALL_CONFIGS: readonly Config[] = [
   {
     name: 'gateway.yaml',
+    archiveFile: 'audit.zst',
     action: 'document.create',
     destinations: [
       { column: 'splunk', kind: 'hec', exporter: 'splunk' },
@@ -143,6 +150,7 @@ const ALL_CONFIGS: readonly Config[] = [
   },
   {
     name: 'local.yaml',
+    archiveFile: 'archive.jsonl',
     action: 'document.create',
     destinations: [
       { column: 'splunk', kind: 'hec', exporter: 'splunk' },
@@ -159,7 +167,82 @@ const ALL_CONFIGS: readonly Config[] = [
       SPLUNK_HEC_TOKEN: 'local-token',
     }),
   },
+  {
+    name: 'examples/routing-by-action',
+    archiveFile: 'archive.jsonl',
+    action: 'document.change_access',
+    destinations: [
+      { column: 'security (routed)', kind: 'hec', exporter: 'security' },
+      { column: 'archive', kind: 'archive', exporter: 'archive' },
+    ],
+    // Its own metrics are off (it binds no port): the matrix reads the queues through them.
+    configs: (row) => ['examples/routing-by-action/config.yaml', metricsOverlay(row)],
+    env: (row) => ({
+      AUDIT_OTLP_HTTP_ENDPOINT: `127.0.0.1:${row.ports.otlp}`,
+      AUDIT_HEALTH_ENDPOINT: `127.0.0.1:${row.ports.health}`,
+      AUDIT_STORAGE_DIR: join(row.dir, 'queue'),
+      AUDIT_ARCHIVE_PATH: row.archivePath,
+      SECURITY_HEC_ENDPOINT: `http://127.0.0.1:${row.proxies.hec}/services/collector`,
+      SECURITY_HEC_TOKEN: 'security-token',
+    }),
+  },
+  {
+    name: 'Admin Panel (one destination of each kind)',
+    archiveFile: 'audit.zst',
+    action: 'document.create',
+    destinations: [
+      { column: 'splunk_hec', kind: 'hec', exporter: 'splunk' },
+      { column: 'syslog', kind: 'syslog', exporter: 'syslog' },
+      { column: 'otlp_http', kind: 'otlp', exporter: 'siem' },
+      { column: 'elasticsearch', kind: 'elastic', exporter: 'elastic' },
+      { column: 'kafka', kind: 'kafka', exporter: 'kafka' },
+      { column: 'archive', kind: 'archive', exporter: 'archive' },
+    ],
+    configs: (row) => [adminConfig(row)],
+    env: (row) => ({
+      ...gatewayEnv(row.dir, { ...row.ports, hec: 0, syslog: 0, elastic: 0 }, shared.kafka!.bootstrap),
+      AUDIT_ARCHIVE_PATH: row.archivePath,
+    }),
+  },
 ];
+
+/** A config overlay that exposes the Collector's own metrics on the row's port. */
+function metricsOverlay(row: RowEnvironment): string {
+  const path = join(row.dir, 'metrics.yaml');
+  writeFileSync(path, stringify({ service: { telemetry: { metrics: { level: 'normal', readers: [{ pull: { exporter: { prometheus: { host: '127.0.0.1', port: row.ports.metrics } } } }] } } } }));
+  return path;
+}
+
+/**
+ * What the Admin Panel renders from gateway.yaml for one destination of each kind, each pointed at
+ * the row's stand-ins (the panel's own code: parseDestination and renderCollectorConfig).
+ */
+function adminConfig(row: RowEnvironment): string {
+  const secrets = join(row.dir, 'secrets');
+  mkdirSync(secrets, { recursive: true, mode: 0o700 });
+  const secretFile = (id: string, field: string) => {
+    const path = join(secrets, `${id}.${field}`);
+    writeFileSync(path, field === 'headers' ? '{}' : `${id}-secret`, { mode: 0o600 });
+    return path;
+  };
+  const inputs = [
+    { id: 'splunk', name: 'Splunk', type: 'splunk_hec', url: `http://127.0.0.1:${row.proxies.hec}/services/collector`, allowInsecure: true, token: 't' },
+    { id: 'syslog', name: 'Syslog', type: 'syslog', host: '127.0.0.1', port: row.proxies.syslog, tls: false },
+    { id: 'siem', name: 'OTLP SIEM', type: 'otlp_http', endpoint: `http://127.0.0.1:${row.proxies.otlp}/v1/logs`, allowInsecure: true },
+    { id: 'elastic', name: 'Elastic', type: 'elasticsearch', url: `http://127.0.0.1:${row.proxies.elastic}`, allowInsecure: true, apiKey: 'k' },
+    { id: 'kafka', name: 'Kafka', type: 'kafka', brokers: [shared.kafka!.bootstrap], topic: row.kafkaTopic },
+  ];
+  const formats = loadFormats(join(ROOT, 'collector-config/formats'));
+  const destinations = inputs.map((input, i) => {
+    const destination = parseDestination(input, { path: 'destination', formats: formatNames(formats), directPort: row.ports.direct[i]! }).destination;
+    // The matrix names dead-letter files by destination: no queue generation here.
+    const { generation: _generation, ...plain } = destination;
+    return plain as AdminDestination;
+  });
+  const path = join(row.dir, 'admin-rendered.yaml');
+  writeFileSync(path, renderCollectorConfig({ base: readFileSync(join(ROOT, 'collector-config/gateway.yaml'), 'utf8'), destinations, formats, secretFile }));
+  return path;
+}
 
 const CONFIGS = ALL_CONFIGS.filter((config) => only('MATRIX_CONFIGS')(config.name));
 
@@ -211,6 +294,8 @@ function held(destination: Destination, row: RowEnvironment): string[] {
       return fileRecordUids(shared.hec.file);
     case 'otlp':
       return fileRecordUids(shared.otlp.file);
+    case 'elastic':
+      return fileRecordUids(shared.elastic.file);
     case 'syslog':
       return fileRecordUids(shared.syslog.file);
     case 'archive':
@@ -222,7 +307,7 @@ function held(destination: Destination, row: RowEnvironment): string[] {
 
 /** The canonical copy a destination holds of one stream, for verify (Kafka's is checked by id only). */
 function copyOf(destination: Destination, row: RowEnvironment, streamId: string) {
-  const file = { hec: shared.hec.file, otlp: shared.otlp.file, syslog: shared.syslog.file, archive: row.archivePath, kafka: undefined }[destination.kind];
+  const file = { hec: shared.hec.file, otlp: shared.otlp.file, elastic: shared.elastic.file, syslog: shared.syslog.file, archive: row.archivePath, kafka: undefined }[destination.kind];
   return file ? readTrail(file).filter((record) => record.attributes['audit.stream.id'] === streamId) : undefined;
 }
 
@@ -230,9 +315,10 @@ async function startRow(config: Config, fault: Fault, index: number) {
   const dir = join(shared.dir, `${config.name}-${index}`);
   mkdirSync(dir, { recursive: true });
   const kinds = new Set(config.destinations.map((d) => d.kind));
-  const proxies: { hec?: HttpFaultProxy; otlp?: HttpFaultProxy; syslog?: TcpFaultProxy } = {};
+  const proxies: { hec?: HttpFaultProxy; otlp?: HttpFaultProxy; elastic?: HttpFaultProxy; syslog?: TcpFaultProxy } = {};
   if (kinds.has('hec')) proxies.hec = await HttpFaultProxy.start(await freePort(), `127.0.0.1:${shared.hec.port}`);
   if (kinds.has('otlp')) proxies.otlp = await HttpFaultProxy.start(await freePort(), `127.0.0.1:${shared.otlp.port}`);
+  if (kinds.has('elastic')) proxies.elastic = await HttpFaultProxy.start(await freePort(), `127.0.0.1:${shared.elastic.port}`);
   if (kinds.has('syslog')) proxies.syslog = await TcpFaultProxy.start(await freePort(), `127.0.0.1:${shared.syslog.port}`);
   let archiveDir = join(dir, 'archive');
   const overlays: string[] = [];
@@ -249,18 +335,35 @@ async function startRow(config: Config, fault: Fault, index: number) {
   }
   const row: RowEnvironment = {
     dir,
-    ports: { otlp: await freePort(), grpc: await freePort(), health: await freePort(), metrics: await freePort() },
-    proxies: { hec: proxies.hec?.port, otlp: proxies.otlp?.port, syslog: proxies.syslog?.port },
-    archivePath: join(archiveDir, config.name === 'local.yaml' ? 'archive.jsonl' : 'audit.zst'),
+    ports: { otlp: await freePort(), grpc: await freePort(), health: await freePort(), metrics: await freePort(), direct: await Promise.all(Array.from({ length: 5 }, () => freePort())) },
+    proxies: { hec: proxies.hec?.port, otlp: proxies.otlp?.port, elastic: proxies.elastic?.port, syslog: proxies.syslog?.port },
+    archivePath: join(archiveDir, config.archiveFile),
     kafkaTopic: `matrix-${index}-${config.name.replace(/\W/g, '-')}`,
     overlays,
   };
-  const gateway = await startCollector(config.configs(row), config.env(row), `127.0.0.1:${row.ports.health}`, `${config.name} (${fault.name})`);
-  return { row, proxies, gateway, archiveDir };
+  try {
+    const gateway = await startCollector(config.configs(row), config.env(row), `127.0.0.1:${row.ports.health}`, `${config.name} (${fault.name})`);
+    return { row, proxies, gateway, archiveDir };
+  } catch (error) {
+    for (const proxy of Object.values(proxies)) await proxy.stop();
+    if (fault.diskFull) execFileSync('umount', ['-l', archiveDir]);
+    throw error;
+  }
+}
+
+/** startRow, again on fresh ports when one it picked was taken by another process before the gateway bound it. */
+async function startRowOnFreePorts(config: Config, fault: Fault, index: number) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRow(config, fault, index * 10 + attempt);
+    } catch (error) {
+      if (attempt >= 3 || !/address already in use/i.test((error as Error).message)) throw error;
+    }
+  }
 }
 
 async function runRow(config: Config, fault: Fault, index: number): Promise<Map<string, Cell>> {
-  const { row, proxies, gateway, archiveDir } = await startRow(config, fault, index);
+  const { row, proxies, gateway, archiveDir } = await startRowOnFreePorts(config, fault, index);
   const reports: string[] = [];
   const audit = createAuditLogger({
     catalog: gristCatalog,
@@ -289,14 +392,14 @@ async function runRow(config: Config, fault: Fault, index: number): Promise<Map<
         // full, as intended
       }
     }
-    for (const [kind, proxy] of [['hec', proxies.hec], ['otlp', proxies.otlp]] as const) if (proxy && fault.http) await proxy.set(fault.http(kind, marker));
+    for (const [kind, proxy] of [['hec', proxies.hec], ['otlp', proxies.otlp], ['otlp', proxies.elastic]] as const) if (proxy && fault.http) await proxy.set(fault.http(kind, marker));
     if (proxies.syslog && fault.tcp) await proxies.syslog.set(fault.tcp);
     log(4, 'during');
     sent.push(audit.logEvent(config.action, { context: { session_id: marker }, details }));
     log(5, 'during-late');
     await audit.flush({ timeoutMillis: 30_000 });
     await sleep(fault.holdMillis);
-    for (const proxy of [proxies.hec, proxies.otlp]) await proxy?.set({ kind: 'pass' });
+    for (const proxy of [proxies.hec, proxies.otlp, proxies.elastic]) await proxy?.set({ kind: 'pass' });
     await proxies.syslog?.set('pass');
     if (filler) rmSync(filler);
     log(10, 'after');
@@ -343,7 +446,7 @@ async function runRow(config: Config, fault: Fault, index: number): Promise<Map<
     assert.doesNotMatch(gateway.output(), /Dropping data/, `${config.name} (${fault.name}) dropped data:\n${gateway.output()}`);
   } finally {
     await gateway.stop();
-    for (const proxy of [proxies.hec, proxies.otlp, proxies.syslog]) await proxy?.stop();
+    for (const proxy of [proxies.hec, proxies.otlp, proxies.elastic, proxies.syslog]) await proxy?.stop();
     if (fault.diskFull) execFileSync('umount', ['-l', archiveDir]);
   }
   return cells;
@@ -381,6 +484,8 @@ describe('the gateway fault matrix', { timeout: 30 * 60_000 }, () => {
     shared.syslog = { port: await freePort(), file: join(shared.dir, 'syslog.log') };
     shared.running.push(await startHecReceiver(shared.hec.port, shared.hec.file, 'hec receiver'));
     shared.running.push(await startOtlpReceiver(shared.otlp.port, shared.otlp.file, 'otlp receiver'));
+    shared.elastic = { port: await freePort(), file: join(shared.dir, 'elastic-received.jsonl') };
+    shared.running.push(await startOtlpReceiver(shared.elastic.port, shared.elastic.file, 'elastic receiver'));
     shared.running.push(await startRsyslog(shared.syslog.port, shared.syslog.file));
     shared.kafka = await startKafka(join(shared.dir, 'kafka'));
     shared.kafkaData = join(shared.dir, 'kafka/data');
@@ -399,7 +504,7 @@ describe('the gateway fault matrix', { timeout: 30 * 60_000 }, () => {
       const applicable = FAULTS.filter(
         (fault) =>
           only('MATRIX_FAULTS')(fault.name) &&
-          ((fault.http && config.destinations.some((d) => d.kind === 'hec' || d.kind === 'otlp')) ||
+          ((fault.http && config.destinations.some((d) => d.kind === 'hec' || d.kind === 'otlp' || d.kind === 'elastic')) ||
           (fault.tcp && config.destinations.some((d) => d.kind === 'syslog')) ||
           (fault.kafkaMessageBytes !== undefined && config.destinations.some((d) => d.kind === 'kafka')) ||
           (fault.diskFull && config.destinations.some((d) => d.kind === 'archive'))),
@@ -425,7 +530,7 @@ describe('the gateway fault matrix', { timeout: 30 * 60_000 }, () => {
             assert.notEqual(cell.verified, 'findings', `${destination.column}: verify found ${cell.detail}`);
           }
           if (fault.name === '400 one record') {
-            const rejecting = config.destinations.filter((d) => d.kind === 'hec' || d.kind === 'otlp');
+            const rejecting = config.destinations.filter((d) => d.kind === 'hec' || d.kind === 'otlp' || d.kind === 'elastic');
             for (const destination of rejecting) assert.equal(cells.get(destination.column)!.deadLettered, 1, `${destination.column} kept exactly the one rejected record`);
           }
         });
