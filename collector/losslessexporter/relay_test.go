@@ -6,9 +6,19 @@ package losslessexporter
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +28,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
 )
 
@@ -133,4 +144,89 @@ func TestSyslogResetsLoseNothing(t *testing.T) {
 		daemon.mu.Unlock()
 		t.Logf("missing: %v\nlog: %v", missing, h.logs.All())
 	}
+}
+
+// The relay speaks TLS to the receiver when the settings ask for it (the exporter itself talks
+// plain TCP to the relay on loopback), verifying the receiver's certificate against the CA given.
+func TestSyslogRelayOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, caFile := writeTestCertificate(t, dir)
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	require.NoError(t, err)
+	listener, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	require.NoError(t, err)
+	daemon := &syslogDaemon{listener: listener, copies: map[string]int{}}
+	t.Cleanup(func() { listener.Close() })
+	go func() {
+		for {
+			conn, err := listener.Accept()
+			if err != nil {
+				return
+			}
+			go daemon.read(conn)
+		}
+	}()
+	port := listener.Addr().(*net.TCPAddr).Port
+	h := start(t, "syslog", settingsWithQueue(typeSyslog, map[string]any{
+		"endpoint": "localhost", "port": port, "network": "tcp", "protocol": "rfc5424", "enable_octet_counting": true, "timeout": "2s",
+		"tls": map[string]any{"insecure": false, "ca_file": caFile},
+	}, t.TempDir()))
+	require.NoError(t, h.exporter.ConsumeLogs(context.Background(), syslogRecords(0, 20)))
+	require.Eventually(t, func() bool { return daemon.count() == 20 }, 10*time.Second, 10*time.Millisecond)
+}
+
+// A receiver whose certificate is not trusted is a refusal (the configuration's), retried, never a loss.
+func TestSyslogRelayUntrustedCertificateIsARefusal(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, _ := writeTestCertificate(t, dir)
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	require.NoError(t, err)
+	listener, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	require.NoError(t, err)
+	t.Cleanup(func() { listener.Close() })
+	go func() {
+		for {
+			conn, err := listener.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, conn); conn.Close() }()
+		}
+	}()
+	settings := settingsWithQueue(typeSyslog, map[string]any{
+		"endpoint": "localhost", "port": listener.Addr().(*net.TCPAddr).Port, "network": "tcp", "protocol": "rfc5424", "timeout": "2s",
+		"tls": map[string]any{"insecure": false},
+	}, t.TempDir())
+	settings["sending_queue"] = map[string]any{"enabled": false}
+	settings["retry_on_failure"] = map[string]any{"enabled": false}
+	h := start(t, "syslog", settings)
+	err = h.exporter.ConsumeLogs(context.Background(), syslogRecords(0, 1))
+	require.Error(t, err)
+	assert.False(t, consumererror.IsPermanent(err))
+	assert.Contains(t, err.Error(), "refused the export")
+}
+
+// writeTestCertificate writes a self-signed certificate for localhost, its key, and itself as the CA.
+func writeTestCertificate(t *testing.T, dir string) (string, string, string) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	template := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "localhost"},
+		DNSNames:              []string{"localhost"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
+	require.NoError(t, err)
+	keyDer, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDer}), 0o600))
+	return certFile, keyFile, certFile
 }
