@@ -10,10 +10,16 @@ export type ElasticsearchDocument = Record<string, unknown>;
 export interface ElasticsearchBulkEndpoint {
   /** Every document indexed so far, in arrival order. */
   readonly documents: ElasticsearchDocument[];
+  /**
+   * While set, a document (its JSON line) for which it returns true is refused as its mapping would
+   * refuse it: its bulk item answers 400 `document_parsing_exception`, the others are indexed.
+   */
+  rejecting: ((document: string) => boolean) | undefined;
   close(): Promise<void>;
 }
 
 export function startElasticsearchBulkEndpoint(port: number, documents: ElasticsearchDocument[] = []): Promise<ElasticsearchBulkEndpoint> {
+  const endpoint = { documents, rejecting: undefined as ((document: string) => boolean) | undefined };
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -24,15 +30,21 @@ export function startElasticsearchBulkEndpoint(port: number, documents: Elastics
       const raw = Buffer.concat(chunks);
       const lines = (request.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8').split('\n').filter(Boolean);
       const items: Record<string, unknown>[] = [];
+      let errors = false;
       for (let i = 0; i + 1 < lines.length; i += 2) {
         const [operation] = Object.keys(JSON.parse(lines[i]!) as ElasticsearchDocument);
+        if (endpoint.rejecting?.(lines[i + 1]!)) {
+          errors = true;
+          items.push({ [operation!]: { _index: 'audit-events', status: 400, error: { type: 'document_parsing_exception', reason: '[1:2] failed to parse field [audit] of type [keyword]' } } });
+          continue;
+        }
         documents.push(JSON.parse(lines[i + 1]!) as ElasticsearchDocument);
         items.push({ [operation!]: { _index: 'audit-events', status: 201 } });
       }
-      response.end(JSON.stringify({ errors: false, items }));
+      response.end(JSON.stringify({ errors, items }));
     });
   });
-  return listen(server, port).then(() => ({ documents, close: () => closeNow(server) }));
+  return listen(server, port).then(() => Object.assign(endpoint, { close: () => closeNow(server) }));
 }
 
 /** The audit event ids of ECS documents (`event.id`). */
