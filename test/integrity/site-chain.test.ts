@@ -181,6 +181,37 @@ describe('site checkpoints and verify --site', () => {
     assert.equal(cut.streams[0]!.silences.length, 1, findings(cut));
   });
 
+  it('many sites: every due site gets its periodic checkpoint, written a slice per turn of the event loop (events logged meanwhile go on between slices)', async () => {
+    const listener = await startOtlpListener();
+    const intervalMillis = 300;
+    const audit = createAuditLogger({ catalog: gristCatalog, endpoint: listener.url, checkpoints: { intervalMillis, signingKey }, maxQueueRecords: 1_000_000, onError: assert.fail });
+    const sites = Array.from({ length: 650 }, (_, i) => `site-${i}`);
+    for (const site of sites) logDocument(audit, site, site);
+    // Around the first tick, an event (without a site) on every turn of the event loop.
+    let spinning = true;
+    const spin = () => {
+      logDocument(audit, undefined, 'spin');
+      if (spinning) setImmediate(spin);
+    };
+    spin();
+    await tick(intervalMillis * 1.4);
+    spinning = false;
+    await audit.shutdown({ timeoutMillis: 10_000 });
+    await listener.close();
+    const trail = asTrail(listener.records);
+    const periodic = (r: TrailRecord) => isCheckpoint(r) && detailsOf(r).site_id !== undefined && !detailsOf(r).start && !detailsOf(r).final;
+    assert.deepEqual(new Set(trail.filter(periodic).map((r) => detailsOf(r).site_id)), new Set(sites), 'every site that advanced');
+    let run = 0;
+    let longest = 0;
+    for (const record of trail) {
+      run = periodic(record) ? run + 1 : 0;
+      longest = Math.max(longest, run);
+    }
+    assert.ok(longest <= 200, `${longest} site checkpoints written in one turn`);
+    const report = verifyTrail(trail, { publicKey: keys.publicKey, requireSigned: true, now: Date.now(), sites: sites.slice(0, 3).concat(sites.slice(-3)) });
+    assert.equal(report.ok, true, findings(report));
+  });
+
   it('the quiet schedule: a site checkpoint each interval while its chain advances, then one promising a quiet site\'s interval, then only before that runs out', () => {
     const interval = 1000;
     const schedule = new SiteCheckpoints(interval);
