@@ -164,6 +164,10 @@ describe('site checkpoints and verify --site', () => {
     const removed = verifyTrail(copy.filter((_, i) => i !== seventh), { ...options, sites: ['a'] });
     assert.equal(removed.ok, false);
     assert.deepEqual(removed.streams[0]!.gaps, [{ from: 7, to: 7 }]);
+    // One sent twice (at-least-once delivery): a note, as in a stream.
+    const twice = verifyTrail([...copy, copy[seventh]!], { ...options, sites: ['a'] });
+    assert.equal(twice.ok, true, findings(twice));
+    assert.deepEqual(twice.streams[0]!.duplicates, [{ seq: 7, copies: 2 }]);
     // One altered.
     const altered = copy.map((r, i) => (i === seventh ? { ...r, body: { ...(r.body as object), details: document('forged') } } : r));
     const tampered = verifyTrail(altered, { ...options, sites: ['a'] });
