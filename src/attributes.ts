@@ -23,6 +23,10 @@ export const ATTR = {
   siteId: 'audit.site.id',
   siteName: 'audit.site.name',
   siteDomain: 'audit.site.domain',
+  /** Gap-free sequence number of the event in its site's chain within the stream (site-scoped actions with a site only). */
+  siteSeq: 'audit.site.seq',
+  sitePrevHash: 'audit.site.prev_hash',
+  siteHash: 'audit.site.hash',
   /** Present (true) only on events that failed validation. */
   invalid: 'audit.invalid',
   /** JSON array of `{path, message}` for an invalid event. */
@@ -34,3 +38,26 @@ export const ATTR = {
   /** On `audit.checkpoint` records: Ed25519 signature (base64) over the checkpoint body. */
   signature: 'audit.checkpoint.signature',
 } as const;
+
+/**
+ * The records of a site's copy: those whose `audit.site.id` is the site and that carry a site
+ * sequence number, which the logger writes only on events of site-scoped actions with that site
+ * in their context, and on that site's checkpoints. An installation-only action, or an event
+ * without a site, never has one, whatever its context says.
+ */
+export function inSiteCopy(attributes: Readonly<Record<string, unknown>>, site: string): boolean {
+  return attributes[ATTR.siteId] === site && attributes[ATTR.siteSeq] !== undefined;
+}
+
+/**
+ * `inSiteCopy` as an OTTL condition on a log record that is true for every record NOT in the
+ * site's copy: what a Collector `filter` processor (`logs: { log_record: [...] }`, which drops the
+ * records a condition matches) needs first in a site destination's pipeline. The site id is
+ * written as a quoted string literal (JSON escapes, which OTTL reads as Go does); a renderer of
+ * Collector YAML still doubles any `$` (the Collector's `${...}` expansion).
+ */
+export function siteCopyDropCondition(site: string): string {
+  if (typeof site !== 'string' || site === '') throw new TypeError('site must be a non-empty string (the audit.site.id of its events)');
+  const id = `attributes[${JSON.stringify(ATTR.siteId)}]`;
+  return `${id} == nil or ${id} != ${JSON.stringify(site)} or attributes[${JSON.stringify(ATTR.siteSeq)}] == nil`;
+}

@@ -9,7 +9,7 @@ export { jsonValue } from './catalog/json-value.js';
 export type { JsonValue } from './catalog/json-value.js';
 export { toLogRecord } from './record.js';
 export type { AuditLogRecord, LogBody, ValidationIssue } from './record.js';
-export { ATTR } from './attributes.js';
+export { ATTR, inSiteCopy, siteCopyDropCondition } from './attributes.js';
 export { AuditError, AuditValidationError, AuditDeliveryError, FlushTimeoutError } from './errors.js';
 export type { DeliveryFailureReason } from './errors.js';
 export type { DeliveryStats } from './delivery/stats.js';

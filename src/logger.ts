@@ -15,12 +15,12 @@ import { createOtlpTransport } from './delivery/otlp-http.js';
 import { exporterTransport } from './delivery/transport.js';
 import { AuditError, AuditValidationError, AuditDeliveryError } from './errors.js';
 import { canonicalJson } from './integrity/canonical-json.js';
-import { GENESIS_HASH, HashChain, type ChainLink } from './integrity/chain.js';
-import { checkpointEvent, startCheckpointEvent } from './integrity/checkpoint.js';
+import { GENESIS_HASH, HashChain, type ChainHead, type ChainLink, type SiteHead } from './integrity/chain.js';
+import { checkpointEvent, SiteCheckpoints, siteCheckpointEvent, startCheckpointEvent, type CheckpointEvent, type CheckpointKind } from './integrity/checkpoint.js';
 import { compileCanonicalWriter, outputIsDetached } from './integrity/canonical-writer.js';
 import { ATTR } from './attributes.js';
 import { DEFAULTS, resolveOptions, type AuditLoggerOptions } from './options.js';
-import { eventTimeOf, recordAttributes, SEVERITY_INFO, text, type ValidationIssue } from './record.js';
+import { eventTimeOf, recordAttributes, SEVERITY_INFO, siteIdOf, text, type ValidationIssue } from './record.js';
 import { auditResource } from './resource.js';
 import { reportToDiag } from './diagnostics.js';
 import { safeString, toJsonSafe } from './sanitize.js';
@@ -68,6 +68,9 @@ export interface AuditLogger<C extends Catalog> {
   /** A snapshot of the delivery counters. */
   stats(): DeliveryStats;
 }
+
+/** Periodic site checkpoints written per turn of the event loop (about 50 µs each, signed): no turn is held much longer than 10 ms by them. */
+const SITE_CHECKPOINTS_PER_TURN = 200;
 
 /** What `emit` returns for an event that waits in `pending`: kept, its ordinal not known yet. */
 const DEFERRED = -1;
@@ -121,13 +124,14 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     else giveReport(error);
   };
   const stats = emptyStats();
-  // Compiled once per action: the validator, the canonical JSON writer with its keys pre-sorted, and
+  // Compiled once per action: the validator, the canonical JSON writer with its keys pre-sorted,
   // whether zod's output is JSON data detached from the caller's objects (else it is checked to be
-  // JSON, and copied before it waits).
-  const compiled = new Map<string, { validator: z.ZodType; canonical: (event: unknown) => string; detached: boolean }>();
+  // JSON, and copied before it waits), and whether its scopes include `site` (its events with a
+  // site get a link in their site's chain).
+  const compiled = new Map<string, { validator: z.ZodType; canonical: (event: unknown) => string; detached: boolean; siteScoped: boolean }>();
   for (const [action, definition] of Object.entries(resolved.catalog.actions)) {
     const validator = eventSchemaFor(action, definition.details);
-    compiled.set(action, { validator, canonical: compileCanonicalWriter(validator), detached: outputIsDetached(validator) });
+    compiled.set(action, { validator, canonical: compileCanonicalWriter(validator), detached: outputIsDetached(validator), siteScoped: definition.scopes.includes('site') });
   }
   const dropInvalid = resolved.invalidEvents === 'drop';
   const resource = auditResource({ ...resolved, version: VERSION }, process.env);
@@ -141,15 +145,18 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     fs: internals.fs,
     now: internals.now,
     slot: internals.slot,
+    // Called only once events are appended, after the chain below exists.
+    chainHead: (): ChainHead => chain.persistentHead(),
   });
   const snapshot = (): DeliveryStats => {
     pending.drain();
     return { ...stats, oldestPendingAgeMillis: delivery.oldestPendingAgeMillis() };
   };
-  const chain = new HashChain(delivery.spooledHead ?? { streamId: randomUUID(), seq: 0, hash: GENESIS_HASH }, resolved.hmacKey);
+  const chain: HashChain = new HashChain(delivery.spooledHead ?? { streamId: randomUUID(), seq: 0, hash: GENESIS_HASH }, resolved.hmacKey);
   // The application's global MeterProvider unless one is given (a no-op one when the application registered none).
   publishStats(resolved.meterProvider ?? metrics.getMeterProvider(), snapshot, VERSION, chain.head.streamId);
   const checkpoints = resolved.checkpoints;
+  const siteCheckpoints = checkpoints && new SiteCheckpoints(checkpoints.intervalMillis);
 
   /** Set once shutdown has written the final checkpoint: from then on no event is taken. */
   let stopped = false;
@@ -170,9 +177,19 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     return delivery.accept(bytes, now, link?.seq ?? 0, link?.hash ?? '');
   }
 
-  /** Chains, encodes and queues a validated (or flagged) event; returns its ordinal (0: not kept, reported). */
-  function chainAndSend(event: AuditEvent, now: number, span: SpanContext | undefined, canonical: string, issues: ValidationIssue[] | undefined): number {
-    const link = chain.next(canonical);
+  /**
+   * Chains, encodes and queues a validated (or flagged) event; returns its ordinal (0: not kept,
+   * reported). An event of a site-scoped action with a site is linked into its site's chain too;
+   * a site's first event in the stream comes after its resume marker (at seq 0), stamped with the
+   * event's own time.
+   */
+  function chainAndSend(event: AuditEvent, now: number, span: SpanContext | undefined, canonical: string, issues: ValidationIssue[] | undefined, siteScoped: boolean): number {
+    const link = chain.next(canonical, siteScoped ? siteIdOf(event) : undefined);
+    if (link.site && siteCheckpoints) {
+      const { site, seq } = link.site;
+      if (seq === 1) checkpointing(() => sendSiteCheckpoint('start', site, { seq: 0, hash: GENESIS_HASH }, checkpoints!.intervalMillis, now));
+      siteCheckpoints.advanced(site);
+    }
     const ordinal = send(event, now, recordAttributes(event, { link, issues }), link, span);
     stats.emitted++;
     return ordinal;
@@ -185,6 +202,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     readonly span: SpanContext | undefined;
     readonly canonical: (event: unknown) => string;
     readonly issues: ValidationIssue[] | undefined;
+    readonly siteScoped: boolean;
     readonly request: RequestAuditContext | undefined;
   }
   const pending = new PendingEvents<Waiting>(
@@ -192,7 +210,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       processing = waiting;
       try {
         if (stopped) return refuseAfterShutdown(waiting.event.id, waiting.event.action);
-        chainAndSend(waiting.event, waiting.now, waiting.span, waiting.canonical(waiting.event), waiting.issues);
+        chainAndSend(waiting.event, waiting.now, waiting.span, waiting.canonical(waiting.event), waiting.issues, waiting.siteScoped);
       } catch (error) {
         // Only a schema whose output JSON cannot carry gets here (its walk was skipped as needless).
         stats.dropped++;
@@ -218,22 +236,70 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     resolved.delivery.maxQueueRecords,
   );
 
-  function emitCheckpoint(kind: 'start' | 'periodic' | 'final'): void {
-    pending.drain();
-    if (!checkpoints || stopped) return;
+  /** Queues a checkpoint record: the stream's, or (`site`) a site's, with the site head it states among its attributes, so that it passes the site's filter. */
+  function sendCheckpoint(checkpoint: { event: CheckpointEvent; signature?: string }, now: number, site?: SiteHead): void {
+    const attributes = recordAttributes(checkpoint.event, {});
+    attributes[ATTR.streamId] = chain.head.streamId;
+    if (site) {
+      attributes[ATTR.siteSeq] = site.seq;
+      attributes[ATTR.siteHash] = site.hash;
+    }
+    if (checkpoint.signature) attributes[ATTR.signature] = checkpoint.signature;
+    send(checkpoint.event, now, attributes, undefined, undefined);
+  }
+
+  function sendSiteCheckpoint(kind: CheckpointKind, site: string, head: SiteHead, intervalMillis: number, now: number): void {
+    sendCheckpoint(siteCheckpointEvent(kind, chain.head.streamId, site, head, intervalMillis, now, checkpoints!.signingKey), now, head);
+    siteCheckpoints!.checkpointed(site, now, intervalMillis);
+  }
+
+  /** Runs a checkpoint's writing: a failure is reported, never thrown into the event that triggered it. */
+  function checkpointing(write: () => void): void {
     try {
-      const now = internals.now();
-      const { event, signature } =
-        kind === 'start'
-          ? startCheckpointEvent(chain.head, checkpoints.intervalMillis, now, checkpoints.signingKey)
-          : checkpointEvent(chain.head, checkpoints.intervalMillis, kind === 'final', now, checkpoints.signingKey);
-      const attributes = recordAttributes(event, {});
-      attributes[ATTR.streamId] = chain.head.streamId;
-      if (signature) attributes[ATTR.signature] = signature;
-      send(event, now, attributes, undefined, undefined);
+      write();
     } catch (error) {
       report(new AuditError(`checkpoint failed: ${safeString(error)}`, { cause: error }));
     }
+  }
+
+  /** Periodic site checkpoints not written yet: a signed checkpoint takes about 50 µs, so many sites' are written a slice per turn of the event loop. */
+  const siteBacklog: { site: string; intervalMillis: number }[] = [];
+
+  function writeSiteCheckpoints(): void {
+    if (stopped) return;
+    pending.drain();
+    checkpointing(() => {
+      const now = internals.now();
+      for (const { site, intervalMillis } of siteBacklog.splice(0, SITE_CHECKPOINTS_PER_TURN)) sendSiteCheckpoint('periodic', site, chain.sites.get(site)!, intervalMillis, now);
+    });
+    if (siteBacklog.length > 0) setImmediate(writeSiteCheckpoints).unref();
+  }
+
+  /**
+   * The stream's checkpoint and its sites': at the start (a resume marker for each site the run
+   * resumes), periodically (the sites `SiteCheckpoints` says are due, a slice per turn), and at the
+   * end (every site, at once: nothing follows them).
+   */
+  function emitCheckpoint(kind: CheckpointKind): void {
+    pending.drain();
+    if (!checkpoints || !siteCheckpoints || stopped) return;
+    checkpointing(() => {
+      const now = internals.now();
+      const { intervalMillis, signingKey } = checkpoints;
+      sendCheckpoint(
+        kind === 'start' ? startCheckpointEvent(chain.head, intervalMillis, now, signingKey) : checkpointEvent(chain.head, intervalMillis, kind === 'final', now, signingKey),
+        now,
+      );
+      if (kind === 'periodic') {
+        const idle = siteBacklog.length === 0;
+        for (const due of siteCheckpoints.due(now)) siteBacklog.push(due);
+        if (idle) writeSiteCheckpoints();
+        return;
+      }
+      // A resumed site is quiet until its chain advances; after a final one, silence is expected anyway.
+      const promised = kind === 'start' ? siteCheckpoints.quietMillis : intervalMillis;
+      for (const [site, head] of chain.sites) sendSiteCheckpoint(kind, site, head, promised, now);
+    });
   }
   // The resume marker: where this run continues the stream, before any event (verify detects a copy cut after a restart).
   emitCheckpoint('start');
@@ -306,12 +372,12 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     const canonical = issues ? canonicalJson : forAction!.canonical;
     if (!rejectInvalid) {
       // What waits must be what was validated: a copy where zod handed the caller's own objects through.
-      pending.add({ event: issues || forAction!.detached ? event! : structuredClone(event!), now, span, canonical, issues, request }, reporting);
+      pending.add({ event: issues || forAction!.detached ? event! : structuredClone(event!), now, span, canonical, issues, siteScoped: forAction?.siteScoped ?? false, request }, reporting);
       return DEFERRED;
     }
     // What was logged before goes first: the chain follows the order of the calls.
     pending.drain();
-    return chainAndSend(event!, now, span, canonical(event), issues);
+    return chainAndSend(event!, now, span, canonical(event), issues, forAction?.siteScoped ?? false);
   }
 
   /**

@@ -54,6 +54,14 @@ function record(value: unknown): Record<string, unknown> {
 }
 
 /**
+ * The site of an event, as `audit.site.id` carries it (`context.site.id`, a number as its digits),
+ * or undefined when it has none. Defensive on shape: invalid events have sites too.
+ */
+export function siteIdOf(event: AuditEvent): string | undefined {
+  return id(record(record(event.context)['site'])['id']);
+}
+
+/**
  * The attributes of an event's log record (see the README's mapping table). Pure: it reads only
  * its arguments. Defensive on shape, because invalid events are mapped too.
  */
@@ -76,7 +84,7 @@ export function recordAttributes(event: AuditEvent, extras: Omit<RecordExtras, '
   put(ATTR.clientAddress, text(context['ip_address']));
   put(ATTR.userAgent, text(context['user_agent']));
   put(ATTR.sessionId, text(context['session_id']));
-  put(ATTR.siteId, id(site['id']));
+  put(ATTR.siteId, siteIdOf(event));
   put(ATTR.siteName, text(site['name']));
   put(ATTR.siteDomain, text(site['domain']));
   const { link, issues } = extras;
@@ -85,6 +93,11 @@ export function recordAttributes(event: AuditEvent, extras: Omit<RecordExtras, '
     attributes[ATTR.seq] = link.seq;
     attributes[ATTR.prevHash] = link.prevHash;
     attributes[ATTR.hash] = link.hash;
+    if (link.site) {
+      attributes[ATTR.siteSeq] = link.site.seq;
+      attributes[ATTR.sitePrevHash] = link.site.prevHash;
+      attributes[ATTR.siteHash] = link.site.hash;
+    }
   }
   if (issues) {
     attributes[ATTR.invalid] = true;

@@ -9,7 +9,7 @@ import { createOtlpTransport } from '../src/delivery/otlp-http.js';
 import type { OtlpProtocol } from '../src/delivery/transport.js';
 import { resolveExportOptions } from '../src/options.js';
 import { createAuditLogger } from '../src/index.js';
-import { toLogRecord } from '../src/record.js';
+import { siteIdOf, toLogRecord } from '../src/record.js';
 import { sampleEvent } from './helpers/fixtures.js';
 import { startOtlpListener } from './helpers/otlp-listener.js';
 
@@ -57,6 +57,18 @@ describe('toLogRecord', () => {
     assert.equal(record.severityNumber, 9);
     // Type-checked against @opentelemetry/api's LogRecord by `tsc` (npm test); the no-op logger takes it at run time.
     logs.getLogger('otel-audit-test').emit(record);
+  });
+
+  it("maps a site link to audit.site.seq, prev_hash and hash beside the stream's, for the site audit.site.id names", () => {
+    const site = { site: '42', seq: 3, prevHash: 'c'.repeat(64), hash: 'd'.repeat(64) };
+    const { attributes } = toLogRecord(sampleEvent, { observedAt: 1, link: { ...link, site } });
+    assert.deepEqual(
+      [attributes[ATTR.siteId], attributes[ATTR.siteSeq], attributes[ATTR.sitePrevHash], attributes[ATTR.siteHash], attributes[ATTR.seq]],
+      ['42', 3, 'c'.repeat(64), 'd'.repeat(64), 7],
+    );
+    assert.equal(siteIdOf(sampleEvent), '42', 'a numeric site id as its digits, as audit.site.id carries it');
+    const withoutSite = toLogRecord(sampleEvent, { observedAt: 1, link }).attributes;
+    for (const name of [ATTR.siteSeq, ATTR.sitePrevHash, ATTR.siteHash]) assert.equal(withoutSite[name], undefined);
   });
 
   it('omits absent values instead of sending empty strings', () => {

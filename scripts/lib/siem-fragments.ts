@@ -4,13 +4,14 @@
 import { ATTR } from '../../src/attributes.js';
 import type { Catalog } from '../../src/catalog/define.js';
 import { CHECKPOINT_ACTION } from '../../src/integrity/checkpoint.js';
+import { CEF_SITE_KEYS } from '../../src/integrity/trail-siem.js';
 import { ACTOR_FIELDS, KIND_DEFAULTS, OCSF_CLASSES, VERB_RULES, deriveSiemMapping, ocsfTypeUid, siemMappingOf, verbKind, type SiemMapping, type VerbKind } from '../../src/catalog/siem-mapping.js';
 
 export const SIEM_FORMATS = ['ocsf', 'ecs', 'cim', 'cef'] as const;
 export type SiemFormat = (typeof SIEM_FORMATS)[number];
 
-/** What `otel-audit verify` needs from a copy: each format keeps these somewhere. */
-export const INTEGRITY_ATTRIBUTES = [ATTR.recordUid, ATTR.streamId, ATTR.seq, ATTR.prevHash, ATTR.hash, ATTR.signature] as const;
+/** What `otel-audit verify` needs from a copy (`--site`: the site's id and link too): each format keeps these somewhere. */
+export const INTEGRITY_ATTRIBUTES = [ATTR.recordUid, ATTR.streamId, ATTR.seq, ATTR.prevHash, ATTR.hash, ATTR.signature, ATTR.siteId, ATTR.siteSeq, ATTR.sitePrevHash, ATTR.siteHash] as const;
 
 /** OCSF's `email_t` pattern (the class schemas' `email_addr`). */
 export const OCSF_EMAIL = "^[a-zA-Z0-9!#$%&'*+-/=?^_`{|}~.]+@[a-zA-Z0-9-]+\\.[a-zA-Z0-9-.]+$";
@@ -21,10 +22,11 @@ export const OCSF_VERSION = '1.6.0';
 export const ECS_VERSION = '9.5.0';
 
 /** CEF custom-string slots and their labels (`csNLabel`). */
-export const CEF_LABELS = { cs1: 'site', cs2: 'auditHash', cs3: 'auditPrevHash', cs4: 'auditStreamId', cs5: 'userEmail', cs6: 'sessionId', cn1: 'auditSeq' } as const;
+export const CEF_LABELS = { cs1: 'site', cs2: 'auditHash', cs3: 'auditPrevHash', cs4: 'auditStreamId', cs5: 'userEmail', cs6: 'sessionId', cn1: 'auditSeq', cn2: 'auditSiteSeq' } as const;
 /** Vendor-defined CEF keys (`VendorProductKey`, as the CEF guide names custom extensions). */
 export const CEF_EVENT_KEY = 'OtelAuditEvent';
 export const CEF_SIGNATURE_KEY = 'OtelAuditSignature';
+
 
 const str = (value: string): string => `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
 const attr = (name: string): string => `log.attributes[${str(name)}]`;
@@ -181,6 +183,9 @@ function ecs(mappings: readonly SiemMapping[]): string[] {
     [['audit', 'stream_id'], attr(ATTR.streamId)],
     [['audit', 'prev_hash'], attr(ATTR.prevHash)],
     [['audit', 'checkpoint_signature'], attr(ATTR.signature)],
+    [['audit', 'site_seq'], attr(ATTR.siteSeq)],
+    [['audit', 'site_prev_hash'], attr(ATTR.sitePrevHash)],
+    [['audit', 'site_hash'], attr(ATTR.siteHash)],
     [['audit', 'object', 'id'], cache('object_id')],
     [['audit', 'object', 'name'], cache('object_name')],
   ];
@@ -316,7 +321,9 @@ const CEF_EXTENSIONS: [string, string][] = [
   ['cs5', lowest(ACTOR_FIELDS.cef.cs5)],
   ['cs6', attr(ATTR.sessionId)],
   ['cn1', attr(ATTR.seq)],
+  ['cn2', attr(ATTR.siteSeq)],
   [CEF_SIGNATURE_KEY, attr(ATTR.signature)],
+  ...Object.entries(CEF_SITE_KEYS).map(([key, name]): [string, string] => [key, attr(name)]),
   [CEF_EVENT_KEY, 'String(log.body)'],
 ];
 
@@ -338,7 +345,7 @@ function cef(mappings: readonly SiemMapping[], descriptions: Readonly<Record<str
     ...CEF_EXTENSIONS.map(([key, value]) => when(`set(${cache('cef', key)}, ${value})`, present(value))),
     // The actor's fields with more than one source: the ones before the last (in CEF_EXTENSIONS) override it, in ACTOR_FIELDS' order.
     ...Object.entries(ACTOR_FIELDS.cef).flatMap(([key, sources]) => firstPresent(sources.slice(0, -1)).map((value) => when(`set(${cache('cef', key)}, ${value})`, present(value)))),
-    when(`set(${cache('cef', 'cn1')}, String(${cache('cef', 'cn1')}))`, present(cache('cef', 'cn1'))),
+    ...['cn1', 'cn2'].map((slot) => when(`set(${cache('cef', slot)}, String(${cache('cef', slot)}))`, present(cache('cef', slot)))),
     ...cefEscapes(),
     `set(${ext}, Concat(["rt=", String(UnixMilli(log.time))], ""))`,
     ...Object.entries(CEF_LABELS).map(([slot, label]) => when(append(`" ${slot}Label=${label} ${slot}=", ${cache('cef', slot)}`), present(cache('cef', slot)))),
@@ -370,7 +377,8 @@ const HEADERS: Record<SiemFormat, string> = {
 # bodymap (the body is the document), fed from gateway.yaml's Kafka topic without a sending queue,
 # so that nothing is lost however long Elasticsearch is down: examples/siem-formats/ecs-elasticsearch.yaml.
 # event.kind/category/type come from ECS's allowed values (docs/siem-mapping.md), event.hash is the
-# chain hash, event.original the canonical event (JSON); audit.* holds what ECS has no field for.`,
+# chain hash, event.original the canonical event (JSON); audit.* holds what ECS has no field for
+# (the site's chain: audit.site_seq, audit.site_prev_hash, audit.site_hash; the site: organization.id).`,
   cim: `# Splunk Common Information Model (CIM), Change data model: index-time HEC fields.
 #
 # Fits the \`splunk_hec\` exporter. The event stays the canonical event (search-time fields with
@@ -390,8 +398,9 @@ const HEADERS: Record<SiemFormat, string> = {
 #   ${Object.entries(CEF_LABELS)
     .map(([slot, label]) => `${slot}=${label}`)
     .join(', ')};
-# ${CEF_EVENT_KEY} (the canonical event, JSON) and ${CEF_SIGNATURE_KEY} (checkpoints), so
-# \`otel-audit verify\` checks a CEF copy. Vendor: AUDIT_CEF_VENDOR (default otel-audit).
+# ${CEF_EVENT_KEY} (the canonical event, JSON), ${CEF_SIGNATURE_KEY} (checkpoints) and
+# ${Object.keys(CEF_SITE_KEYS).join(', ')} (the site's chain), so
+# \`otel-audit verify\` checks a CEF copy (--site: a site's). Vendor: AUDIT_CEF_VENDOR (default otel-audit).
 # Exporter settings: none beyond the syslog exporter's own; it also sets msg_id, appname, hostname, priority.`,
 };
 

@@ -14,10 +14,11 @@ function some<T>(items: readonly T[], show: (item: T) => string): string {
   return items.length > LISTED_IN_NOTES ? `${shown} and ${items.length - LISTED_IN_NOTES} more (--json lists them)` : shown;
 }
 
-/** How a stream is named: its service, then its id (the first characters name it for --stream). */
-export function streamLabel(stream: Pick<StreamReport, 'streamId' | 'serviceName'>): string {
+/** How a chain is named: its service, then its stream's id (the first characters name it for --stream), then its site (--site). */
+export function streamLabel(stream: Pick<StreamReport, 'streamId' | 'serviceName' | 'siteId'>): string {
   const id = stream.streamId.length > 8 ? `${stream.streamId.slice(0, 8)}…` : stream.streamId;
-  return stream.serviceName ? `${stream.serviceName} (stream ${id})` : `stream ${id} (no service.name)`;
+  const label = stream.serviceName ? `${stream.serviceName} (stream ${id})` : `stream ${id} (no service.name)`;
+  return stream.siteId === undefined ? label : `${label}, site ${stream.siteId}`;
 }
 
 function badCheckpoint(c: StreamReport['badCheckpoints'][number]): string {
@@ -51,9 +52,11 @@ function streamLines(s: StreamReport, options: VerifyOptions): { findings: strin
 
 /** The report in sentences: what was read, then each stream ending with one verdict line, then the result. */
 export function humanReport(report: VerifyReport, options: VerifyOptions, files: number): string {
-  const lines = [`${report.records} record(s) read from ${files} file(s), ${report.streams.length} stream(s)`];
+  const chains = options.sites ? 'site chain(s)' : 'stream(s)';
+  const lines = [`${report.records} record(s) read from ${files} file(s), ${report.streams.length} ${chains}`];
   if (report.outsideWindow) lines.push(`  ${report.outsideWindow} record(s) outside the window, not checked`);
-  if (report.excluded) lines.push(`  ${report.excluded} record(s) left out (${[options.streams && '--stream', options.services && '--service', options.excludeTest && '--exclude-test'].filter(Boolean).join(', ')})`);
+  const selection = [options.sites && '--site', options.streams && '--stream', options.services && '--service', options.excludeTest && '--exclude-test'].filter(Boolean).join(', ');
+  if (report.excluded) lines.push(`  ${report.excluded} record(s) left out (${selection})`);
   if (report.unchained) lines.push(`  ${report.unchained} record(s) carry no integrity attributes (not written by otel-audit, or stripped)`);
   for (const damage of report.damage) lines.push(`  ${damage.kind === 'damaged' ? '' : 'note: '}${describeDamage(damage)}`);
   const unlisted = report.damaged - report.damage.filter((d) => d.kind === 'damaged').length;
@@ -61,6 +64,7 @@ export function humanReport(report: VerifyReport, options: VerifyOptions, files:
   const unlistedNotes = report.damageNotes - report.damage.filter((d) => d.kind !== 'damaged').length;
   if (unlistedNotes > 0) lines.push(`  note: ${unlistedNotes} more torn tail(s) or line(s) that are no audit record, not listed (--max-listed)`);
   if (report.testRecords) lines.push(`  note: ${report.testRecords} destination test record(s) (otel_audit.test) without integrity attributes, not part of any stream`);
+  if (report.siteCheckpoints) lines.push(`  note: ${report.siteCheckpoints} checkpoint(s) of sites' chains, not checked here (--site <id> checks a site's chain)`);
   for (const s of report.streams) {
     const checked = s.expected ? `, checked seq ${range(s.expected)}` : '';
     lines.push(`${streamLabel(s)}: ${s.events} event(s), seq ${s.firstSeq ?? '-'}..${s.lastSeq ?? '-'}${checked}, ${s.checkpoints} checkpoint(s)`);
@@ -96,7 +100,9 @@ each stream ends with one verdict line. Damaged frames and lines are findings, n
 byte offset, and reading goes on after them; a write cut short at the very end of a file (a torn
 tail) is a note. Identical copies, records stored out of order, records a run sent beyond what its
 spool kept before it died (superseded when the next run resumed), a process's downtime before a
-restart and destination test records are notes. Files are read in the order given, a bounded piece
+restart and destination test records are notes. With --site, the same is checked of each site's
+own chain within each stream (its per-site sequence, hash link and checkpoints), one verdict line
+per site chain: what a site owner's copy proves. Files are read in the order given, a bounded piece
 at a time: memory depends on the number of events, not on the files' size.
 
 Options:
@@ -104,6 +110,8 @@ Options:
   --require-signed        every stream needs checkpoints, all signed (needs --public-key); without
                           it an unsigned trail passes with a note
   --hmac-key-file <file>  the chain's HMAC key: the file's bytes exactly as the logger got them
+  --site <id>             check this site's chain in each stream instead of the streams: a site's
+                          copy (what a site destination received), or the installation's; repeatable
   --stream <id>           check only this stream (its id, or the first characters of it); repeatable
   --service <name>        check only the records of this service.name; repeatable
   --exclude-test          leave out test records: destination tests (otel_audit.test) and what
@@ -125,6 +133,7 @@ not be read.`,
     'public-key': { type: 'string' },
     'require-signed': { type: 'boolean' },
     'hmac-key-file': { type: 'string' },
+    site: { type: 'string', multiple: true },
     stream: { type: 'string', multiple: true },
     service: { type: 'string', multiple: true },
     'exclude-test': { type: 'boolean' },
@@ -159,6 +168,7 @@ not be read.`,
       until: time(values, 'until'),
       fromSeq: whole('from-seq'),
       maxListed: whole('max-listed'),
+      sites: list(values['site']),
       streams: list(values['stream']),
       services: list(values['service']),
       excludeTest: values['exclude-test'] === true,

@@ -84,6 +84,8 @@ export class Delivery {
     now: () => number;
     /** One given slot of the spool directory instead of the lowest free one. */
     slot?: string | undefined;
+    /** The logger's chain head, for the HEAD frames of its own spool (see `SpoolOptions.chainHead`). */
+    chainHead?: () => ChainHead;
   }) {
     const { settings } = options;
     this.#settings = settings;
@@ -91,7 +93,7 @@ export class Delivery {
     this.#report = options.report;
     this.#transport = options.transport;
     this.#now = options.now;
-    this.#spool = settings.spoolDir === undefined ? undefined : this.#openSpool(settings.spoolDir, options.fs, options.slot);
+    this.#spool = settings.spoolDir === undefined ? undefined : this.#openSpool(settings.spoolDir, options.fs, options.slot, options.chainHead);
     this.#memory = this.#spool ? undefined : new MemoryQueue(settings.maxQueueRecords);
     this.#queue = this.#spool ? new CompositeQueue(this.#spool, (queue) => void (queue as Spool).close()) : this.#memory!;
     this.#deadLetterFile = settings.deadLetterFile ?? (this.#spool ? join(this.#spool.dir, 'dead-letters.ndjson') : undefined);
@@ -180,9 +182,10 @@ export class Delivery {
     };
   }
 
-  #openSpool(dir: string, fs: FileSystem, slot: string | undefined): Spool | undefined {
+  #openSpool(dir: string, fs: FileSystem, slot: string | undefined, chainHead: (() => ChainHead) | undefined): Spool | undefined {
     try {
-      const spoolOptions = this.#spoolOptionsFor(fs);
+      // Only the own slot is written to: adopted ones are delivered, never appended to.
+      const spoolOptions = { ...this.#spoolOptionsFor(fs), chainHead };
       if (slot === undefined) return openSpool(dir, spoolOptions);
       const spool = openSlot(slot, spoolOptions);
       if (!spool) throw new SpoolOpenError(`spool slot ${slot} is held by a running process`);

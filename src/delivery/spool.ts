@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { GENESIS_HASH, type ChainHead } from '../integrity/chain.js';
+import { SegmentHead } from '../integrity/head-recovery.js';
 import { fsyncDirectory, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, type FileSystem } from './file-system.js';
 import { MemoryQueue } from './memory-queue.js';
 import type { Batch, BatchLimits, QueuedRecord, RecordQueue } from './queue.js';
@@ -21,9 +22,9 @@ import { canLockIn, tryLockSlot, type SlotLock } from './slot-lock.js';
  *
  *   segment := frame*
  *   frame   := length u32le | crc32 u32le (of kind and payload) | kind u8 | payload (length bytes)
- *   kind 1 HEAD    payload: JSON {"streamId","seq","hash"}: the chain head when the segment opened;
- *                  the first frame of every segment, so the head survives when every record before
- *                  it was acknowledged and deleted
+ *   kind 1 HEAD    payload: JSON {"streamId","seq","hash","sites"?}: the chain's head when the segment
+ *                  opened (the chain's own payload: its sites' heads too); the first frame of every
+ *                  segment, so the head survives when every record before it was acknowledged and deleted
  *   kind 2 RECORD  payload: at u48le (emit time, ms) | seq u48le (0: outside the chain) |
  *                  hash (32 bytes, zero outside the chain) | the OTLP LogRecord bytes
  *
@@ -39,7 +40,8 @@ import { canLockIn, tryLockSlot, type SlotLock } from './slot-lock.js';
  * - stream.json and a new slot directory: written with fsync, parent directory fsynced;
  * - ack.json: tmp + rename without fsync: a lost ack position only re-sends (duplicates), and
  *   segments are deleted only after the position that makes them useless was written.
- * Head recovery walks the remaining segments and takes the greatest seq of any RECORD or HEAD.
+ * Head recovery walks the remaining segments and takes the greatest seq of any RECORD or HEAD; the
+ * chain reads the rest of its head from the frames (integrity/head-recovery.ts).
  */
 
 const FRAME_HEADER_BYTES = 9;
@@ -186,23 +188,21 @@ function* frames(buf: Buffer, base: number, segment: string, complete: boolean):
 function scanSegment(buf: Buffer, from: number, segment: string) {
   let pending = 0;
   let firstAt: number | undefined;
-  let head: ChainHead | undefined;
-  let streamId: string | undefined;
+  // The chain reads its head back from the frames: the spool knows nothing of what the records say.
+  const head = new SegmentHead();
   const damage: SpoolCorruptionError[] = [];
   for (const f of frames(buf, 0, segment, true)) {
     if (f.kind === 'damage') damage.push(f.error);
-    else if (f.kind === KIND_HEAD) {
-      streamId = f.head.streamId;
-      if (!head || f.head.seq > head.seq) head = f.head;
-    } else {
-      if (f.record.seq > 0 && streamId && (!head || f.record.seq > head.seq)) head = { streamId, seq: f.record.seq, hash: f.record.hash };
+    else if (f.kind === KIND_HEAD) head.headFrame(f.head);
+    else {
+      head.record(f.record.seq, f.record.hash, f.record.bytes);
       if (f.end > from) {
         pending++;
         firstAt ??= f.record.at;
       }
     }
   }
-  return { pending, firstAt, head, damage };
+  return { pending, firstAt, head: head.head, damage };
 }
 
 interface Position {
@@ -226,6 +226,12 @@ export interface SpoolOptions {
   readonly onOverflow: (records: readonly QueuedRecord[]) => void;
   /** Records written and fdatasynced, in order. */
   readonly onCommit: (records: readonly QueuedRecord[], bytes: number) => void;
+  /**
+   * The writer's chain head, as of the last record it appended (it chains and appends in one
+   * step): what a new segment's HEAD states, the sites' heads included. Without it (a tool that
+   * only delivers a backlog), the head of the last record appended, or the one recovered.
+   */
+  readonly chainHead?: () => ChainHead;
 }
 
 /** A slot that could not be claimed or opened. */
@@ -523,11 +529,11 @@ export class Spool implements RecordQueue {
 
   /**
    * Opens the next segment first and closes the current one after: the fd is replaced only on
-   * success. Its HEAD is the head of the last record appended, which may be ahead of the records
+   * success. Its HEAD is the chain's head as of the last record appended, which may be ahead of the records
    * that follow it in the segment (records written back from memory): recovery takes the greatest seq.
    */
   #rotate(): void {
-    const next = this.#openSegment(this.#writeSeg + 1, this.#head);
+    const next = this.#openSegment(this.#writeSeg + 1, this.#options.chainHead?.() ?? this.#head);
     const old = this.#writeFd;
     this.#closed.set(this.#writeSeg, this.#writeSize);
     this.#writeSeg = next.seg;

@@ -26,6 +26,10 @@ function fromEcs(document: Json): Pick<TrailRecord, 'body' | 'attributes'> | und
     [ATTR.streamId]: audit['stream_id'],
     [ATTR.prevHash]: audit['prev_hash'],
     [ATTR.signature]: audit['checkpoint_signature'],
+    [ATTR.siteId]: isObject(document['organization']) ? document['organization']['id'] : undefined,
+    [ATTR.siteSeq]: audit['site_seq'],
+    [ATTR.sitePrevHash]: audit['site_prev_hash'],
+    [ATTR.siteHash]: audit['site_hash'],
   };
   for (const [key, value] of Object.entries(attributes)) if (value === undefined) delete attributes[key];
   return { body: JSON.parse(event['original']) as unknown, attributes };
@@ -84,7 +88,10 @@ function cefExtensions(text: string): Map<string, string> {
 }
 
 /** Chain attributes by the CEF label formats/cef.yaml gives their custom-field slot. */
-const CEF_LABELLED: Record<string, string> = { auditHash: ATTR.hash, auditPrevHash: ATTR.prevHash, auditStreamId: ATTR.streamId, auditSeq: ATTR.seq };
+const CEF_LABELLED: Record<string, string> = { auditHash: ATTR.hash, auditPrevHash: ATTR.prevHash, auditStreamId: ATTR.streamId, auditSeq: ATTR.seq, auditSiteSeq: ATTR.siteSeq };
+
+/** The site's id and chain in a CEF line (formats/cef.yaml): vendor keys, CEF having no custom-string slot left (its seq is `cn2`). */
+export const CEF_SITE_KEYS = { OtelAuditSiteId: ATTR.siteId, OtelAuditSitePrevHash: ATTR.sitePrevHash, OtelAuditSiteHash: ATTR.siteHash } as const;
 
 /**
  * The MSG of a syslog line carrying CEF from formats/cef.yaml: the canonical event is the
@@ -102,6 +109,10 @@ export function recordOfCefMessage(message: string, source: string): TrailRecord
   if (externalId !== undefined) attributes[ATTR.recordUid] = externalId;
   const signature = extensions.get('OtelAuditSignature');
   if (signature !== undefined) attributes[ATTR.signature] = signature;
+  for (const [key, name] of Object.entries(CEF_SITE_KEYS)) {
+    const value = extensions.get(key);
+    if (value !== undefined) attributes[name] = value;
+  }
   for (const [key, label] of extensions) {
     const slot = /^(c[sn]\d)Label$/.exec(key)?.[1];
     const name = CEF_LABELLED[label];

@@ -1,5 +1,5 @@
 import { hash as digest, type KeyObject } from 'node:crypto';
-import { ATTR } from '../attributes.js';
+import { ATTR, inSiteCopy } from '../attributes.js';
 import { canonicalJson } from './canonical-json.js';
 import { GENESIS_HASH, linkHash } from './chain.js';
 import { CHECKPOINT_ACTION, checkpointSignatureValid } from './checkpoint.js';
@@ -31,6 +31,13 @@ export interface VerifyOptions {
   readonly maxListed?: number;
   /** Only these streams (ids, or the first characters of one); other records are counted in `excluded`. */
   readonly streams?: readonly string[];
+  /**
+   * Check the chains of these sites instead of the streams: each site's chain within each stream,
+   * from the records of the site's copy (see `inSiteCopy`) and the site's checkpoints, exactly as
+   * a stream is checked. A site's copy, or the installation's (the rest of it is counted in
+   * `excluded`). Without it, site checkpoints are counted in `siteCheckpoints`, not checked.
+   */
+  readonly sites?: readonly string[];
   /**
    * Only the streams of these services (the resource's `service.name`), and the records without a
    * chain of them; the rest is counted in `excluded`. A stream is its service's whatever process
@@ -78,6 +85,8 @@ export interface Downtime {
 
 export interface StreamReport {
   readonly streamId: string;
+  /** The site whose chain within the stream this reports on (`sites`); absent for the stream's own chain. */
+  readonly siteId?: string;
   /** The `service.name` of the stream's records, when they carry one (the application's, not that of a tool that delivered its backlog). */
   readonly serviceName: string | undefined;
   /** Distinct sequence numbers found in the window. */
@@ -128,6 +137,8 @@ export interface VerifyReport {
   readonly unchained: number;
   /** Information, not a failure: destination test records (`otel_audit.test: true`) without integrity attributes. */
   readonly testRecords: number;
+  /** Information: checkpoints of the sites' chains, read without `sites` (`otel-audit verify --site` checks them). */
+  readonly siteCheckpoints: number;
   /** Damaged frames and lines (findings), torn tails and lines that are no audit record (notes), as the reader reported them: the first `maxListed` of each. */
   readonly damage: readonly TrailDamage[];
   /** Damaged frames and lines (kind `damaged`) in all, listed or not: a finding. */
@@ -142,6 +153,10 @@ const str = (value: unknown): string | undefined => (typeof value === 'string' ?
 const isTrue = (value: unknown): boolean => value === true || value === 'true';
 const idOf = (record: TrailRecord): string | undefined => str((record.body as { id?: unknown } | null)?.id) ?? str(record.attributes[ATTR.recordUid]);
 const HASH = /^[0-9a-f]{64}$/;
+
+/** The attributes of a record's link: in its stream's chain, or in its site's. */
+const STREAM_LINK = { seq: ATTR.seq, hash: ATTR.hash, prevHash: ATTR.prevHash } as const;
+const SITE_LINK = { seq: ATTR.siteSeq, hash: ATTR.siteHash, prevHash: ATTR.sitePrevHash } as const;
 
 /** The attribute the Admin Panel's Test button (and any destination test) marks its record with. */
 const DESTINATION_TEST = 'otel_audit.test';
@@ -232,6 +247,7 @@ class StreamState {
 
   constructor(
     readonly streamId: string,
+    readonly siteId: string | undefined,
     readonly limit: number,
   ) {
     this.tampered = new Capped(limit, this.counts);
@@ -289,6 +305,7 @@ export class TrailVerifier {
   #excluded = 0;
   #unchained = 0;
   #testRecords = 0;
+  #siteCheckpoints = 0;
   readonly #damage: TrailDamage[] = [];
   #damaged = 0;
   #damageNotes = 0;
@@ -301,18 +318,21 @@ export class TrailVerifier {
     }
     if (fromSeq !== undefined && !(Number.isSafeInteger(fromSeq) && fromSeq >= 1)) throw new TypeError(`fromSeq must be a whole number from 1, got ${String(fromSeq)}`);
     if (maxListed !== undefined && !(Number.isSafeInteger(maxListed) && maxListed >= 0)) throw new TypeError(`maxListed must be a whole number, got ${String(maxListed)}`);
-    for (const [name, list] of [['streams', options.streams], ['services', options.services]] as const) {
+    for (const [name, list] of [['streams', options.streams], ['services', options.services], ['sites', options.sites]] as const) {
       if (list !== undefined && !(Array.isArray(list) && list.every((item) => typeof item === 'string' && item !== ''))) throw new TypeError(`${name} must be a list of non-empty strings`);
     }
     this.#options = options;
     this.#limit = maxListed ?? 1000;
   }
 
-  #stream(streamId: string): StreamState {
-    let state = this.#streams.get(streamId);
+  /** The state of a stream's chain, or of a site's chain within it. */
+  #stream(streamId: string, site: string | undefined): StreamState {
+    // A NUL cannot be part of a stream id a logger writes (a UUID): the key sorts a stream's sites after it, by site.
+    const key = site === undefined ? streamId : `${streamId}\u0000${site}`;
+    let state = this.#streams.get(key);
     if (!state) {
-      state = new StreamState(streamId, this.#limit);
-      this.#streams.set(streamId, state);
+      state = new StreamState(streamId, site, this.#limit);
+      this.#streams.set(key, state);
     }
     return state;
   }
@@ -339,22 +359,38 @@ export class TrailVerifier {
 
   add(record: TrailRecord): void {
     this.#records++;
-    const body = record.body as { action?: unknown; details?: { stream_id?: unknown } } | null;
+    const body = record.body as { action?: unknown; details?: { stream_id?: unknown; site_id?: unknown } } | null;
     const isCheckpoint = body?.action === CHECKPOINT_ACTION;
     const streamId = (isCheckpoint ? str(body.details?.stream_id) : undefined) ?? str(record.attributes[ATTR.streamId]);
-    if (!this.#selected(record, streamId)) {
+    const checkpointSite = isCheckpoint ? str(body.details?.site_id) : undefined;
+    // The chain a record is checked in: its stream's; with `sites`, its site's within the stream
+    // (a site's copy holds exactly the records `inSiteCopy` names, and the site's checkpoints).
+    const { sites } = this.#options;
+    const site = !sites ? undefined : isCheckpoint ? sites.find((wanted) => wanted === checkpointSite) : sites.find((wanted) => inSiteCopy(record.attributes, wanted));
+    const selected = this.#selected(record, streamId);
+    // A destination test passes a site's filter too: a note, as in any copy.
+    if (selected && sites && site === undefined && isTrue(record.attributes[DESTINATION_TEST])) {
+      this.#testRecords++;
+      return;
+    }
+    if (!selected || (sites && site === undefined)) {
       this.#excluded++;
+      return;
+    }
+    if (!sites && checkpointSite !== undefined) {
+      this.#siteCheckpoints++;
       return;
     }
     const time = timeOf(record);
     if (isCheckpoint) {
       if (!this.#inTime(time)) this.#outsideWindow++;
-      else this.#addCheckpoint(record, streamId ?? '(unknown)');
+      else this.#addCheckpoint(record, streamId ?? '(unknown)', site);
       return;
     }
-    const hash = str(record.attributes[ATTR.hash]);
-    const prevHash = str(record.attributes[ATTR.prevHash]);
-    const seq = num(record.attributes[ATTR.seq]);
+    const names = site === undefined ? STREAM_LINK : SITE_LINK;
+    const hash = str(record.attributes[names.hash]);
+    const prevHash = str(record.attributes[names.prevHash]);
+    const seq = num(record.attributes[names.seq]);
     if (!streamId || !hash || !prevHash || !Number.isSafeInteger(seq) || seq < 1) {
       const { services } = this.#options;
       if (services && !services.includes(serviceOf(record) ?? '')) this.#excluded++;
@@ -367,7 +403,7 @@ export class TrailVerifier {
       this.#outsideWindow++;
       return;
     }
-    const state = this.#stream(streamId);
+    const state = this.#stream(streamId, site);
     state.countRecord(serviceOf(record));
     this.#addChained(state, record, seq, hash, prevHash, time);
   }
@@ -458,8 +494,8 @@ export class TrailVerifier {
     else state.orphans.delete(seq);
   }
 
-  #addCheckpoint(record: TrailRecord, streamId: string): void {
-    const state = this.#stream(streamId);
+  #addCheckpoint(record: TrailRecord, streamId: string, site: string | undefined): void {
+    const state = this.#stream(streamId, site);
     state.countRecord(serviceOf(record));
     const id = idOf(record);
     const { publicKey, requireSigned } = this.#options;
@@ -528,6 +564,7 @@ export class TrailVerifier {
       excluded,
       unchained: this.#unchained,
       testRecords: this.#testRecords,
+      siteCheckpoints: this.#siteCheckpoints,
       damage: this.#damage,
       damaged: this.#damaged,
       damageNotes: this.#damageNotes,
@@ -674,6 +711,7 @@ export class TrailVerifier {
 
     return {
       streamId: state.streamId,
+      ...(state.siteId === undefined ? {} : { siteId: state.siteId }),
       serviceName: state.serviceName,
       events: store.size,
       firstSeq: store.size ? store.min : undefined,

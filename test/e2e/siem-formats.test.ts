@@ -43,8 +43,10 @@ const catalog = extendCatalog(gristCatalog, {
 });
 /** The 40 actions, the hostile event and the custom action. */
 const EVENTS = actions.length + 2;
-/** The events and the checkpoints of start and shutdown. */
-const RECEIVED = EVENTS + 2;
+/** Sites in the events' context: the sample's (42) and the hostile event's (7). */
+const SITES = ['42', '7'];
+/** The events and the checkpoints of start and shutdown: the stream's, and each site's (its resume marker before its first event, and its final one). */
+const RECEIVED = EVENTS + 2 + 2 * SITES.length;
 const mappingOf = (action: string) => (action === CUSTOM ? deriveSiemMapping(action) : siemMapping(action));
 const fixture = (path: string) => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
 
@@ -562,6 +564,12 @@ describe('SIEM formats through the real Collector', () => {
       assert.equal(report.streams.length, 1);
       assert.equal(report.streams[0]!.events, EVENTS);
       assert.equal(report.streams[0]!.checkpoints, 2, 'the checkpoints of start and shutdown');
+      // Each format carries the sites' chains too: verify --site checks them in each copy.
+      const bySite = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'verify', file, ...extra, ...SITES.flatMap((site) => ['--site', site]), '--json'], { encoding: 'utf8' })) as { ok: boolean; streams: { siteId: string; events: number; checkpoints: number }[] };
+      assert.equal(bySite.ok, true, `${file} --site: ${JSON.stringify(bySite)}`);
+      // Site 42: every site-scoped action of the catalog, the custom one included; site 7: the hostile event.
+      const siteScoped = actions.filter((action) => (gristCatalog.actions[action].scopes as readonly string[]).includes('site')).length + 1;
+      assert.deepEqual(bySite.streams.map((s) => [s.siteId, s.events, s.checkpoints]), [['42', siteScoped, 2], ['7', 1, 2]], 'each site\'s events, its resume marker and final checkpoint');
     }
   });
 

@@ -63,6 +63,28 @@ describe('readTrail on SIEM-format copies', () => {
     assert.equal(verifyTrail(altered).streams[0]!.tampered.length, 1);
   });
 
+  it('a site\'s chain in an ECS document and a CEF line: verify --site reads it back', () => {
+    const site = { 'audit.site.id': '42', 'audit.site.seq': 1, 'audit.site.prev_hash': GENESIS_HASH, 'audit.site.hash': chain['audit.hash'] };
+    const ecs = {
+      '@timestamp': event.timestamp,
+      event: { original: JSON.stringify(event), id: event.id, hash: chain['audit.hash'], sequence: 1 },
+      organization: { id: '42' },
+      audit: { stream_id: 's1', prev_hash: GENESIS_HASH, site_seq: 1, site_prev_hash: GENESIS_HASH, site_hash: site['audit.site.hash'] },
+    };
+    const extensions = [
+      `rt=1 cs4Label=auditStreamId cs4=s1 cn1Label=auditSeq cn1=1 cn2Label=auditSiteSeq cn2=1`,
+      `OtelAuditSiteId=42 OtelAuditSitePrevHash=${GENESIS_HASH} OtelAuditSiteHash=${site['audit.site.hash']}`,
+      `OtelAuditEvent=${cefValue(JSON.stringify(event))}`,
+    ].join(' ');
+    const cef = `<110>1 - host app document.create - - CEF:0|otel-audit|otel-audit|0.1.0|document.create|created|3|${extensions}`;
+    for (const [name, content] of [['ecs-site.jsonl', JSON.stringify(ecs)], ['cef-site.log', cef]]) {
+      const records = readTrail(file(name!, `${content}\n`));
+      const report = verifyTrail(records, { sites: ['42'] });
+      assert.equal(report.ok, true, `${name}: ${JSON.stringify(report)}`);
+      assert.deepEqual(report.streams.map((s) => [s.siteId, s.events]), [['42', 1]], name);
+    }
+  });
+
   it('a syslog line whose JSON mentions CEF is still read as JSON', () => {
     const withCef = { ...event, details: { document: { id: 'd1', name: 'CEF:0|not|a|header' } } };
     const line = `[audit@32473 audit.seq="1"] ${JSON.stringify(withCef)}`;
