@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { ATTR } from '../attributes.js';
+import { ATTR, siteCopyDropCondition } from '../attributes.js';
 import { actionPatternRegex, CANONICAL_FORMAT, type Destination } from './destinations.js';
 
 type Node = Record<string, unknown>;
@@ -203,25 +203,15 @@ function filterProcessor(destination: Destination): Node {
   return { error_mode: 'ignore', logs: { log_record: conditions } };
 }
 
-/** The site sequence number the logger writes on site-scoped events (and per-site checkpoints) that have a site. */
-export const SITE_SEQ_ATTRIBUTE = 'audit.site.seq';
-
 /**
- * Drops a record unless its `audit.site.id` is the site and it carries `audit.site.seq`: the
- * logger's mark of an event of a site-scoped action with that site in its context (an
- * installation-only action, or an event without a site, never has one). Test events pass.
+ * Drops a record unless it is in the site's copy (`siteCopyDropCondition`, the logger's own rule);
+ * test events pass. A site id is a slug (parseDestination), so it needs no `$` doubling.
  */
 export function siteFilter(site: string): Node {
-  const id = `attributes["${ATTR.siteId}"]`;
   return {
     error_mode: 'ignore',
-    logs: { log_record: [`attributes["${TEST_ATTRIBUTE}"] != true and (${id} == nil or ${id} != "${site}" or attributes["${SITE_SEQ_ATTRIBUTE}"] == nil)`] },
+    logs: { log_record: [`attributes["${TEST_ATTRIBUTE}"] != true and (${siteCopyDropCondition(site)})`] },
   };
-}
-
-/** siteFilter's rule on an archived record: a replay to a site destination sends (and counts) only these. */
-export function belongsToSite(attributes: Readonly<Record<string, unknown>>, site: string): boolean {
-  return attributes[ATTR.siteId] === site && attributes[SITE_SEQ_ATTRIBUTE] !== undefined;
 }
 
 /** Marks a destination test event; filters let it through and no real event has it. */

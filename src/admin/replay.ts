@@ -2,11 +2,11 @@
 // unchanged (same id, seq and hash), posted to that destination's own loopback OTLP receiver,
 // which feeds its pipeline and no other. Its copy then passes `otel-audit verify`; records at the
 // edges of the window may arrive twice, as identical duplicates.
+import { inSiteCopy } from '../attributes.js';
 import type { TrailRecord } from '../integrity/trail.js';
 import { toKeyValues, toAnyValue } from '../integrity/otlp-json.js';
 import type { Archive, ArchivePosition } from './archive.js';
 import type { Destination } from './destinations.js';
-import { belongsToSite } from './render.js';
 
 /** One OTLP/JSON export request: records grouped by their resource. */
 export function otlpRequest(records: readonly TrailRecord[]): unknown {
@@ -77,7 +77,7 @@ export function replayArchive(options: { archive: Archive; window: ReplayWindow;
 
 async function* ofSite(batches: AsyncIterable<TrailRecord[]>, site: string): AsyncGenerator<TrailRecord[]> {
   for await (const batch of batches) {
-    const chosen = batch.filter((record) => belongsToSite(record.attributes, site));
+    const chosen = batch.filter((record) => inSiteCopy(record.attributes, site));
     if (chosen.length) yield chosen;
   }
 }
