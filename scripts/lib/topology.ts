@@ -63,6 +63,35 @@ function groupsSettled(consumerLogs: readonly string[], partitions: number): boo
   });
 }
 
+/**
+ * HAProxy with the topology's haproxy.cfg in front of the gateways whose environments are given
+ * (their AUDIT_OTLP_HTTP_ENDPOINT and AUDIT_HEALTH_ENDPOINT), one per slot of the config; fewer
+ * gateways than slots repeat the last. On fresh ports if the one it picked was taken.
+ */
+export function startLoadBalancerFor(gatewayEnvs: readonly Record<string, string>[]): Promise<{ port: number; process: RunningProcess }> {
+  const slot = (i: number) => gatewayEnvs[Math.min(i, gatewayEnvs.length - 1)]!;
+  return onFreshPorts(async () => {
+    const port = await freePort();
+    const env: Record<string, string> = { PATH: process.env['PATH'] ?? '', LB_BIND: `127.0.0.1:${port}` };
+    for (let i = 0; i < LOAD_BALANCER_SLOTS; i++) {
+      env[`GATEWAY_${i + 1}`] = slot(i)['AUDIT_OTLP_HTTP_ENDPOINT']!;
+      env[`GATEWAY_${i + 1}_HEALTH_PORT`] = slot(i)['AUDIT_HEALTH_ENDPOINT']!.split(':')[1]!;
+    }
+    const child = spawn('haproxy', ['-db', '-f', CONFIG(`${TOPOLOGY}/haproxy.cfg`)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const haproxy = track(child, 'haproxy');
+    try {
+      await waitFor('HAProxy to listen', () => {
+        if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}:\n${haproxy.output()}`);
+        return listening(port);
+      });
+    } catch (error) {
+      await haproxy.stop();
+      throw error;
+    }
+    return { port, process: haproxy };
+  });
+}
+
 /** Starts every part, in the order data flows backwards (destinations first), in `dir`. */
 export async function startTopology(dir: string, options: TopologyOptions = {}) {
   const { gateways: gatewayCount = 2, consumers: consumerCount = 2, partitions = 4, splunkRetryWindow = '60s', sessionTimeout = '6s', deferConsumers = false } = options;
@@ -103,7 +132,6 @@ export async function startTopology(dir: string, options: TopologyOptions = {}) 
     const env = gatewayEnvs[i]!;
     gateways[i] = await started(startCollector(`${TOPOLOGY}/gateway.yaml`, env, env['AUDIT_HEALTH_ENDPOINT']!, `gateway-${i + 1}`));
   };
-  const slot = (i: number) => gatewayEnvs[Math.min(i, gatewayCount - 1)]!;
   const archiveFiles = Array.from({ length: consumerCount }, (_, i) => join(dir, `archive-consumer-${i + 1}.jsonl`));
   const consumerEnvs: Record<string, string>[] = [];
   const consumers: (RunningProcess | undefined)[] = [];
@@ -129,28 +157,11 @@ export async function startTopology(dir: string, options: TopologyOptions = {}) 
       await runConsumer(i);
     });
   };
-  const startLoadBalancer = (): Promise<number> =>
-    onFreshPorts(async () => {
-      const port = await freePort();
-      const env: Record<string, string> = { PATH: process.env['PATH'] ?? '', LB_BIND: `127.0.0.1:${port}` };
-      for (let i = 0; i < LOAD_BALANCER_SLOTS; i++) {
-        env[`GATEWAY_${i + 1}`] = slot(i)['AUDIT_OTLP_HTTP_ENDPOINT']!;
-        env[`GATEWAY_${i + 1}_HEALTH_PORT`] = slot(i)['AUDIT_HEALTH_ENDPOINT']!.split(':')[1]!;
-      }
-      const child = spawn('haproxy', ['-db', '-f', CONFIG(`${TOPOLOGY}/haproxy.cfg`)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      const haproxy = track(child, 'haproxy');
-      running.add(haproxy);
-      try {
-        await waitFor('HAProxy to listen', () => {
-          if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}:\n${haproxy.output()}`);
-          return listening(port);
-        });
-      } catch (error) {
-        await stopped(haproxy);
-        throw error;
-      }
-      return port;
-    });
+  const startLoadBalancer = async (): Promise<number> => {
+    const balancer = await startLoadBalancerFor(gatewayEnvs);
+    running.add(balancer.process);
+    return balancer.port;
+  };
 
   // Whatever started is stopped again if a later part fails to start.
   let lbPort = 0;

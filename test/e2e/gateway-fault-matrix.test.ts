@@ -6,9 +6,11 @@
 // `verifyTrail` on every canonical copy is clean. The matrix is printed (the README's promise
 // table is that print).
 //
-// Real parts: otelcol-audit with each shipped config, the Splunk HEC receiver, an OTLP receiver,
-// rsyslogd, Apache Kafka, a real full disk (tmpfs). The fault stand-ins in front of them carry only
-// the wire details of a fault (test/helpers/fault-proxy.ts).
+// Real parts: otelcol-audit with each shipped config (the pool's gateway and consumer behind
+// HAProxy too), the Splunk HEC receiver, an OTLP receiver, rsyslogd, Apache Kafka, a real full disk
+// (tmpfs). Each destination of a row has a stand-in of its own in front of its receiver, carrying
+// only the wire details of a fault (test/helpers/fault-proxy.ts); Elasticsearch's bulk API, which
+// answers per document, is a small listener (test/helpers/elasticsearch-bulk.ts).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,21 +20,28 @@ import { stringify } from 'yaml';
 import { fileRecordUids, gatewayEnv, kafkaRecordUids, startOtlpReceiver, tally } from '../../scripts/lib/gateway.js';
 import { startKafka, type KafkaBroker } from '../../scripts/lib/kafka.js';
 import { freePort, ROOT, startCollector, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { startLoadBalancerFor } from '../../scripts/lib/topology.js';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../../src/index.js';
 import { readTrail } from '../../src/integrity/trail.js';
 import { verifyTrail } from '../../src/integrity/verify.js';
 import { parseDestination, type Destination as AdminDestination } from '../../src/admin/destinations.js';
 import { formatNames, loadFormats, renderCollectorConfig } from '../../src/admin/render.js';
+import { documentEventIds, startElasticsearchBulkEndpoint, type ElasticsearchBulkEndpoint } from '../helpers/elasticsearch-bulk.js';
 import { HttpFaultProxy, TcpFaultProxy, type HttpFault, type TcpFault } from '../helpers/fault-proxy.js';
 
 /** The kinds of destination a fault is expressed for. */
-type Kind = 'hec' | 'otlp' | 'elastic' | 'syslog' | 'archive' | 'kafka';
+type Kind = 'hec' | 'otlp' | 'elasticsearch' | 'syslog' | 'archive' | 'kafka';
+
+/** The receivers every row shares (a row's ids are its own): what HEC, OTLP and syslog destinations reach through their stand-ins. */
+type SharedReceiver = 'hec' | 'ocsf' | 'otlp' | 'elastic' | 'syslog' | 'cef';
 
 interface Fault {
   readonly name: string;
   /** The fault of an HTTP destination, by its kind (the body a record rejection carries differs). */
   readonly http?: (kind: 'hec' | 'otlp', marker: string) => HttpFault;
+  /** Elasticsearch refuses documents inside a 200 bulk answer (its mapping): the marked one, or all. */
+  readonly elasticsearchRejects?: 'marked' | 'all';
   readonly tcp?: TcpFault;
   /** Kafka's message size limit lowered to this for the row: batches must be split to fit. */
   readonly kafkaMessageBytes?: number;
@@ -65,8 +74,8 @@ const answer = (status: number, hec: { text: string; code: number } | undefined,
 // 2 s of exporter timeout is what the configs below are run with... no: the shipped timeouts (10 s)
 // stay; a hang is held past them, and "down" past every timeout and retry interval of the configs.
 const FAULTS: readonly Fault[] = [
-  { name: '400 one record', http: (kind, marker) => ({ kind: 'reject-containing', needle: marker, answer: recordRejection(kind) }), holdMillis: 6000, deadLetters: true },
-  { name: '400 every record', http: (kind) => ({ kind: 'answer', ...recordRejection(kind) }), holdMillis: 6000, deadLetters: true },
+  { name: '400 one record', http: (kind, marker) => ({ kind: 'reject-containing', needle: marker, answer: recordRejection(kind) }), elasticsearchRejects: 'marked', holdMillis: 6000, deadLetters: true },
+  { name: '400 every record', http: (kind) => ({ kind: 'answer', ...recordRejection(kind) }), elasticsearchRejects: 'all', holdMillis: 6000, deadLetters: true },
   { name: '400 HTML page (proxy)', http: () => ({ kind: 'answer', status: 400, contentType: 'text/html', body: '<html><head><title>400 Bad Request</title></head><body>Request blocked</body></html>' }), holdMillis: 6000, deadLetters: false },
   { name: '401', http: answer(401, { text: 'Token is required', code: 2 }), holdMillis: 6000, deadLetters: false },
   { name: '403 (rotated token)', http: answer(403, { text: 'Invalid token', code: 4 }), holdMillis: 8000, deadLetters: false },
@@ -89,18 +98,35 @@ interface Destination {
   readonly kind: Kind;
   /** Its lossless exporter's name (its dead-letter file is `lossless__<name>.ndjson`). */
   readonly exporter: string;
+  /** Where its stand-in forwards to (HEC, OTLP and syslog destinations; the others hold their own copies). */
+  readonly receiver?: SharedReceiver;
   /** Which of the ids the row sent it must hold (a routing filter keeps only some). */
   readonly wants?: (action: string) => boolean;
 }
 
-/** What a row gives a config to start one gateway of it. */
+/** What a row gives a config to start its gateway. */
 interface RowEnvironment {
+  readonly name: string;
   readonly dir: string;
   readonly ports: { otlp: number; grpc: number; health: number; metrics: number; direct: readonly number[] };
-  readonly proxies: Partial<Record<'hec' | 'otlp' | 'elastic' | 'syslog', number>>;
+  /** Each destination's stand-in port, by column. */
+  readonly standIns: Readonly<Record<string, number>>;
   readonly archivePath: string;
+  /** The row's own topic (and, for a Kafka receiver, consumer group). */
   readonly kafkaTopic: string;
   readonly overlays: string[];
+  /** The row's Elasticsearch, when a destination is one. */
+  readonly elasticsearch?: ElasticsearchBulkEndpoint;
+}
+
+/** A config's gateway (or the pool's parts) running for a row. */
+interface Gateway {
+  /** Where the application sends. */
+  readonly endpoint: string;
+  /** The Prometheus endpoints of the Collectors with lossless exporters. */
+  readonly metricsPorts: readonly number[];
+  output(): string;
+  stop(): Promise<void>;
 }
 
 interface Config {
@@ -110,17 +136,80 @@ interface Config {
   readonly destinations: readonly Destination[];
   /** The action every event of the row has (the routing example sends only some to security). */
   readonly action: 'document.create' | 'document.change_access';
-  readonly configs: (row: RowEnvironment) => string[];
-  readonly env: (row: RowEnvironment) => Record<string, string>;
+  /** Its gateway writes to Kafka without a Kafka column of its own (the "Kafka message over its limit" row applies). */
+  readonly producesToKafka?: boolean;
+  /** The row's topic is created before the gateway starts (a Kafka receiver joins its group only once its topic exists). */
+  readonly createsTopic?: boolean;
+  readonly start: (row: RowEnvironment) => Promise<Gateway>;
+}
+
+/** A config that is one otelcol-audit with these config files and this environment. */
+function collector(configs: (row: RowEnvironment) => string[], env: (row: RowEnvironment) => Record<string, string>): Config['start'] {
+  return async (row) => {
+    const process = await startCollector(configs(row), env(row), `127.0.0.1:${row.ports.health}`, row.name);
+    return { endpoint: `http://127.0.0.1:${row.ports.otlp}/v1/logs`, metricsPorts: [row.ports.metrics], output: () => process.output(), stop: () => process.stop() };
+  };
+}
+
+const POOL = 'topologies/gateway-pool-kafka';
+
+/**
+ * The gateway pool as its README runs it: HAProxy in front of the pool's gateway.yaml, which only
+ * writes to Kafka, and consumer.yaml delivering from the topic to Splunk HEC and the archive.
+ */
+async function startPool(row: RowEnvironment): Promise<Gateway> {
+  const deadLetters = join(row.dir, 'queue/dead-letters');
+  const kafka = { KAFKA_BROKERS: shared.kafka!.bootstrap, KAFKA_TOPIC: row.kafkaTopic };
+  const gatewayEnv = {
+    ...kafka,
+    AUDIT_OTLP_HTTP_ENDPOINT: `127.0.0.1:${row.ports.otlp}`,
+    AUDIT_HEALTH_ENDPOINT: `127.0.0.1:${row.ports.health}`,
+    AUDIT_METRICS_PORT: String(row.ports.metrics),
+    AUDIT_DEAD_LETTER_DIR: deadLetters,
+  };
+  const [consumerHealth, consumerMetrics] = row.ports.direct as [number, number];
+  const parts: RunningProcess[] = [];
+  try {
+    parts.push(await startCollector([`${POOL}/gateway.yaml`, ...row.overlays], gatewayEnv, gatewayEnv.AUDIT_HEALTH_ENDPOINT, `${row.name}: gateway`));
+    parts.push(
+      await startCollector(
+        `${POOL}/consumer.yaml`,
+        {
+          ...kafka,
+          KAFKA_GROUP_PREFIX: row.kafkaTopic,
+          KAFKA_SESSION_TIMEOUT: '6s',
+          KAFKA_HEARTBEAT_INTERVAL: '1s',
+          SPLUNK_HEC_ENDPOINT: `http://127.0.0.1:${row.standIns['splunk (consumer)']}/services/collector`,
+          SPLUNK_HEC_TOKEN: 'pool-token',
+          AUDIT_ARCHIVE_PATH: row.archivePath,
+          AUDIT_HEALTH_ENDPOINT: `127.0.0.1:${consumerHealth}`,
+          AUDIT_METRICS_PORT: String(consumerMetrics),
+          AUDIT_DEAD_LETTER_DIR: deadLetters,
+        },
+        `127.0.0.1:${consumerHealth}`,
+        `${row.name}: consumer`,
+      ),
+    );
+    const balancer = await startLoadBalancerFor([gatewayEnv]);
+    parts.push(balancer.process);
+    return {
+      endpoint: `http://127.0.0.1:${balancer.port}/v1/logs`,
+      metricsPorts: [row.ports.metrics, consumerMetrics],
+      output: () => parts.map((part) => part.output()).join('\n'),
+      stop: async () => {
+        for (const part of parts.reverse()) await part.stop();
+      },
+    };
+  } catch (error) {
+    for (const part of parts.reverse()) await part.stop();
+    throw error;
+  }
 }
 
 const shared = {
   dir: tempDir('fault-matrix'),
-  hec: { port: 0, file: '' },
-  otlp: { port: 0, file: '' },
-  /** A second OTLP receiver: the Admin Panel's Elasticsearch destination (Elastic's OTLP intake) beside its OTLP one. */
-  elastic: { port: 0, file: '' },
-  syslog: { port: 0, file: '' },
+  /** hec and ocsf: HEC receivers (Splunk, and the OCSF lake of siem-formats); otlp and elastic: OTLP receivers; syslog and cef: rsyslogds. */
+  receivers: {} as Record<SharedReceiver, { port: number; file: string }>,
   kafka: undefined as KafkaBroker | undefined,
   kafkaData: '',
   running: [] as RunningProcess[],
@@ -129,80 +218,132 @@ const shared = {
 /** For working on one part: MATRIX_CONFIGS / MATRIX_FAULTS, regular expressions of the names to run (CI runs all). */
 const only = (variable: string) => (name: string) => new RegExp(process.env[variable] ?? '.').test(name);
 
+/** gateway.yaml's environment for a row: its destinations at their stand-ins. */
+const gatewayYamlEnv = (row: RowEnvironment) => ({
+  ...gatewayEnv(row.dir, { ...row.ports, hec: row.standIns['splunk']!, syslog: row.standIns['syslog']!, elastic: row.standIns['elastic']! }, shared.kafka!.bootstrap),
+  AUDIT_ARCHIVE_PATH: row.archivePath,
+  KAFKA_TOPIC: row.kafkaTopic,
+});
+
+const GATEWAY_YAML_DESTINATIONS: readonly Destination[] = [
+  { column: 'splunk', kind: 'hec', exporter: 'splunk', receiver: 'hec' },
+  { column: 'archive', kind: 'archive', exporter: 'archive' },
+  { column: 'syslog', kind: 'syslog', exporter: 'syslog', receiver: 'syslog' },
+  { column: 'elastic', kind: 'otlp', exporter: 'elastic', receiver: 'elastic' },
+  { column: 'kafka', kind: 'kafka', exporter: 'kafka' },
+];
+
+const SIEM_FORMATS = ['ocsf', 'ecs', 'cim', 'cef'];
+const SIEM_EXAMPLES = ['ocsf-hec', 'ecs-elasticsearch', 'cim-splunk', 'cef-syslog'];
+
 const ALL_CONFIGS: readonly Config[] = [
   {
     name: 'gateway.yaml',
     archiveFile: 'audit.zst',
     action: 'document.create',
-    destinations: [
-      { column: 'splunk', kind: 'hec', exporter: 'splunk' },
-      { column: 'archive', kind: 'archive', exporter: 'archive' },
-      { column: 'syslog', kind: 'syslog', exporter: 'syslog' },
-      { column: 'elastic', kind: 'otlp', exporter: 'elastic' },
-      { column: 'kafka', kind: 'kafka', exporter: 'kafka' },
-    ],
-    configs: (row) => ['gateway.yaml', ...row.overlays],
-    env: (row) => ({
-      ...gatewayEnv(row.dir, { ...row.ports, hec: row.proxies.hec!, syslog: row.proxies.syslog!, elastic: row.proxies.otlp! }, shared.kafka!.bootstrap),
-      AUDIT_ARCHIVE_PATH: row.archivePath,
-      KAFKA_TOPIC: row.kafkaTopic,
-    }),
+    destinations: GATEWAY_YAML_DESTINATIONS,
+    start: collector((row) => ['gateway.yaml', ...row.overlays], gatewayYamlEnv),
   },
   {
     name: 'local.yaml',
     archiveFile: 'archive.jsonl',
     action: 'document.create',
     destinations: [
-      { column: 'splunk', kind: 'hec', exporter: 'splunk' },
+      { column: 'splunk', kind: 'hec', exporter: 'splunk', receiver: 'hec' },
       { column: 'archive', kind: 'archive', exporter: 'archive' },
     ],
-    configs: () => ['local.yaml'],
-    env: (row) => ({
-      AUDIT_OTLP_HTTP_ENDPOINT: `127.0.0.1:${row.ports.otlp}`,
-      AUDIT_HEALTH_ENDPOINT: `127.0.0.1:${row.ports.health}`,
-      AUDIT_METRICS_PORT: String(row.ports.metrics),
-      AUDIT_STORAGE_DIR: join(row.dir, 'queue'),
-      AUDIT_ARCHIVE_PATH: row.archivePath,
-      SPLUNK_HEC_ENDPOINT: `http://127.0.0.1:${row.proxies.hec}/services/collector`,
-      SPLUNK_HEC_TOKEN: 'local-token',
-    }),
+    start: collector(
+      () => ['local.yaml'],
+      (row) => ({
+        AUDIT_OTLP_HTTP_ENDPOINT: `127.0.0.1:${row.ports.otlp}`,
+        AUDIT_HEALTH_ENDPOINT: `127.0.0.1:${row.ports.health}`,
+        AUDIT_METRICS_PORT: String(row.ports.metrics),
+        AUDIT_STORAGE_DIR: join(row.dir, 'queue'),
+        AUDIT_ARCHIVE_PATH: row.archivePath,
+        SPLUNK_HEC_ENDPOINT: `http://127.0.0.1:${row.standIns['splunk']}/services/collector`,
+        SPLUNK_HEC_TOKEN: 'local-token',
+      }),
+    ),
   },
   {
     name: 'examples/routing-by-action',
     archiveFile: 'archive.jsonl',
     action: 'document.change_access',
     destinations: [
-      { column: 'security (routed)', kind: 'hec', exporter: 'security' },
+      { column: 'security (routed)', kind: 'hec', exporter: 'security', receiver: 'hec' },
       { column: 'archive', kind: 'archive', exporter: 'archive' },
     ],
     // Its own metrics are off (it binds no port): the matrix reads the queues through them.
-    configs: (row) => ['examples/routing-by-action/config.yaml', metricsOverlay(row)],
-    env: (row) => ({
-      AUDIT_OTLP_HTTP_ENDPOINT: `127.0.0.1:${row.ports.otlp}`,
-      AUDIT_HEALTH_ENDPOINT: `127.0.0.1:${row.ports.health}`,
-      AUDIT_STORAGE_DIR: join(row.dir, 'queue'),
-      AUDIT_ARCHIVE_PATH: row.archivePath,
-      SECURITY_HEC_ENDPOINT: `http://127.0.0.1:${row.proxies.hec}/services/collector`,
-      SECURITY_HEC_TOKEN: 'security-token',
-    }),
+    start: collector(
+      (row) => ['examples/routing-by-action/config.yaml', metricsOverlay(row)],
+      (row) => ({
+        AUDIT_OTLP_HTTP_ENDPOINT: `127.0.0.1:${row.ports.otlp}`,
+        AUDIT_HEALTH_ENDPOINT: `127.0.0.1:${row.ports.health}`,
+        AUDIT_STORAGE_DIR: join(row.dir, 'queue'),
+        AUDIT_ARCHIVE_PATH: row.archivePath,
+        SECURITY_HEC_ENDPOINT: `http://127.0.0.1:${row.standIns['security (routed)']}/services/collector`,
+        SECURITY_HEC_TOKEN: 'security-token',
+      }),
+    ),
+  },
+  {
+    name: 'examples/siem-formats (gateway.yaml, OCSF, ECS, CIM, CEF)',
+    archiveFile: 'audit.zst',
+    action: 'document.create',
+    createsTopic: true,
+    destinations: [
+      { column: 'splunk (CIM)', kind: 'hec', exporter: 'splunk', receiver: 'hec' },
+      { column: 'ocsf (HEC)', kind: 'hec', exporter: 'ocsf', receiver: 'ocsf' },
+      { column: 'cef (syslog)', kind: 'syslog', exporter: 'cef', receiver: 'cef' },
+      { column: 'elasticsearch (ECS, from Kafka)', kind: 'elasticsearch', exporter: 'elasticsearch' },
+      ...GATEWAY_YAML_DESTINATIONS.filter((d) => d.column !== 'splunk'),
+    ],
+    start: collector(
+      (row) => ['gateway.yaml', ...SIEM_FORMATS.map((f) => `formats/${f}.yaml`), ...SIEM_EXAMPLES.map((e) => `examples/siem-formats/${e}.yaml`), ...row.overlays],
+      (row) => ({
+        ...gatewayYamlEnv({ ...row, standIns: { ...row.standIns, splunk: row.standIns['splunk (CIM)']! } }),
+        OCSF_HEC_ENDPOINT: `http://127.0.0.1:${row.standIns['ocsf (HEC)']}/services/collector`,
+        OCSF_HEC_TOKEN: 'ocsf-token',
+        SYSLOG_CEF_ENDPOINT: '127.0.0.1',
+        SYSLOG_CEF_PORT: String(row.standIns['cef (syslog)']),
+        SYSLOG_CEF_TLS_INSECURE: 'true',
+        ELASTICSEARCH_ENDPOINT: `http://127.0.0.1:${row.standIns['elasticsearch (ECS, from Kafka)']}`,
+        ELASTICSEARCH_GROUP_ID: row.kafkaTopic,
+      }),
+    ),
+  },
+  {
+    name: 'topologies/gateway-pool-kafka (HAProxy, gateway, Kafka, consumer)',
+    archiveFile: 'archive.jsonl',
+    action: 'document.create',
+    createsTopic: true,
+    // The topic is the gateway's buffer, written in protobuf with zstd: its columns are what the consumer delivered from it.
+    producesToKafka: true,
+    destinations: [
+      { column: 'splunk (consumer)', kind: 'hec', exporter: 'splunk', receiver: 'hec' },
+      { column: 'archive (consumer)', kind: 'archive', exporter: 'archive' },
+    ],
+    start: startPool,
   },
   {
     name: 'Admin Panel (one destination of each kind)',
     archiveFile: 'audit.zst',
     action: 'document.create',
     destinations: [
-      { column: 'splunk_hec', kind: 'hec', exporter: 'splunk' },
-      { column: 'syslog', kind: 'syslog', exporter: 'syslog' },
-      { column: 'otlp_http', kind: 'otlp', exporter: 'siem' },
-      { column: 'elasticsearch', kind: 'elastic', exporter: 'elastic' },
+      { column: 'splunk_hec', kind: 'hec', exporter: 'splunk', receiver: 'hec' },
+      { column: 'syslog', kind: 'syslog', exporter: 'syslog', receiver: 'syslog' },
+      { column: 'otlp_http', kind: 'otlp', exporter: 'siem', receiver: 'otlp' },
+      { column: 'elasticsearch', kind: 'otlp', exporter: 'elastic', receiver: 'elastic' },
       { column: 'kafka', kind: 'kafka', exporter: 'kafka' },
       { column: 'archive', kind: 'archive', exporter: 'archive' },
     ],
-    configs: (row) => [adminConfig(row)],
-    env: (row) => ({
-      ...gatewayEnv(row.dir, { ...row.ports, hec: 0, syslog: 0, elastic: 0 }, shared.kafka!.bootstrap),
-      AUDIT_ARCHIVE_PATH: row.archivePath,
-    }),
+    start: collector(
+      (row) => [adminConfig(row)],
+      (row) => ({
+        ...gatewayEnv(row.dir, { ...row.ports, hec: 0, syslog: 0, elastic: 0 }, shared.kafka!.bootstrap),
+        AUDIT_ARCHIVE_PATH: row.archivePath,
+      }),
+    ),
   },
 ];
 
@@ -226,10 +367,10 @@ function adminConfig(row: RowEnvironment): string {
     return path;
   };
   const inputs = [
-    { id: 'splunk', name: 'Splunk', type: 'splunk_hec', url: `http://127.0.0.1:${row.proxies.hec}/services/collector`, allowInsecure: true, token: 't' },
-    { id: 'syslog', name: 'Syslog', type: 'syslog', host: '127.0.0.1', port: row.proxies.syslog, tls: false },
-    { id: 'siem', name: 'OTLP SIEM', type: 'otlp_http', endpoint: `http://127.0.0.1:${row.proxies.otlp}/v1/logs`, allowInsecure: true },
-    { id: 'elastic', name: 'Elastic', type: 'elasticsearch', url: `http://127.0.0.1:${row.proxies.elastic}`, allowInsecure: true, apiKey: 'k' },
+    { id: 'splunk', name: 'Splunk', type: 'splunk_hec', url: `http://127.0.0.1:${row.standIns['splunk_hec']}/services/collector`, allowInsecure: true, token: 't' },
+    { id: 'syslog', name: 'Syslog', type: 'syslog', host: '127.0.0.1', port: row.standIns['syslog'], tls: false },
+    { id: 'siem', name: 'OTLP SIEM', type: 'otlp_http', endpoint: `http://127.0.0.1:${row.standIns['otlp_http']}/v1/logs`, allowInsecure: true },
+    { id: 'elastic', name: 'Elastic', type: 'elasticsearch', url: `http://127.0.0.1:${row.standIns['elasticsearch']}`, allowInsecure: true, apiKey: 'k' },
     { id: 'kafka', name: 'Kafka', type: 'kafka', brokers: [shared.kafka!.bootstrap], topic: row.kafkaTopic },
   ];
   const formats = loadFormats(join(ROOT, 'collector-config/formats'));
@@ -277,76 +418,108 @@ function letterIds(path: string): string[] {
   return readLetters(path).flatMap((letter) => JSON.stringify(letter.record).match(/"key":"log\.record\.uid","value":\{"stringValue":"([^"]+)"\}/)?.[1] ?? []);
 }
 
-/** What the gateway's lossless exporters still hold in their queues (its own metrics). */
-async function queued(row: RowEnvironment): Promise<number> {
+/** What the gateway's lossless exporters still hold in their queues (their Collectors' own metrics). */
+async function queued(gateway: Gateway): Promise<number> {
   try {
-    const text = await (await fetch(`http://127.0.0.1:${row.ports.metrics}/metrics`)).text();
-    return [...text.matchAll(/^otelcol_exporter_queue_size\{[^}]*exporter="lossless\/[^"]+"[^}]*\} (\S+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+    let sum = 0;
+    for (const port of gateway.metricsPorts) {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      for (const match of text.matchAll(/^otelcol_exporter_queue_size\{[^}]*exporter="lossless\/[^"]+"[^}]*\} (\S+)$/gm)) sum += Number(match[1]);
+    }
+    return sum;
   } catch {
     return Number.POSITIVE_INFINITY;
   }
 }
 
+/** The file holding a destination's copy (Elasticsearch's documents are written out as an export would keep them). */
+function copyFile(destination: Destination, row: RowEnvironment): string | undefined {
+  if (destination.receiver) return shared.receivers[destination.receiver].file;
+  if (destination.kind === 'archive') return row.archivePath;
+  if (destination.kind === 'elasticsearch') {
+    const file = join(row.dir, 'elasticsearch-documents.jsonl');
+    writeFileSync(file, row.elasticsearch!.documents.map((document) => `${JSON.stringify(document)}\n`).join(''));
+    return file;
+  }
+  return undefined;
+}
+
 /** The uids a destination holds (every copy). */
 function held(destination: Destination, row: RowEnvironment): string[] {
-  switch (destination.kind) {
-    case 'hec':
-      return fileRecordUids(shared.hec.file);
-    case 'otlp':
-      return fileRecordUids(shared.otlp.file);
-    case 'elastic':
-      return fileRecordUids(shared.elastic.file);
-    case 'syslog':
-      return fileRecordUids(shared.syslog.file);
-    case 'archive':
-      return fileRecordUids(row.archivePath);
-    case 'kafka':
-      return kafkaRecordUids(shared.kafkaData, row.kafkaTopic);
-  }
+  if (destination.kind === 'kafka') return kafkaRecordUids(shared.kafkaData, row.kafkaTopic);
+  if (destination.kind === 'elasticsearch') return documentEventIds(row.elasticsearch!.documents);
+  return fileRecordUids(copyFile(destination, row)!);
 }
 
 /** The canonical copy a destination holds of one stream, for verify (Kafka's is checked by id only). */
 function copyOf(destination: Destination, row: RowEnvironment, streamId: string) {
-  const file = { hec: shared.hec.file, otlp: shared.otlp.file, elastic: shared.elastic.file, syslog: shared.syslog.file, archive: row.archivePath, kafka: undefined }[destination.kind];
+  const file = copyFile(destination, row);
   return file ? readTrail(file).filter((record) => record.attributes['audit.stream.id'] === streamId) : undefined;
 }
 
+/** A destination's stand-in: an HTTP or TCP fault proxy in front of what receives its copies. */
+type StandIn = { readonly kind: 'http'; readonly proxy: HttpFaultProxy } | { readonly kind: 'tcp'; readonly proxy: TcpFaultProxy };
+
+async function startStandIn(destination: Destination, elasticsearch: ElasticsearchBulkEndpoint | undefined): Promise<StandIn | undefined> {
+  switch (destination.kind) {
+    case 'hec':
+    case 'otlp':
+      return { kind: 'http', proxy: await HttpFaultProxy.start(await freePort(), `127.0.0.1:${shared.receivers[destination.receiver!].port}`) };
+    case 'elasticsearch':
+      return { kind: 'http', proxy: await HttpFaultProxy.start(await freePort(), `127.0.0.1:${elasticsearch!.port}`) };
+    case 'syslog':
+      return { kind: 'tcp', proxy: await TcpFaultProxy.start(await freePort(), `127.0.0.1:${shared.receivers[destination.receiver!].port}`) };
+    default:
+      return undefined;
+  }
+}
+
 async function startRow(config: Config, fault: Fault, index: number) {
-  const dir = join(shared.dir, `${config.name}-${index}`);
+  const name = `${config.name} (${fault.name})`;
+  const dir = join(shared.dir, `${config.name.replace(/\W+/g, '-')}-${index}`);
   mkdirSync(dir, { recursive: true });
-  const kinds = new Set(config.destinations.map((d) => d.kind));
-  const proxies: { hec?: HttpFaultProxy; otlp?: HttpFaultProxy; elastic?: HttpFaultProxy; syslog?: TcpFaultProxy } = {};
-  if (kinds.has('hec')) proxies.hec = await HttpFaultProxy.start(await freePort(), `127.0.0.1:${shared.hec.port}`);
-  if (kinds.has('otlp')) proxies.otlp = await HttpFaultProxy.start(await freePort(), `127.0.0.1:${shared.otlp.port}`);
-  if (kinds.has('elastic')) proxies.elastic = await HttpFaultProxy.start(await freePort(), `127.0.0.1:${shared.elastic.port}`);
-  if (kinds.has('syslog')) proxies.syslog = await TcpFaultProxy.start(await freePort(), `127.0.0.1:${shared.syslog.port}`);
+  const elasticsearch = config.destinations.some((d) => d.kind === 'elasticsearch') ? await startElasticsearchBulkEndpoint(await freePort()) : undefined;
+  const standIns = new Map<string, StandIn>();
   let archiveDir = join(dir, 'archive');
-  const overlays: string[] = [];
-  if (fault.diskFull) {
-    // A real full disk: a 1 MiB tmpfs for the archive alone (the queues stay on the test's disk).
-    archiveDir = join(dir, 'archive-disk');
-    mkdirSync(archiveDir, { recursive: true });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', archiveDir]);
-  }
-  if (fault.kafkaMessageBytes !== undefined) {
-    const overlay = join(dir, 'kafka-limit.yaml');
-    writeFileSync(overlay, stringify({ exporters: { 'lossless/kafka': { exporter: { kafka: { producer: { max_message_bytes: fault.kafkaMessageBytes } } } } } }));
-    overlays.push(overlay);
-  }
-  const row: RowEnvironment = {
-    dir,
-    ports: { otlp: await freePort(), grpc: await freePort(), health: await freePort(), metrics: await freePort(), direct: await Promise.all(Array.from({ length: 5 }, () => freePort())) },
-    proxies: { hec: proxies.hec?.port, otlp: proxies.otlp?.port, elastic: proxies.elastic?.port, syslog: proxies.syslog?.port },
-    archivePath: join(archiveDir, config.archiveFile),
-    kafkaTopic: `matrix-${index}-${config.name.replace(/\W/g, '-')}`,
-    overlays,
+  let mounted = false;
+  const stopStandIns = async () => {
+    for (const standIn of standIns.values()) await standIn.proxy.stop();
+    await elasticsearch?.close();
+    if (mounted) execFileSync('umount', ['-l', archiveDir]);
   };
   try {
-    const gateway = await startCollector(config.configs(row), config.env(row), `127.0.0.1:${row.ports.health}`, `${config.name} (${fault.name})`);
-    return { row, proxies, gateway, archiveDir };
+    for (const destination of config.destinations) {
+      const standIn = await startStandIn(destination, elasticsearch);
+      if (standIn) standIns.set(destination.column, standIn);
+    }
+    const overlays: string[] = [];
+    if (fault.diskFull) {
+      // A real full disk: a 1 MiB tmpfs for the archive alone (the queues stay on the test's disk).
+      archiveDir = join(dir, 'archive-disk');
+      mkdirSync(archiveDir, { recursive: true });
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', archiveDir]);
+      mounted = true;
+    }
+    if (fault.kafkaMessageBytes !== undefined) {
+      const overlay = join(dir, 'kafka-limit.yaml');
+      writeFileSync(overlay, stringify({ exporters: { 'lossless/kafka': { exporter: { kafka: { producer: { max_message_bytes: fault.kafkaMessageBytes } } } } } }));
+      overlays.push(overlay);
+    }
+    const row: RowEnvironment = {
+      name,
+      dir,
+      ports: { otlp: await freePort(), grpc: await freePort(), health: await freePort(), metrics: await freePort(), direct: await Promise.all(Array.from({ length: 5 }, () => freePort())) },
+      standIns: Object.fromEntries([...standIns].map(([column, standIn]) => [column, standIn.proxy.port])),
+      archivePath: join(archiveDir, config.archiveFile),
+      kafkaTopic: `matrix-${index}-${config.name.replace(/\W+/g, '-')}`.slice(0, 120),
+      overlays,
+      ...(elasticsearch ? { elasticsearch } : {}),
+    };
+    if (config.createsTopic) await shared.kafka!.createTopic(row.kafkaTopic, 2);
+    const gateway = await config.start(row);
+    return { row, standIns, gateway, archiveDir, stopStandIns };
   } catch (error) {
-    for (const proxy of Object.values(proxies)) await proxy.stop();
-    if (fault.diskFull) execFileSync('umount', ['-l', archiveDir]);
+    await stopStandIns();
     throw error;
   }
 }
@@ -362,12 +535,27 @@ async function startRowOnFreePorts(config: Config, fault: Fault, index: number) 
   }
 }
 
+/** Sets the fault at every stand-in of the row (or lifts it: `undefined`). */
+async function setFault(config: Config, fault: Fault | undefined, standIns: ReadonlyMap<string, StandIn>, row: RowEnvironment, marker: string): Promise<void> {
+  for (const destination of config.destinations) {
+    const standIn = standIns.get(destination.column);
+    if (destination.kind === 'elasticsearch' && fault?.elasticsearchRejects) {
+      // Elasticsearch refuses a document in its bulk answer (200, an item with 400), never the request.
+      row.elasticsearch!.rejecting = fault.elasticsearchRejects === 'all' ? () => true : (document) => document.includes(marker);
+      continue;
+    }
+    if (destination.kind === 'elasticsearch') row.elasticsearch!.rejecting = undefined;
+    if (standIn?.kind === 'http') await standIn.proxy.set(fault?.http ? fault.http(destination.kind === 'hec' ? 'hec' : 'otlp', marker) : { kind: 'pass' });
+    if (standIn?.kind === 'tcp') await standIn.proxy.set(fault?.tcp ?? 'pass');
+  }
+}
+
 async function runRow(config: Config, fault: Fault, index: number): Promise<Map<string, Cell>> {
-  const { row, proxies, gateway, archiveDir } = await startRowOnFreePorts(config, fault, index);
+  const { row, standIns, gateway, archiveDir, stopStandIns } = await startRowOnFreePorts(config, fault, index);
   const reports: string[] = [];
   const audit = createAuditLogger({
     catalog: gristCatalog,
-    endpoint: `http://127.0.0.1:${row.ports.otlp}/v1/logs`,
+    endpoint: gateway.endpoint,
     serviceName: `fault-matrix-${index}`,
     checkpoints: { intervalMillis: 5000 },
     onError: (error) => reports.push(error.message),
@@ -392,15 +580,13 @@ async function runRow(config: Config, fault: Fault, index: number): Promise<Map<
         // full, as intended
       }
     }
-    for (const [kind, proxy] of [['hec', proxies.hec], ['otlp', proxies.otlp], ['otlp', proxies.elastic]] as const) if (proxy && fault.http) await proxy.set(fault.http(kind, marker));
-    if (proxies.syslog && fault.tcp) await proxies.syslog.set(fault.tcp);
+    await setFault(config, fault, standIns, row, marker);
     log(4, 'during');
     sent.push(audit.logEvent(config.action, { context: { session_id: marker }, details }));
     log(5, 'during-late');
     await audit.flush({ timeoutMillis: 30_000 });
     await sleep(fault.holdMillis);
-    for (const proxy of [proxies.hec, proxies.otlp, proxies.elastic]) await proxy?.set({ kind: 'pass' });
-    await proxies.syslog?.set('pass');
+    await setFault(config, undefined, standIns, row, marker);
     if (filler) rmSync(filler);
     log(10, 'after');
     await audit.shutdown({ timeoutMillis: 30_000 });
@@ -416,14 +602,14 @@ async function runRow(config: Config, fault: Fault, index: number): Promise<Map<
         return counts.missing.length === 0;
       });
     // Every event delivered or dead-lettered, and every queue empty (checkpoints travel in batches of their own).
-    await waitFor(`${config.name} (${fault.name}): every event delivered or dead-lettered`, async () => settled() && (await queued(row)) === 0, 150_000).catch(() => undefined);
+    await waitFor(`${config.name} (${fault.name}): every event delivered or dead-lettered`, async () => settled() && (await queued(gateway)) === 0, 150_000).catch(() => undefined);
     const letters = new Map(config.destinations.map((d) => [d.column, readLetters(deadLetterFile(row, d.exporter))]));
     if ([...letters.values()].some((list) => list.length > 0)) {
       // The operator's re-drive, once the cause is fixed (the fault is over).
       execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'dead-letters', join(row.dir, 'queue/dead-letters'), '--redrive'], { stdio: 'pipe' });
       await waitFor(
         `${config.name} (${fault.name}): every event delivered after the re-drive`,
-        async () => config.destinations.every((destination) => tally(expected(destination), held(destination, row)).missing.length === 0) && (await queued(row)) === 0,
+        async () => config.destinations.every((destination) => tally(expected(destination), held(destination, row)).missing.length === 0) && (await queued(gateway)) === 0,
         90_000,
       ).catch(() => undefined);
     }
@@ -446,8 +632,7 @@ async function runRow(config: Config, fault: Fault, index: number): Promise<Map<
     assert.doesNotMatch(gateway.output(), /Dropping data/, `${config.name} (${fault.name}) dropped data:\n${gateway.output()}`);
   } finally {
     await gateway.stop();
-    for (const proxy of [proxies.hec, proxies.otlp, proxies.elastic, proxies.syslog]) await proxy?.stop();
-    if (fault.diskFull) execFileSync('umount', ['-l', archiveDir]);
+    await stopStandIns();
   }
   return cells;
 }
@@ -479,14 +664,12 @@ function printMatrix(): void {
 
 describe('the gateway fault matrix', { timeout: 30 * 60_000 }, () => {
   before(async () => {
-    shared.hec = { port: await freePort(), file: join(shared.dir, 'hec-received.jsonl') };
-    shared.otlp = { port: await freePort(), file: join(shared.dir, 'otlp-received.jsonl') };
-    shared.syslog = { port: await freePort(), file: join(shared.dir, 'syslog.log') };
-    shared.running.push(await startHecReceiver(shared.hec.port, shared.hec.file, 'hec receiver'));
-    shared.running.push(await startOtlpReceiver(shared.otlp.port, shared.otlp.file, 'otlp receiver'));
-    shared.elastic = { port: await freePort(), file: join(shared.dir, 'elastic-received.jsonl') };
-    shared.running.push(await startOtlpReceiver(shared.elastic.port, shared.elastic.file, 'elastic receiver'));
-    shared.running.push(await startRsyslog(shared.syslog.port, shared.syslog.file));
+    const start = { hec: startHecReceiver, ocsf: startHecReceiver, otlp: startOtlpReceiver, elastic: startOtlpReceiver, syslog: startRsyslog, cef: startRsyslog };
+    const wanted = new Set(CONFIGS.flatMap((config) => config.destinations.flatMap((d) => d.receiver ?? [])));
+    for (const receiver of wanted) {
+      shared.receivers[receiver] = { port: await freePort(), file: join(shared.dir, `${receiver}-received.${receiver === 'syslog' || receiver === 'cef' ? 'log' : 'jsonl'}`) };
+      shared.running.push(await start[receiver](shared.receivers[receiver].port, shared.receivers[receiver].file, `${receiver} receiver`));
+    }
     shared.kafka = await startKafka(join(shared.dir, 'kafka'));
     shared.kafkaData = join(shared.dir, 'kafka/data');
   });
@@ -504,9 +687,9 @@ describe('the gateway fault matrix', { timeout: 30 * 60_000 }, () => {
       const applicable = FAULTS.filter(
         (fault) =>
           only('MATRIX_FAULTS')(fault.name) &&
-          ((fault.http && config.destinations.some((d) => d.kind === 'hec' || d.kind === 'otlp' || d.kind === 'elastic')) ||
+          ((fault.http && config.destinations.some((d) => d.kind === 'hec' || d.kind === 'otlp' || d.kind === 'elasticsearch')) ||
           (fault.tcp && config.destinations.some((d) => d.kind === 'syslog')) ||
-          (fault.kafkaMessageBytes !== undefined && config.destinations.some((d) => d.kind === 'kafka')) ||
+          (fault.kafkaMessageBytes !== undefined && (config.producesToKafka || config.destinations.some((d) => d.kind === 'kafka'))) ||
           (fault.diskFull && config.destinations.some((d) => d.kind === 'archive'))),
       );
       before(async () => {
@@ -530,7 +713,7 @@ describe('the gateway fault matrix', { timeout: 30 * 60_000 }, () => {
             assert.notEqual(cell.verified, 'findings', `${destination.column}: verify found ${cell.detail}`);
           }
           if (fault.name === '400 one record') {
-            const rejecting = config.destinations.filter((d) => d.kind === 'hec' || d.kind === 'otlp' || d.kind === 'elastic');
+            const rejecting = config.destinations.filter((d) => d.kind === 'hec' || d.kind === 'otlp' || d.kind === 'elasticsearch');
             for (const destination of rejecting) assert.equal(cells.get(destination.column)!.deadLettered, 1, `${destination.column} kept exactly the one rejected record`);
           }
         });
