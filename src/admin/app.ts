@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { createAuditLogger } from '../logger.js';
 import { StateDirectory } from './state.js';
+import { inheritedEnvironment, readBaseConfig } from './base-config.js';
 import { Archive } from './archive.js';
 import { Authenticator } from './auth.js';
 import { adminCatalog } from './catalog.js';
@@ -30,10 +31,21 @@ export interface AdminOptions {
   readonly storageDir?: string;
   /** Where applications send OTLP/HTTP (host:port). @default 127.0.0.1:4318 */
   readonly otlpEndpoint?: string;
+  /**
+   * Where the panel sends its own trail (who changed which destination), an OTLP/HTTP URL. A shard
+   * of sites behind the gateway pool sends it to the pool, so that it reaches the topic like every
+   * event. @default its own gateway: http://<otlpEndpoint>/v1/logs
+   */
+  readonly trailEndpoint?: string;
   /** @default .collector/otelcol-audit of the package */
   readonly collectorBinary?: string;
-  /** @default collector-config/gateway.yaml of the package */
-  readonly baseConfig?: string;
+  /**
+   * The config destinations are added to, and the overlays merged onto it in order (as the
+   * Collector merges `--config` files); events come in through the receivers of its `logs/archive`
+   * pipeline. The variables it reads (`${env:NAME}`) come from this process's environment.
+   * @default collector-config/gateway.yaml of the package
+   */
+  readonly baseConfig?: string | readonly string[];
   /** @default collector-config/formats of the package */
   readonly formatsDir?: string;
   /** The panel's address. @default 127.0.0.1 */
@@ -64,7 +76,10 @@ export interface AdminOptions {
 
 /** Checked before anything starts: an error names the option. */
 function validateOptions(options: AdminOptions): void {
-  const { trustedProxies, publicUrl } = options;
+  const { trustedProxies, publicUrl, trailEndpoint } = options;
+  if (trailEndpoint !== undefined && !/^https?:$/.test(URL.canParse(trailEndpoint) ? new URL(trailEndpoint).protocol : '')) {
+    throw new TypeError(`trailEndpoint must be an http(s) URL, got ${JSON.stringify(trailEndpoint)}`);
+  }
   if (trustedProxies !== undefined && !(Number.isInteger(trustedProxies) && trustedProxies >= 0)) {
     throw new TypeError(`trustedProxies must be a whole number of proxies (0 or more), got ${String(trustedProxies)}`);
   }
@@ -86,11 +101,11 @@ function readSecret(option: string, path: string): string {
  * and checkpoints (signed with the key file when one is given), so that `otel-audit verify` finds a
  * cut of its trail like any other.
  */
-export function adminAuditLogger(options: { stateDir: string; otlpEndpoint: string; signingKeyFile?: string; checkpointIntervalMillis?: number }) {
+export function adminAuditLogger(options: { stateDir: string; endpoint: string; signingKeyFile?: string; checkpointIntervalMillis?: number }) {
   return createAuditLogger({
     catalog: adminCatalog,
     serviceName: 'otel-audit-admin',
-    endpoint: `http://${options.otlpEndpoint}/v1/logs`,
+    endpoint: options.endpoint,
     spoolDir: new StateDirectory(options.stateDir).path('spool'),
     checkpoints: {
       ...(options.checkpointIntervalMillis ? { intervalMillis: options.checkpointIntervalMillis } : {}),
@@ -109,7 +124,9 @@ export async function startAdmin(options: AdminOptions) {
   // The Collector's last counts of each run come by push (see metrics-push.ts).
   let pushTo: AdminControl | undefined;
   const metricsReceiver = await startMetricsReceiver((push) => pushTo?.health.pushed(push));
+  const baseConfig = readBaseConfig(typeof options.baseConfig === 'string' ? [options.baseConfig] : (options.baseConfig ?? [join(PACKAGE_ROOT, 'collector-config/gateway.yaml')]));
   const collectorEnv = {
+    ...inheritedEnvironment(baseConfig, process.env),
     AUDIT_METRICS_PUSH_ENDPOINT: metricsReceiver.endpoint,
     AUDIT_ARCHIVE_PATH: archive.path,
     AUDIT_STORAGE_DIR: options.storageDir ?? join(stateDir, 'queue'),
@@ -126,7 +143,7 @@ export async function startAdmin(options: AdminOptions) {
     control = pushTo = new AdminControl({
       stateDir,
       collectorBinary: options.collectorBinary ?? join(PACKAGE_ROOT, '.collector/otelcol-audit'),
-      baseConfig: options.baseConfig ?? join(PACKAGE_ROOT, 'collector-config/gateway.yaml'),
+      baseConfig,
       formatsDir: options.formatsDir ?? join(PACKAGE_ROOT, 'collector-config/formats'),
       collectorEnv,
       ...(archive.legacyPath ? { legacyArchivePath: archive.legacyPath } : {}),
@@ -135,7 +152,7 @@ export async function startAdmin(options: AdminOptions) {
     await control.start();
     audit = adminAuditLogger({
       stateDir,
-      otlpEndpoint,
+      endpoint: options.trailEndpoint ?? `http://${otlpEndpoint}/v1/logs`,
       ...(options.signingKeyFile ? { signingKeyFile: options.signingKeyFile } : {}),
       ...(options.checkpointIntervalMillis ? { checkpointIntervalMillis: options.checkpointIntervalMillis } : {}),
     });

@@ -3,7 +3,6 @@
 // good revision is restored by itself and the change is reported as rejected, with the reason.
 // One change at a time; each names the revision it was based on (a stale one is refused).
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deadLettersOf, redriveDeadLetters, type DestinationLetters } from '../gateway/dead-letters.js';
 import { componentNames, formatNames, loadFormats, renderCollectorConfig, TEST_ATTRIBUTE } from './render.js';
@@ -17,7 +16,7 @@ import { ATTR } from '../attributes.js';
 export interface ControlOptions {
   readonly stateDir: string;
   readonly collectorBinary: string;
-  /** The base config: collector-config/gateway.yaml. */
+  /** The base config's text (collector-config/gateway.yaml, or it with overlays: base-config.ts). */
   readonly baseConfig: string;
   /** collector-config/formats/: one fragment per output format. */
   readonly formatsDir: string;
@@ -58,7 +57,7 @@ export class AdminControl {
 
   constructor(private readonly options: ControlOptions) {
     this.state = new StateDirectory(options.stateDir);
-    this.base = readFileSync(options.baseConfig, 'utf8');
+    this.base = options.baseConfig;
     const env = options.collectorEnv;
     for (const key of ['AUDIT_ARCHIVE_PATH', 'AUDIT_STORAGE_DIR', 'AUDIT_HEALTH_ENDPOINT', 'AUDIT_METRICS_PORT', 'AUDIT_OTLP_HTTP_ENDPOINT']) {
       if (!env[key]) throw new Error(`collectorEnv.${key} is required`);

@@ -24,6 +24,8 @@ Options:
   --host <address>        the panel's address (default 127.0.0.1: loopback only)
   --port <n>              the panel's port (default 8080; 0 picks a free one)
   --otlp-endpoint <h:p>   where applications send OTLP/HTTP (default 127.0.0.1:4318)
+  --trail-endpoint <url>  where the panel sends its own trail (default its gateway's; a shard of
+                          sites: the gateway pool's, so that it reaches the topic)
   --archive <file>        the archive (default <state-dir>/archive/audit.zst; a state directory of an
                           earlier version keeps its archive/audit.jsonl files, read before it)
   --storage-dir <dir>     the Collector's persistent queues (default <state-dir>/queue)
@@ -32,7 +34,10 @@ Options:
   --tokens-file <file>    site API tokens (lines from hash-token)
   --collector <path>      the otelcol-audit binary (default .collector/otelcol-audit of the package)
   --base-config <file>    the config destinations are added to (default collector-config/gateway.yaml);
-                          events come in through the receivers of its logs/archive pipeline
+                          events come in through the receivers of its logs/archive pipeline. Again
+                          for each overlay, merged in order as the Collector merges --config files
+                          (a shard of sites: gateway.yaml, then topologies/gateway-pool-kafka/shard.yaml);
+                          the variables it reads come from this command's environment
   --trusted-proxies <n>   reverse proxies in front of the panel whose X-Forwarded-For names the client
                           and whose X-Forwarded-Proto: https makes the cookie Secure (default 0)
   --public-url <url>      the URL users reach the panel at through your TLS proxy: changes may come
@@ -43,6 +48,7 @@ Options:
     host: { type: 'string' },
     port: { type: 'string' },
     'otlp-endpoint': { type: 'string' },
+    'trail-endpoint': { type: 'string' },
     archive: { type: 'string' },
     'storage-dir': { type: 'string' },
     'token-file': { type: 'string' },
@@ -50,7 +56,7 @@ Options:
     'tokens-file': { type: 'string' },
     owner: { type: 'string' },
     collector: { type: 'string' },
-    'base-config': { type: 'string' },
+    'base-config': { type: 'string', multiple: true },
     'trusted-proxies': { type: 'string' },
     'public-url': { type: 'string' },
     'signing-key-file': { type: 'string' },
@@ -95,13 +101,14 @@ Options:
       port,
       ...(str(values['host']) ? { host: str(values['host'])! } : {}),
       ...(str(values['otlp-endpoint']) ? { otlpEndpoint: str(values['otlp-endpoint'])! } : {}),
+      ...(str(values['trail-endpoint']) ? { trailEndpoint: str(values['trail-endpoint'])! } : {}),
       ...(str(values['archive']) ? { archivePath: str(values['archive'])! } : {}),
       ...(str(values['storage-dir']) ? { storageDir: str(values['storage-dir'])! } : {}),
       ...(tokenFile ? { adminToken: readFileSync(tokenFile, 'utf8').trim() } : {}),
       ...(str(values['users-file']) ? { usersFile: str(values['users-file'])! } : {}),
       ...(str(values['tokens-file']) ? { tokensFile: str(values['tokens-file'])! } : {}),
       ...(str(values['collector']) ? { collectorBinary: str(values['collector'])! } : {}),
-      ...(str(values['base-config']) ? { baseConfig: str(values['base-config'])! } : {}),
+      ...(values['base-config'] ? { baseConfig: values['base-config'] as string[] } : {}),
       ...(trustedProxies !== undefined ? { trustedProxies: Number(trustedProxies) } : {}),
       ...(str(values['public-url']) ? { publicUrl: str(values['public-url'])! } : {}),
       ...(str(values['signing-key-file']) ? { signingKeyFile: str(values['signing-key-file'])! } : {}),

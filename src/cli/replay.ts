@@ -54,7 +54,7 @@ Options:
     const archive = Archive.ofStateDirectory(stateDir, str(values['archive']));
     const replayed = await replayArchive({ archive, window: { since, until }, destination, scratchDir: state.root });
     const signingKeyFile = str(values['signing-key-file']);
-    const audit = adminAuditLogger({ stateDir, otlpEndpoint: str(values['otlp-endpoint']) ?? '127.0.0.1:4318', ...(signingKeyFile ? { signingKeyFile } : {}) });
+    const audit = adminAuditLogger({ stateDir, endpoint: `http://${str(values['otlp-endpoint']) ?? '127.0.0.1:4318'}/v1/logs`, ...(signingKeyFile ? { signingKeyFile } : {}) });
     const user = userInfo().username;
     try {
       await audit.logEventOrThrow('audit_destination.replay', {
