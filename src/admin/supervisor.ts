@@ -31,6 +31,8 @@ export interface SupervisorOptions {
   readonly pidFile: string;
   /** Called when the Collector exits without being asked to (a crash, or a reload that failed). */
   readonly onUnexpectedExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
+  /** Called with everything the Collector writes, as it comes (`otel-audit gateway` keeps it in a file). */
+  readonly onOutput?: (text: string) => void;
 }
 
 export class CollectorFailedError extends Error {
@@ -65,8 +67,14 @@ export class CollectorSupervisor {
   /** The Collector's own verdict on a config file, before anything is applied. */
   validate(configPath: string): { ok: boolean; message: string } {
     const result = spawnSync(this.options.binary, ['validate', '--config', configPath], { env: this.env(), encoding: 'utf8', timeout: 60_000 });
-    const message = `${result.stderr ?? ''}${result.stdout ?? ''}`.trim();
-    return { ok: result.status === 0, message: result.status === 0 ? message : conciseError(message) || `validate exited with ${result.status}` };
+    // validate prints the error alone, its reason often on lines of their own ("'tls.insecure_skip_verify'
+    // expected type 'bool'"): all of it, without the blank lines.
+    const message = `${result.stderr ?? ''}${result.stdout ?? ''}`
+      .split('\n')
+      .map((line) => line.replace(/^Error: /, '').trim())
+      .filter((line) => line !== '')
+      .join('\n');
+    return { ok: result.status === 0, message: result.status === 0 ? message : message || `validate exited with ${result.status}` };
   }
 
   async start(): Promise<void> {
@@ -80,6 +88,7 @@ export class CollectorSupervisor {
     });
     const append = (chunk: Buffer) => {
       const text = chunk.toString();
+      this.options.onOutput?.(text);
       this.output += text;
       this.readyCount += text.split(READY).length - 1;
       if (this.output.length > KEEP_OUTPUT) {
@@ -177,7 +186,7 @@ export class CollectorSupervisor {
 }
 
 /** The lines that say why: the Collector's errors, once each, without timestamps and prefixes. */
-function conciseError(output: string): string {
+export function conciseError(output: string): string {
   const reasons = output
     .split('\n')
     .filter((line) => /\berror\b|Error:|failed|invalid/i.test(line) && !/Everything is ready/.test(line))
