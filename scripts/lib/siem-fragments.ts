@@ -71,15 +71,21 @@ function kindStatements(): string[] {
 
 /**
  * The mapping into the cache: defaults by kind (what a custom catalog's action gets), then one
- * statement per catalog action whose fields differ from its kind's defaults.
+ * statement per catalog action whose fields differ from its kind's defaults. The run-time kind is
+ * the verb's: a key its defaults set that the action's own mapping does not have (session.revoke,
+ * whose verb derives access, with its object attributes, is not one) is deleted first.
  */
 function mappingStatements(mappings: readonly SiemMapping[], fields: (m: SiemMapping) => [string, string][], checkpoint: [string, string][]): string[] {
   const kinds = Object.keys(KIND_DEFAULTS) as VerbKind[];
   // An object type the table does not name ('') gets exactly its kind's derivation.
-  const defaults = Object.fromEntries(kinds.map((kind) => [kind, map(fields(deriveSiemMapping('', kind)))]));
+  const derived = (kind: VerbKind) => fields(deriveSiemMapping('', kind));
+  const defaults = Object.fromEntries(kinds.map((kind) => [kind, map(derived(kind))]));
+  const stale = (m: SiemMapping) => derived(verbKind(m.verb)).filter(([key]) => !fields(m).some(([own]) => own === key));
   return [
     ...kinds.map((kind) => when(`merge_maps(log.cache, ${defaults[kind]!}, "upsert")`, `${cache('kind')} == ${str(kind)}`)),
-    ...mappings.filter((m) => map(fields(m)) !== defaults[verbKind(m.verb)]).map((m) => when(`merge_maps(log.cache, ${map(fields(m))}, "upsert")`, isAction(m.action))),
+    ...mappings
+      .filter((m) => map(fields(m)) !== defaults[verbKind(m.verb)])
+      .flatMap((m) => [...stale(m).map(([key]) => when(`delete_key(log.cache, ${str(key)})`, isAction(m.action))), when(`merge_maps(log.cache, ${map(fields(m))}, "upsert")`, isAction(m.action))]),
     when(`merge_maps(log.cache, ${map(checkpoint)}, "upsert")`, isAction(CHECKPOINT_ACTION)),
   ];
 }
