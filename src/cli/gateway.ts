@@ -296,6 +296,9 @@ function summary(plan: GatewayPlan, ports: { http: number; grpc: number; metrics
   ].join('\n');
 }
 
+/** Longest line of the Collector's output looked at for its level (its lines are far shorter). */
+const MAX_LINE = 64 * 1024;
+
 /**
  * Keeps the Collector's whole output in `logFile` and shows its warnings and errors (a destination
  * refusing, a queue full) on stderr, where the person running the gateway looks.
@@ -305,8 +308,9 @@ function collectorOutput(logFile: string): (text: string) => void {
   return (text) => {
     appendFileSync(logFile, text);
     const lines = (partial + text).split('\n');
-    partial = lines.pop()!;
-    for (const line of lines) if (/\t(warn|error)\t/.test(line)) process.stderr.write(`otelcol-audit: ${line}\n`);
+    // A line without its end yet waits for the next chunk, up to a bound.
+    partial = lines.pop()!.slice(0, MAX_LINE);
+    for (const line of lines) if (/^\S+\t(warn|error)\t/.test(line)) process.stderr.write(`otelcol-audit: ${line}\n`);
   };
 }
 

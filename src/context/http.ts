@@ -129,7 +129,9 @@ export function auditContextFromRequest<Req extends IncomingMessage>(req: Req, o
 function contextOf<Req>(req: IncomingMessage, options: HttpContextOptions<Req>, framework: Req): RequestAuditContext {
   const max = options.maxHeaderLength ?? DEFAULT_MAX_HEADER_LENGTH;
   const report = reporterOf(options);
-  const identity = hook('identify', options.identify, framework, report);
+  // What identify returned is read inside the hook too: a getter or proxy of the application's that throws is the hook's failure.
+  const identify = options.identify && ((req: Req) => identityOf(options.identify!(req), report));
+  const identity = hook('identify', identify, framework, report);
   const context: { -readonly [K in keyof AuditContext]: AuditContext[K] } = {};
   const ip = clientAddress(req, options.trustedProxies, options.forwardedHeader);
   if (ip) context.ip_address = ip;
@@ -140,8 +142,15 @@ function contextOf<Req>(req: IncomingMessage, options: HttpContextOptions<Req>, 
   const site = hook('site', options.site, framework, report).value;
   if (site) context.site = site;
   // A request whose user could not be told is not an anonymous one.
-  const actor = identity.failed ? UNKNOWN : identity.value?.actor ? schemaFieldsOf(identity.value.actor, report) : GUEST;
+  const actor = identity.failed ? UNKNOWN : (identity.value?.actor ?? GUEST);
   return { actor, context };
+}
+
+/** The actor (its schema's fields) and session id of what identify returned or setAuditActor was given. */
+function identityOf(given: Identity | undefined, report: Reporter): { actor: Actor | undefined; sessionId: string | undefined } | undefined {
+  if (given === undefined || given === null) return undefined;
+  const { actor, sessionId } = given;
+  return { actor: actor === undefined ? undefined : schemaFieldsOf(actor, report), sessionId: typeof sessionId === 'string' ? sessionId : undefined };
 }
 
 const GUEST: Actor = { type: 'guest' };
@@ -166,6 +175,7 @@ function hook<Req, Value>(name: string, fn: ((req: Req) => Value | undefined) | 
  * every SIEM. What is left out is said once per set of fields.
  */
 function schemaFieldsOf(actor: Actor, report: Reporter): Actor {
+  // Not an object: left as it is, for the logger's validation to flag.
   if (typeof actor !== 'object' || actor === null) return actor;
   const given = actor as Record<string, unknown>;
   const dropped = Object.keys(given).filter((key) => key !== 'type' && !(key === 'user' && given['type'] === 'user'));
@@ -240,7 +250,7 @@ const unattached = reporterOf({});
  * audit.logEvent('user.login', { details: { method: 'password' } });
  */
 export function setAuditActor(req: IncomingMessage | { readonly raw: IncomingMessage }, identity: Identity & { readonly actor: Actor }): void {
-  const raw = 'raw' in req && req.raw ? req.raw : (req as IncomingMessage);
+  const raw = typeof req === 'object' && req !== null && 'raw' in req && req.raw ? req.raw : (req as IncomingMessage);
   const found = requests.get(raw);
   const context = found?.context ?? currentAuditContext();
   const report = found?.report ?? unattached;
@@ -248,7 +258,14 @@ export function setAuditActor(req: IncomingMessage | { readonly raw: IncomingMes
     report.once('setAuditActor', () => new AuditError('setAuditActor: this request has no audit context (is auditContext, fastifyAuditContext or withAuditContext in front of this route?); the actor was not set'));
     return;
   }
-  replaceAuditActor(context, schemaFieldsOf(identity.actor, report), clean(identity.sessionId, found?.maxHeaderLength ?? DEFAULT_MAX_HEADER_LENGTH));
+  let read: ReturnType<typeof identityOf>;
+  try {
+    read = identityOf(identity, report);
+  } catch (error) {
+    // Never into the route: what could not be read is reported, and the request acts as unknown from here.
+    report.error(new AuditError(`setAuditActor could not read the identity it was given: ${describe(error)}; the request goes on with actor unknown`, { cause: error }));
+  }
+  replaceAuditActor(context, read?.actor ?? UNKNOWN, clean(read?.sessionId, found?.maxHeaderLength ?? DEFAULT_MAX_HEADER_LENGTH));
 }
 
 /**

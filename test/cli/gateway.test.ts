@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { UsageError } from '../../src/cli/args.js';
 import { planGateway } from '../../src/cli/gateway.js';
+import { pieces, random } from '../helpers/random.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'otel-audit-gateway-plan-'));
 const secret = (name: string, content: string): string => {
@@ -75,6 +76,35 @@ describe('otel-audit gateway options', () => {
       [{ archive: dir, 'metrics-port': 'x' }, /--metrics-port must be a port number/],
     ];
     for (const [values, message] of cases) assert.throws(() => planGateway(values), (error: Error) => error instanceof UsageError && message.test(error.message), JSON.stringify(values));
+  });
+
+  it('any value of any option either plans a gateway or is a usage error: nothing else escapes', () => {
+    const next = random(2611);
+    const token = secret('fuzz', 'tok');
+    const alphabet = ['h', '1', ':', '/', '.', '[', ']', '@', ',', ' ', '%', '?', '#', 'ä', '\u0000', 'http://', 'https://', '127.0.0.1', '::1', '65536', '-', ...pieces];
+    const text = () => Array.from({ length: Math.floor(next() * 8) }, () => alphabet[Math.floor(next() * alphabet.length)]!).join('');
+    // Each option sometimes valid, sometimes mutated, sometimes random: both outcomes must happen.
+    const valid: Record<string, string> = { splunk: 'https://s:8088', archive: dir, syslog: 'h:514', elastic: 'https://e:443', kafka: 'k:9092', 'kafka-topic': 'audit', port: '0', 'grpc-port': '4317', 'metrics-port': '8888', 'syslog-ca-file': token };
+    const mutated = (good: string) => { const at = Math.floor(next() * (good.length + 1)); return good.slice(0, at) + text() + good.slice(at + Math.floor(next() * 3)); };
+    const outcomes = { planned: 0, refused: 0 };
+    for (let i = 0; i < 3000; i++) {
+      const values: Record<string, string | boolean> = { 'splunk-token-file': token, 'elastic-api-key-file': token };
+      for (const [option, good] of Object.entries(valid)) {
+        const roll = next();
+        if (roll < 0.3) values[option] = good;
+        else if (roll < 0.4) values[option] = mutated(good);
+        else if (roll < 0.45) values[option] = text();
+      }
+      if (next() < 0.3) values['syslog-tls'] = true;
+      try {
+        planGateway(values);
+        outcomes.planned++;
+      } catch (error) {
+        assert.ok(error instanceof UsageError, `${JSON.stringify(values)}: ${String(error)}`);
+        outcomes.refused++;
+      }
+    }
+    assert.ok(outcomes.planned > 0 && outcomes.refused > 0, JSON.stringify(outcomes));
   });
 
   it('says when a secret file can be read by other users, without refusing it', () => {

@@ -22,6 +22,7 @@ import {
   type HttpContextOptions,
 } from '../../src/index.js';
 import { startOtlpListener } from '../helpers/otlp-listener.js';
+import { random, value } from '../helpers/random.js';
 
 /** A request as a socket would deliver it: peer address and headers. */
 function fakeRequest(peer: string, headers: Record<string, string | string[]> = {}): IncomingMessage {
@@ -339,6 +340,33 @@ describe('who acts: identify mapped to the actor schema, hooks that throw, setAu
 
     await assertLoggedIn(viaFastify.body.split(','));
     await assertLoggedIn(viaHttp.body.split(','));
+  });
+
+  it('whatever identify returns or setAuditActor is given (junk, throwing getters, hostile proxies), nothing throws into the request', () => {
+    const next = random(26);
+    const hostile = [
+      () => new Proxy({}, { get: () => { throw new Error('get'); }, ownKeys: () => { throw new Error('keys'); } }),
+      () => ({ get actor(): never { throw new Error('actor getter'); } }),
+      () => ({ actor: { type: 'user', get user(): never { throw new Error('user getter'); } } }),
+      () => ({ actor: { type: 'user', user: new Proxy({ id: 1 }, { ownKeys: () => { throw new Error('user keys'); } }) } }),
+      () => ({ actor: { type: 'user', user: value(next, 0) }, sessionId: value(next, 0) }),
+      () => ({ actor: value(next, 0), sessionId: 'ok' }),
+      () => value(next, 0),
+    ];
+    const seen: string[] = [];
+    const junkOptions: HttpContextOptions = { identify: () => hostile[Math.floor(next() * hostile.length)]!() as never, onError: (error) => seen.push(error.message) };
+    // A route behind the middleware that sets whatever it is handed.
+    const route = withAuditContext((req: IncomingMessage) => setAuditActor(req, hostile[Math.floor(next() * hostile.length)]!() as never), junkOptions);
+    let tried = 0;
+    for (let i = 0; i < 2000; i++) {
+      const { actor } = auditContextFromRequest(fakeRequest('192.0.2.1'), junkOptions);
+      assert.ok(actor !== undefined);
+      route(fakeRequest('192.0.2.1'), {} as never);
+      tried++;
+    }
+    assert.equal(tried, 2000);
+    assert.ok(seen.some((message) => /identify hook .* threw: get/.test(message)));
+    assert.ok(seen.some((message) => /setAuditActor could not read the identity it was given/.test(message)));
   });
 
   it('setAuditActor on a request no audit middleware saw changes nothing and says so once, as a process warning', async () => {
