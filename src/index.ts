@@ -20,8 +20,8 @@ export type { ExportedLogRecord, LogRecordExporter } from './delivery/log-record
 export { runWithAuditContext, currentAuditContext } from './context/request-context.js';
 export type { RequestAuditContext } from './context/request-context.js';
 export { canonicalJson } from './integrity/canonical-json.js';
-export { auditContext, auditContextFromRequest, clientAddress, fastifyAuditContext, withAuditContext } from './context/http.js';
-export type { ForwardedHeader, HttpContextOptions } from './context/http.js';
+export { auditContext, auditContextFromRequest, clientAddress, fastifyAuditContext, setAuditActor, withAuditContext } from './context/http.js';
+export type { ForwardedHeader, HttpContextOptions, Identity } from './context/http.js';
 export { describeDamage, MAX_FRAME_BYTES, readTrail, streamTrail } from './integrity/trail.js';
 export type { StreamTrailOptions, TrailDamage, TrailRecord } from './integrity/trail.js';
 export { TrailVerifier, verifyTrail } from './integrity/verify.js';

@@ -13,6 +13,22 @@ describe('README', () => {
     assert.deepEqual([...documented].sort(), Object.values(ATTR).sort());
   });
 
+  it('documents, in one table per config, exactly the variables gateway.yaml, local.yaml and the HEC stand-in read', () => {
+    for (const [config, heading] of [
+      ['gateway.yaml', '### Environment of gateway.yaml'],
+      ['local.yaml', '### Environment of local.yaml'],
+      ['examples/hec-receiver/config.yaml', '### Environment of the HEC stand-in'],
+    ] as const) {
+      const read = new Set([...readFileSync(new URL(`../collector-config/${config}`, import.meta.url), 'utf8').matchAll(/\$\{env:([A-Z0-9_]+)/g)].map((m) => m[1]));
+      const section = readme.slice(readme.indexOf(`\n${heading}\n`) + heading.length + 2);
+      assert.ok(readme.includes(`\n${heading}\n`), heading);
+      const table = section.slice(section.indexOf('| variable |'), section.indexOf('\n\n', section.indexOf('| variable |')));
+      const documented = table.split('\n').flatMap((row) => [...(/^\| ([^|]+) \|/.exec(row)?.[1] ?? '').matchAll(/`([A-Z0-9_]+)`/g)].map((m) => m[1]));
+      assert.deepEqual([...documented].sort(), [...read].sort(), config);
+      assert.equal(new Set(documented).size, documented.length, `${config}: a variable in two rows`);
+    }
+  });
+
   it('names the two commands', () => {
     assert.match(readme, /npm start/);
     assert.match(readme, /npm test/);

@@ -73,15 +73,21 @@ function kindStatements(): string[] {
 
 /**
  * The mapping into the cache: defaults by kind (what a custom catalog's action gets), then one
- * statement per catalog action whose fields differ from its kind's defaults.
+ * statement per catalog action whose fields differ from its kind's defaults. The run-time kind is
+ * the verb's: a key its defaults set that the action's own mapping does not have (session.revoke,
+ * whose verb derives access, with its object attributes, is not one) is deleted first.
  */
 function mappingStatements(mappings: readonly SiemMapping[], fields: (m: SiemMapping) => [string, string][], checkpoint: [string, string][]): string[] {
   const kinds = Object.keys(KIND_DEFAULTS) as VerbKind[];
   // An object type the table does not name ('') gets exactly its kind's derivation.
-  const defaults = Object.fromEntries(kinds.map((kind) => [kind, map(fields(deriveSiemMapping('', kind)))]));
+  const derived = (kind: VerbKind) => fields(deriveSiemMapping('', kind));
+  const defaults = Object.fromEntries(kinds.map((kind) => [kind, map(derived(kind))]));
+  const stale = (m: SiemMapping) => derived(verbKind(m.verb)).filter(([key]) => !fields(m).some(([own]) => own === key));
   return [
     ...kinds.map((kind) => when(`merge_maps(log.cache, ${defaults[kind]!}, "upsert")`, `${cache('kind')} == ${str(kind)}`)),
-    ...mappings.filter((m) => map(fields(m)) !== defaults[verbKind(m.verb)]).map((m) => when(`merge_maps(log.cache, ${map(fields(m))}, "upsert")`, isAction(m.action))),
+    ...mappings
+      .filter((m) => map(fields(m)) !== defaults[verbKind(m.verb)])
+      .flatMap((m) => [...stale(m).map(([key]) => when(`delete_key(log.cache, ${str(key)})`, isAction(m.action))), when(`merge_maps(log.cache, ${map(fields(m))}, "upsert")`, isAction(m.action))]),
     when(`merge_maps(log.cache, ${map(checkpoint)}, "upsert")`, isAction(CHECKPOINT_ACTION)),
   ];
 }
@@ -97,6 +103,8 @@ const ocsfFields = (m: SiemMapping): [string, string][] => {
     ['activity_name', str(m.ocsf.activityName)],
     ['type_uid', String(ocsfTypeUid(m))],
     ['type_name', str(`${cls.name}: ${m.ocsf.activityName}`)],
+    ['status_id', m.outcome === 'failure' ? '2' : '1'],
+    ['status', str(m.outcome === 'failure' ? 'Failure' : 'Success')],
   ];
 };
 
@@ -111,8 +119,8 @@ function ocsf(mappings: readonly SiemMapping[]): string[] {
       ['time', 'UnixMilli(log.time)'],
       ['severity_id', '1'],
       ['severity', str('Informational')],
-      ['status_id', '1'],
-      ['status', str('Success')],
+      ['status_id', cache('status_id')],
+      ['status', cache('status')],
       ['metadata', map([['version', str(OCSF_VERSION)], ['product', map([['name', str('otel-audit')], ['vendor_name', str('otel-audit')]])], ['uid', attr(ATTR.recordUid)], ['log_name', str('audit')]])],
       ['actor', '{}'],
       ['src_endpoint', '{}'],
@@ -163,6 +171,7 @@ function ocsf(mappings: readonly SiemMapping[]): string[] {
 const ecsFields = (m: SiemMapping): [string, string][] => [
   ['ecs_category', list(m.ecs.category)],
   ['ecs_type', list(m.ecs.type)],
+  ['ecs_outcome', str(m.outcome)],
 ];
 
 function ecs(mappings: readonly SiemMapping[]): string[] {
@@ -202,7 +211,7 @@ function ecs(mappings: readonly SiemMapping[]): string[] {
           ['kind', str('event')],
           ['action', ACTION],
           ['id', attr(ATTR.recordUid)],
-          ['outcome', str('success')],
+          ['outcome', cache('ecs_outcome')],
           ['provider', str('otel-audit')],
           ['original', 'String(log.body)'],
         ]),
@@ -235,6 +244,7 @@ const cimFields = (m: SiemMapping): [string, string][] => [
   ['cim_action', str(m.cim.action)],
   ['cim_change_type', str(m.cim.changeType)],
   ...(m.cim.objectAttrs === undefined ? [] : [['cim_object_attrs', str(m.cim.objectAttrs)] as [string, string]]),
+  ['cim_status', str(m.outcome)],
 ];
 
 function cim(mappings: readonly SiemMapping[]): string[] {
@@ -256,7 +266,7 @@ function cim(mappings: readonly SiemMapping[]): string[] {
     set('object', cache('object_id'), present(cache('object_id'))),
     set('object', cache('object_name'), present(cache('object_name'))),
     set('command', ACTION),
-    set('status', '"success"'),
+    set('status', cache('cim_status')),
     set('vendor_product', '"otel-audit"'),
     set('dest', SERVICE, present(SERVICE)),
     set('dvc', HOST, present(HOST)),
@@ -364,8 +374,9 @@ const HEADERS: Record<SiemFormat, string> = {
 #
 # Fits any destination that stores the body as JSON: Splunk HEC (the event is the OCSF object),
 # Kafka with \`encoding: raw\`, a data lake (AWS Security Lake and others ingest OCSF), the file
-# exporter. Classes: API Activity (6003), Account Change (3001) for user accounts and API keys,
-# Entity Management (3004) for access rules; see docs/siem-mapping.md.
+# exporter. Classes: API Activity (6003; logins and logouts too, with status Failure for a refused
+# login), Account Change (3001) for user accounts, passwords, MFA and API keys, Entity Management
+# (3004) for access rules; see docs/siem-mapping.md.
 # raw_data is the canonical event (JSON) and unmapped holds the chain, so \`otel-audit verify\`
 # checks an OCSF copy like any other:
 #   ${INTEGRITY_ATTRIBUTES.join(', ')}.

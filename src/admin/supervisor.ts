@@ -32,6 +32,8 @@ export interface SupervisorOptions {
   readonly pidFile: string;
   /** Called when the Collector exits without being asked to (a crash, or a reload that failed). */
   readonly onUnexpectedExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
+  /** Called with everything the Collector writes, as it comes (`otel-audit gateway` keeps it in a file). */
+  readonly onOutput?: (text: string) => void;
 }
 
 export class CollectorFailedError extends Error {
@@ -66,8 +68,14 @@ export class CollectorSupervisor {
   /** The Collector's own verdict on a config file, before anything is applied. */
   validate(configPath: string): { ok: boolean; message: string } {
     const result = spawnSync(this.options.binary, ['validate', '--config', configPath], { env: this.env(), encoding: 'utf8', timeout: 60_000 });
-    const message = `${result.stderr ?? ''}${result.stdout ?? ''}`.trim();
-    return { ok: result.status === 0, message: result.status === 0 ? message : conciseError(message) || `validate exited with ${result.status}` };
+    // validate prints the error alone, its reason often on lines of their own ("'tls.insecure_skip_verify'
+    // expected type 'bool'"): all of it, without the blank lines.
+    const message = `${result.stderr ?? ''}${result.stdout ?? ''}`
+      .split('\n')
+      .map((line) => line.replace(/^Error: /, '').trim())
+      .filter((line) => line !== '')
+      .join('\n');
+    return { ok: result.status === 0, message: result.status === 0 ? message : message || `validate exited with ${result.status}` };
   }
 
   async start(): Promise<void> {
@@ -86,6 +94,7 @@ export class CollectorSupervisor {
       const decoder = new StringDecoder('utf8');
       return (chunk: Buffer) => {
         const text = decoder.write(chunk);
+        this.options.onOutput?.(text);
         this.output += text;
         const lines = (partial + text).split('\n');
         // Bounded: a line still open ends inside the ready text if it is one, so its tail is enough.
@@ -187,7 +196,7 @@ export class CollectorSupervisor {
 }
 
 /** The lines that say why: the Collector's errors, once each, without timestamps and prefixes. */
-function conciseError(output: string): string {
+export function conciseError(output: string): string {
   const reasons = output
     .split('\n')
     .filter((line) => /\berror\b|Error:|failed|invalid/i.test(line) && !/Everything is ready/.test(line))

@@ -58,38 +58,46 @@ function rows(schema: JsonSchema, prefix: string): string[] {
 
 /** The Markdown reference of a catalog: every action, its description, scopes, details and sample. */
 export function catalogMarkdown(catalog: Catalog, title: string): string {
-  const actions = Object.entries(catalog.actions);
-  const lines = [
+  return [`# ${title}`, '', GENERATED, '', `${Object.keys(catalog.actions).length} actions. ${ENVELOPE}`, '', ...actionIndex(catalog), '', ...actionSections(catalog, '##')].join('\n');
+}
+
+/** One page for several catalogs (docs/events.md): a section each, with its own index. */
+export function catalogsMarkdown(title: string, parts: readonly { readonly heading: string; readonly intro: string; readonly catalog: Catalog }[]): string {
+  return [
     `# ${title}`,
     '',
-    '<!-- Generated from the catalog by `npm run docs`; test/catalog/reference.test.ts fails when it is out of date. -->',
+    GENERATED,
     '',
-    `${actions.length} actions. Every event has the envelope of [the canonical event](../README.md#the-event): \`id\`, \`action\`, \`actor\`, \`context\`, \`timestamp\`, and the \`details\` below.`,
+    ENVELOPE,
     '',
-    '| action | scopes | description |',
+    ...parts.flatMap(({ heading, intro, catalog }) => [`## ${heading}`, '', `${Object.keys(catalog.actions).length} actions. ${intro}`, '', ...actionIndex(catalog), '', ...actionSections(catalog, '###')]),
+  ].join('\n');
+}
+
+const GENERATED = '<!-- Generated from the catalog by `npm run docs`; test/catalog/reference.test.ts fails when it is out of date. -->';
+const ENVELOPE = 'Every event has the envelope of [the canonical event](../README.md#the-event): `id`, `action`, `actor`, `context`, `timestamp`, and the `details` below.';
+
+function actionIndex(catalog: Catalog): string[] {
+  return ['| action | scopes | description |', '| --- | --- | --- |', ...Object.entries(catalog.actions).map(([action, d]) => `| [\`${action}\`](#${action.replace(/[^a-z0-9_-]/g, '')}) | ${d.scopes.join(', ')} | ${d.description} |`)];
+}
+
+function actionSections(catalog: Catalog, heading: '##' | '###'): string[] {
+  return Object.entries(catalog.actions).flatMap(([action, definition]) => [
+    `${heading} ${action}`,
+    '',
+    definition.description,
+    '',
+    `Scopes: ${definition.scopes.join(', ')}.`,
+    '',
+    '| details property | type | required |',
     '| --- | --- | --- |',
-    ...actions.map(([action, d]) => `| [\`${action}\`](#${action.replace(/[^a-z0-9_-]/g, '')}) | ${d.scopes.join(', ')} | ${d.description} |`),
+    ...rows(toSchema(definition.details), ''),
     '',
-  ];
-  for (const [action, definition] of actions) {
-    lines.push(
-      `## ${action}`,
-      '',
-      definition.description,
-      '',
-      `Scopes: ${definition.scopes.join(', ')}.`,
-      '',
-      '| details property | type | required |',
-      '| --- | --- | --- |',
-      ...rows(toSchema(definition.details), ''),
-      '',
-      'Sample `details`:',
-      '',
-      '```json',
-      JSON.stringify(definition.sample, null, 2),
-      '```',
-      '',
-    );
-  }
-  return lines.join('\n');
+    'Sample `details`:',
+    '',
+    '```json',
+    JSON.stringify(definition.sample, null, 2),
+    '```',
+    '',
+  ]);
 }

@@ -5,6 +5,9 @@
 import { ATTR } from '../attributes.js';
 import type { Catalog } from './define.js';
 
+/** What an action's event says happened: the action, or its refusal. */
+export type Outcome = 'success' | 'failure';
+
 /** What a verb does to its object, the one axis every data model agrees on. */
 export type VerbKind = 'create' | 'read' | 'update' | 'delete' | 'clear' | 'access' | 'start' | 'stop' | 'restart';
 
@@ -39,6 +42,8 @@ export interface SiemMapping {
   readonly objectPath?: readonly string[];
   /** CEF header severity, 0 (lowest) to 10. */
   readonly cefSeverity: number;
+  /** Whether the action happened or was refused (a failed login): OCSF `status`, ECS `event.outcome`, CIM `status`. */
+  readonly outcome: Outcome;
   /** Why a choice is not the obvious one. */
   readonly reason?: string;
 }
@@ -56,7 +61,7 @@ export const VERB_RULES: readonly { readonly kind: VerbKind; readonly pattern: s
 ];
 
 /** What each kind becomes when nothing more specific is known (API Activity for OCSF, except access rules). */
-export const KIND_DEFAULTS: Record<VerbKind, Omit<SiemMapping, 'action' | 'object' | 'verb' | 'kind' | 'reason' | 'cim'> & { cimAction: CimChangeAction }> = {
+export const KIND_DEFAULTS: Record<VerbKind, Omit<SiemMapping, 'action' | 'object' | 'verb' | 'kind' | 'reason' | 'cim' | 'outcome'> & { cimAction: CimChangeAction }> = {
   create: { ocsf: { classUid: 6003, activityId: 1, activityName: 'Create' }, ecs: { category: ['api'], type: ['creation'] }, cimAction: 'created', cefSeverity: 3 },
   read: { ocsf: { classUid: 6003, activityId: 2, activityName: 'Read' }, ecs: { category: ['api'], type: ['access'] }, cimAction: 'read', cefSeverity: 2 },
   update: { ocsf: { classUid: 6003, activityId: 3, activityName: 'Update' }, ecs: { category: ['api'], type: ['change'] }, cimAction: 'modified', cefSeverity: 3 },
@@ -87,10 +92,10 @@ export function deriveSiemMapping(action: string, kind?: VerbKind): SiemMapping 
   const resolved = kind ?? verbKind(verb);
   const { cimAction, ...rest } = KIND_DEFAULTS[resolved];
   const cim = { action: cimAction, changeType: changeTypeOf(object, resolved), objectCategory: object, ...(resolved === 'access' ? { objectAttrs: 'access' } : {}) };
-  return { action, object, verb, kind: resolved, ...rest, cim };
+  return { action, object, verb, kind: resolved, ...rest, cim, outcome: 'success' };
 }
 
-type Override = Partial<Pick<SiemMapping, 'kind' | 'ocsf' | 'ecs' | 'cefSeverity' | 'reason' | 'objectPath'>> & { readonly cim?: Partial<SiemMapping['cim']> };
+type Override = Partial<Pick<SiemMapping, 'kind' | 'ocsf' | 'ecs' | 'cefSeverity' | 'reason' | 'objectPath' | 'outcome'>> & { readonly cim?: Partial<SiemMapping['cim']> };
 
 const account = (activityId: number, activityName: string, ecsType: string, reason?: string): Override => ({
   ocsf: { classUid: 3001, activityId, activityName },
@@ -142,15 +147,59 @@ export const GRIST_SIEM_OVERRIDES: Readonly<Record<string, Override>> = {
   'workspace.restore_from_trash': { reason: 'Undoes a soft delete: OCSF API Activity has no Restore activity, so Update.' },
 };
 
+/**
+ * The authentication catalog's choices. OCSF's Authentication class (3002, Logon/Logoff) is not
+ * among the classes the fragments build (API Activity, Account Change, Entity Management): logins
+ * and logouts are API Activity, Other, with their status; password and MFA changes are the Account
+ * Change activities OCSF has for them. CIM's Change data model has no login either: a login starts
+ * a session (`started`), a logout stops it; Splunk's Authentication data model would need a
+ * fragment of its own. ECS has the `authentication` and `session` categories.
+ */
+const authentication = (type: 'start' | 'end' | 'info', reason: string): Override => ({
+  ocsf: { classUid: 6003, activityId: 99, activityName: 'Other' },
+  ecs: { category: ['authentication'], type: [type] },
+  reason,
+});
+export const AUTH_SIEM_OVERRIDES: Readonly<Record<string, Override>> = {
+  'user.login': { ...authentication('start', 'OCSF Authentication (3002) Logon is not among the classes the fragments build: API Activity, Other. CIM Change has no login: a session started.'), kind: 'start', cefSeverity: 3 },
+  'user.login_failed': {
+    ...authentication('start', 'A refused login: outcome failure (OCSF status Failure, ECS event.outcome failure, CIM status failure); otherwise as user.login.'),
+    kind: 'start',
+    outcome: 'failure',
+    cefSeverity: 5,
+  },
+  'user.logout': { ...authentication('end', 'OCSF Authentication (3002) Logoff is not among the classes the fragments build: API Activity, Other. CIM Change: the session stopped.'), kind: 'stop', cefSeverity: 2 },
+  'session.revoke': {
+    kind: 'stop',
+    ocsf: { classUid: 6003, activityId: 4, activityName: 'Delete' },
+    ecs: { category: ['session'], type: ['end'] },
+    cefSeverity: 5,
+    reason: 'A session ended by someone else: not an access rule (as the verb revoke would derive), the session deleted; ECS session/end, CIM stopped.',
+  },
+  'user.change_password': { ...account(3, 'Password Change', 'change', 'Account Change 3001 has an activity for it: Password Change.'), cim: { objectAttrs: 'password' }, cefSeverity: 6 },
+  'user.enable_mfa': { ...account(10, 'MFA Factor Enable', 'change', 'Account Change 3001, MFA Factor Enable; CIM modified (the account), not started.'), kind: 'update', cim: { objectAttrs: 'mfa' }, cefSeverity: 5 },
+  'user.disable_mfa': { ...account(11, 'MFA Factor Disable', 'change', 'Account Change 3001, MFA Factor Disable: an account made weaker, a higher severity than enabling.'), cim: { objectAttrs: 'mfa' }, cefSeverity: 7 },
+  'api_token.use': {
+    ...authentication('info', 'A request authenticated by a token: API Activity, Read (OCSF Authentication 3002 is not built); CIM read; the token is the object.'),
+    kind: 'read',
+    ocsf: { classUid: 6003, activityId: 2, activityName: 'Read' },
+    objectPath: ['token'],
+    cefSeverity: 3,
+  },
+};
+
+/** The choices for every bundled catalog's actions (no action name is in two catalogs). */
+export const BUNDLED_SIEM_OVERRIDES: Readonly<Record<string, Override>> = { ...GRIST_SIEM_OVERRIDES, ...AUTH_SIEM_OVERRIDES };
+
 /** The mapping of one action: the derivation, with a table entry's choices on top. */
-export function siemMapping(action: string, overrides: Readonly<Record<string, Override>> = GRIST_SIEM_OVERRIDES): SiemMapping {
+export function siemMapping(action: string, overrides: Readonly<Record<string, Override>> = BUNDLED_SIEM_OVERRIDES): SiemMapping {
   const { cim, ...entry } = overrides[action] ?? {};
   const derived = deriveSiemMapping(action, entry.kind);
   return { ...derived, ...entry, cim: { ...derived.cim, ...cim } };
 }
 
 /** Every action of a catalog with its mapping, in name order. */
-export function siemMappingOf(catalog: Catalog, overrides: Readonly<Record<string, Override>> = GRIST_SIEM_OVERRIDES): SiemMapping[] {
+export function siemMappingOf(catalog: Catalog, overrides: Readonly<Record<string, Override>> = BUNDLED_SIEM_OVERRIDES): SiemMapping[] {
   return Object.keys(catalog.actions)
     .sort()
     .map((action) => siemMapping(action, overrides));
@@ -189,7 +238,7 @@ export function siemMappingMarkdown(catalog: Catalog, title: string): string {
   const rows = siemMappingOf(catalog).map((m) => {
     const ocsf = `${m.ocsf.classUid} ${OCSF_CLASSES[m.ocsf.classUid].name} / ${m.ocsf.activityId} ${m.ocsf.activityName}`;
     const ecs = `${m.ecs.category.join(', ')} / ${m.ecs.type.join(', ')}`;
-    return `| \`${m.action}\` | ${m.object} | ${m.verb} | ${m.kind} | ${ocsf} | ${ecs} | ${m.cim.action} (${m.cim.changeType}) | ${m.cefSeverity} | ${m.reason ?? ''} |`;
+    return `| \`${m.action}\` | ${m.object} | ${m.verb} | ${m.kind} | ${m.outcome} | ${ocsf} | ${ecs} | ${m.cim.action} (${m.cim.changeType}) | ${m.cefSeverity} | ${m.reason ?? ''} |`;
   });
   return [
     `# ${title}`,
@@ -213,8 +262,8 @@ export function siemMappingMarkdown(catalog: Catalog, title: string): string {
       Object.entries(fields).map(([field, from]) => `| ${format.toUpperCase()} | \`${field}\` | ${(from as readonly string[]).map((a) => `\`${a}\``).join(', else ')} |`),
     ),
     '',
-    '| action | object | verb | kind | OCSF class / activity | ECS category / type | CIM action (change_type) | CEF severity | why |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| action | object | verb | kind | outcome | OCSF class / activity | ECS category / type | CIM action (change_type) | CEF severity | why |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
   ].join('\n');

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Catalog } from '../catalog/define.js';
+import { authCatalog } from '../catalog/catalogs/auth/index.js';
 import { gristCatalog } from '../catalog/catalogs/grist/index.js';
 import { UsageError } from './args.js';
 
@@ -10,9 +11,9 @@ export const catalogOption = {
   catalog: { type: 'string', default: 'grist' },
 } as const;
 
-export const catalogHelp = `  --catalog <grist|module>   the bundled Grist catalog, or a module exporting \`catalog\` (default: grist);
-                             a TypeScript module (.ts, .mts, .cts) is loaded through tsx, which the
-                             application installs (npm install --save-dev tsx)`;
+export const catalogHelp = `  --catalog <name|module>    a bundled catalog, grist or auth (authentication), or a module exporting
+                             \`catalog\` (default: grist); a TypeScript module (.ts, .mts, .cts) is loaded
+                             through tsx, which the application installs (npm install --save-dev tsx)`;
 
 const TYPESCRIPT = /\.[cm]?ts$/;
 
@@ -39,9 +40,10 @@ async function tsxImporter(path: string): Promise<TsImport> {
   throw new UsageError(`${path} is TypeScript: install tsx beside it (npm install --save-dev tsx), or give the compiled .js module`);
 }
 
-/** The bundled catalog, or `catalog` (or the default export) of an application's module, JavaScript or TypeScript. */
+/** A bundled catalog, or `catalog` (or the default export) of an application's module, JavaScript or TypeScript. */
 export async function loadCatalog(name: string): Promise<Catalog> {
   if (name === 'grist') return gristCatalog;
+  if (name === 'auth') return authCatalog;
   const path = isAbsolute(name) ? name : resolve(name);
   if (!existsSync(path)) throw new UsageError(`--catalog ${name}: no such file`);
   const url = pathToFileURL(path).href;

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type StdioOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,7 @@ import { EXIT, UsageError, type Command } from './args.js';
  * The package's root: the nearest directory above this module holding the Collector manifest.
  * Found by walking up because this file runs from src/cli (tests) and from dist/src/cli (installed).
  */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let depth = 0; depth < 4; depth++) {
     if (existsSync(join(dir, 'collector-config/manifest.yaml'))) return dir;
@@ -34,13 +34,20 @@ Exit codes: 0 built or up to date, 2 usage error, 3 the build failed (Go missing
   options: { out: { type: 'string', default: '.collector' } },
   async run(values, positionals) {
     if (positionals.length !== 1 || positionals[0] !== 'build') throw new UsageError('the only subcommand is build: otel-audit collector build');
-    const root = packageRoot();
-    const out = resolve(String(values['out']));
-    const status = await new Promise<number | null>((done, fail) => {
-      const build = spawn('bash', [join(root, 'scripts/build-collector.sh')], { stdio: 'inherit', env: { ...process.env, OTELCOL_AUDIT_OUT: out } });
-      build.once('error', fail);
-      build.once('exit', done);
-    });
-    return status === 0 ? EXIT.ok : EXIT.failure;
+    return (await buildCollector(resolve(String(values['out'])), 'inherit')) ? EXIT.ok : EXIT.failure;
   },
 };
+
+/**
+ * Builds otelcol-audit into `out` (`<out>/otelcol-audit`) with the package's manifest, lock and
+ * script, or keeps a binary that is up to date with them. The script's progress goes to `stdio`.
+ * Resolves with whether the binary is there and up to date.
+ */
+export async function buildCollector(out: string, stdio: StdioOptions): Promise<boolean> {
+  const status = await new Promise<number | null>((done, fail) => {
+    const build = spawn('bash', [join(packageRoot(), 'scripts/build-collector.sh')], { stdio, env: { ...process.env, OTELCOL_AUDIT_OUT: out } });
+    build.once('error', fail);
+    build.once('exit', done);
+  });
+  return status === 0;
+}

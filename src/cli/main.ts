@@ -7,11 +7,12 @@ import { deadLettersCommand } from './dead-letters.js';
 import { docsCommand, schemaCommand } from './docs.js';
 import { doctorCommand } from './doctor.js';
 import { emitCommand } from './emit.js';
+import { gatewayCommand } from './gateway.js';
 import { replayCommand } from './replay.js';
 import { spoolCommand } from './spool.js';
 import { verifyCommand } from './verify.js';
 
-const commands: readonly Command[] = [verifyCommand, emitCommand, doctorCommand, spoolCommand, deadLettersCommand, replayCommand, adminCommand, docsCommand, schemaCommand, collectorCommand];
+const commands: readonly Command[] = [gatewayCommand, verifyCommand, emitCommand, doctorCommand, spoolCommand, deadLettersCommand, replayCommand, adminCommand, docsCommand, schemaCommand, collectorCommand];
 
 const help = `otel-audit <command> [options]
 

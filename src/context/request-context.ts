@@ -7,14 +7,34 @@ export interface RequestAuditContext {
   readonly context?: AuditContext;
 }
 
-const storage = new AsyncLocalStorage<RequestAuditContext>();
+/**
+ * What is stored: a copy of the values given, which `setAuditActor` changes in place, so that
+ * everything the request logs afterwards (every continuation shares this one object) carries the
+ * new actor, and nothing it logged before changes.
+ */
+type Stored = { actor?: Actor; context?: AuditContext };
+
+const storage = new AsyncLocalStorage<Stored>();
 
 /**
  * Runs `fn` with `values` as the actor and context of every event it logs, through `await`,
  * timers and streams. Explicit `actor`/`context` passed to `logEvent` still win.
  */
 export function runWithAuditContext<T>(values: RequestAuditContext, fn: () => T): T {
-  return storage.run(values, fn);
+  const stored: Stored = {};
+  if (values.actor) stored.actor = values.actor;
+  if (values.context) stored.context = values.context;
+  return storage.run(stored, fn);
+}
+
+/**
+ * From now on in the request whose context `target` is (what `currentAuditContext` returned):
+ * `actor`, and `sessionId` as the context's session id when given. Internal: `setAuditActor`.
+ */
+export function replaceAuditActor(target: RequestAuditContext, actor: Actor, sessionId: string | undefined): void {
+  const stored = target as Stored;
+  stored.actor = actor;
+  if (sessionId !== undefined) stored.context = { ...stored.context, session_id: sessionId };
 }
 
 /** The request's audit context, if `fn` runs inside `runWithAuditContext` (or the middleware). */

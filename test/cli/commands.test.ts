@@ -30,7 +30,7 @@ describe('otel-audit', () => {
   it('prints help for itself and each command; a usage error exits 2 naming the mistake', async () => {
     const help = await cli(['--help']);
     assert.equal(help.code, 0);
-    for (const command of ['verify', 'emit', 'doctor', 'spool', 'docs', 'schema', 'collector']) {
+    for (const command of ['gateway', 'verify', 'emit', 'doctor', 'spool', 'docs', 'schema', 'collector']) {
       assert.match(help.stdout, new RegExp(`\\n  ${command} `));
       const own = await cli([command, '--help']);
       assert.equal(own.code, 0);

@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, join, normalize } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { startOtlpReceiver } from '../../scripts/lib/gateway.js';
-import { COLLECTOR, freePort, ROOT, tempDir, track, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { readTrail } from '../../src/integrity/trail.js';
+import { COLLECTOR, freePort, ROOT, startHecReceiver, tempDir, track, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
 
 const run = promisify(execFile);
 const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string>; peerDependencies: Record<string, string> };
@@ -93,9 +94,24 @@ describe('npm pack, installed into a fresh application', () => {
     await run('tar', ['-xzf', tarball, '-C', unpacked]);
     const { stdout } = await run('tar', ['-tzf', tarball]);
     const files = new Set(stdout.split('\n').map((line) => line.replace(/^package\//, '')));
-    for (const file of ['LICENSE', 'dist/src/cli/main.js', 'scripts/build-collector.sh', 'collector-config/manifest.yaml', 'collector-config/lock/go.sum', 'collector-config/gateway.yaml']) {
+    for (const file of [
+      'LICENSE',
+      'dist/src/cli/main.js',
+      'dist/src/catalog/catalogs/auth/index.js',
+      'dist/examples/express/server.js',
+      'examples/express/app.ts',
+      'scripts/build-collector.sh',
+      'collector-config/manifest.yaml',
+      'collector-config/lock/go.sum',
+      'collector-config/gateway.yaml',
+      // The Collector is built with our own exporter: its sources, not its tests.
+      'collector/losslessexporter/exporter.go',
+      'collector/losslessexporter/go.mod',
+      'collector/losslessexporter/go.sum',
+    ]) {
       assert.ok(files.has(file), `${file} is in the package`);
     }
+    assert.ok(![...files].some((file) => file.endsWith('_test.go')));
     const maps = [...files].filter((file) => file.endsWith('.js.map'));
     assert.ok(maps.length > 20);
     assert.ok(![...files].some((file) => file.startsWith('test/') || file.startsWith('.collector/')));
@@ -113,8 +129,143 @@ describe('npm pack, installed into a fresh application', () => {
     }
   });
 
+  it('every link of the shipped README and docs resolves inside the package, or to the repository (whose files it names exist)', async () => {
+    const unpacked = tempDir('links');
+    await run('tar', ['-xzf', tarball, '-C', unpacked]);
+    const root = join(unpacked, 'package');
+    const files = new Set((await run('tar', ['-tzf', tarball])).stdout.split('\n').filter(Boolean).map((line) => line.replace(/^package\//, '')));
+    const shipped = (path: string) => files.has(path) || [...files].some((file) => file.startsWith(`${path.replace(/\/$/, '')}/`));
+    const tracked = new Set((await run('git', ['ls-files'], { cwd: ROOT })).stdout.split('\n').filter(Boolean));
+    const inRepository = (path: string) => tracked.has(path) || [...tracked].some((file) => file.startsWith(`${path.replace(/\/$/, '')}/`));
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { repository: { url: string }; homepage: string; bugs: string };
+    assert.equal(manifest.repository.url, `git+${REPOSITORY}.git`);
+    assert.equal(manifest.homepage, `${REPOSITORY}#readme`);
+    assert.equal(manifest.bugs, `${REPOSITORY}/issues`);
+
+    const markdown = [...files].filter((file) => file === 'README.md' || /^(docs|examples\/express)\/[^/]+\.md$/.test(file));
+    assert.ok(markdown.includes('README.md') && markdown.includes('docs/events.md') && markdown.includes('examples/express/README.md'), markdown.join(', '));
+    const problems: string[] = [];
+    let checked = 0;
+    for (const file of markdown) {
+      for (const link of linksOf(readFileSync(join(root, file), 'utf8'))) {
+        checked++;
+        const [target = '', anchor] = link.split('#');
+        const repositoryPath = new RegExp(`^${REPOSITORY}/(?:blob|tree)/main/(.+)$`).exec(target)?.[1];
+        if (repositoryPath !== undefined) {
+          if (!inRepository(repositoryPath)) problems.push(`${file}: ${link} names no file of the repository`);
+        } else if (/^https?:\/\//.test(target)) {
+          if (target.startsWith('https://github.com/otel-audit/') && target !== REPOSITORY) problems.push(`${file}: ${link} is not a ${REPOSITORY}/blob/main/ link`);
+        } else {
+          const path = target === '' ? file : normalize(join(dirname(file), decodeURIComponent(target)));
+          if (!shipped(path)) problems.push(`${file}: ${link} is not in the package`);
+          else if (anchor !== undefined && path.endsWith('.md') && !headingSlugs(readFileSync(join(root, path), 'utf8')).has(anchor)) problems.push(`${file}: ${link}: ${path} has no heading #${anchor}`);
+        }
+      }
+    }
+    assert.deepEqual(problems, []);
+    assert.ok(checked > 100, `${checked} links checked`);
+  });
+
   it('the current OpenTelemetry line (api 1.10) is within the peer range', () => {
     assert.ok(admitted(LINES[0]!.api), packageJson.peerDependencies['@opentelemetry/api']);
+  });
+
+  it("a new user's first hour, on Node 24: npm install, npx otel-audit gateway to the Splunk stand-in and an archive, the shipped Express example, a login; verify --exclude-test on both copies", async (t) => {
+    const project = nodeAt(await nodeOf('24'));
+    const dir = freshApplication('package-first-hour');
+    // Splunk is there before the user starts.
+    const hecPort = await freePort();
+    const hecFile = join(tempDir('first-hour-hec'), 'hec-received.jsonl');
+    const hec = await startHecReceiver(hecPort, hecFile, 'first-hour-hec');
+    writeFileSync(join(dir, 'hec-token'), 'first-hour-hec-token\n', { mode: 0o600 });
+    const running: RunningProcess[] = [];
+    const started = (command: string[], env: NodeJS.ProcessEnv, name: string) => {
+      const child = spawn(project.node, command, { cwd: dir, env: { ...project.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const tracked = track(child, name);
+      running.push(tracked);
+      return { child, process: tracked, exited: new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code))) };
+    };
+    const npx = (args: string[]) => [join(dirname(project.node), '..', 'lib/node_modules/npm/bin/npm-cli.js'), 'exec', '--', ...args];
+    const timings: [string, number][] = [];
+    let gatewayPid = 0;
+    const start = Date.now();
+    const mark = (what: string) => timings.push([what, Date.now() - start]);
+    try {
+      const installed = await project.npm(['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, `express@${devDependencies['express']}`], dir);
+      assert.deepEqual(warningsOf(installed.stderr), [], installed.stderr);
+      mark('npm install');
+
+      const gatewayPort = await freePort();
+      // The Collector as a user who has one runs it (a first build, `otel-audit collector build`, takes
+      // minutes and is not part of this measure; the test of `collector build` above shows the reuse).
+      const gateway = started(
+        npx(['otel-audit', 'gateway', '--archive', './audit', '--splunk', `http://127.0.0.1:${hecPort}`, '--splunk-token-file', './hec-token', '--port', String(gatewayPort), '--grpc-port', '0', '--collector', COLLECTOR]),
+        {},
+        'npx otel-audit gateway',
+      );
+      await waitFor('the gateway to say where it listens', () => gateway.process.output().includes('  stop  ') || gateway.child.exitCode !== null, 120_000);
+      const endpoint = /OTLP\/HTTP +(\S+)/.exec(gateway.process.output())?.[1];
+      assert.equal(endpoint, `http://127.0.0.1:${gatewayPort}/v1/logs`, gateway.process.output());
+      // What the gateway says to stop it: its own process, under npx.
+      gatewayPid = Number(/kill -TERM (\d+)/.exec(gateway.process.output())?.[1]);
+      assert.ok(gatewayPid > 0);
+      mark('gateway running');
+
+      // The README's next step: doctor checks the gateway with a test event (verify leaves it out below).
+      const doctor = await project.exec(join(dir, 'node_modules/.bin/otel-audit'), ['doctor', '--endpoint', endpoint], dir);
+      assert.match(doctor.stdout, /^ok +round trip: test event /m);
+
+      const appPort = await freePort();
+      const app = started(['node_modules/otel-audit/dist/examples/express/server.js'], { OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT: endpoint, PORT: String(appPort), AUDIT_SPOOL_DIR: join(dir, 'audit-spool') }, 'express example');
+      await waitFor('the example to listen', () => app.process.output().includes('listening on') || app.child.exitCode !== null, 60_000);
+      let cookie = '';
+      const call = async (method: string, path: string, body?: unknown) => {
+        const response = await fetch(`http://127.0.0.1:${appPort}${path}`, { method, headers: { 'content-type': 'application/json', cookie }, ...(body ? { body: JSON.stringify(body) } : {}) });
+        cookie = response.headers.get('set-cookie')?.split(';')[0] ?? cookie;
+        await response.arrayBuffer();
+        return response.status;
+      };
+      const statuses = [
+        await call('POST', '/login', { email: 'flapjack@example.com', password: 'guess' }),
+        await call('POST', '/login', { email: 'flapjack@example.com', password: 'correct horse battery staple' }),
+        await call('POST', '/notes', { title: 'first hour' }),
+        await call('POST', '/logout'),
+      ];
+      assert.deepEqual(statuses, [401, 200, 201, 200]);
+      const events = () => hecEvents(hecFile, 'notes-example');
+      await waitFor('the first event at the Splunk stand-in', () => events().length > 0, 60_000);
+      mark('first event at the Splunk stand-in');
+      await waitFor('every event at the Splunk stand-in', () => events().length >= 4, 60_000);
+      const flapjack = { type: 'user', user: { id: 146, email: 'flapjack@example.com', name: 'Flapjack Toasty' } };
+      assert.deepEqual(
+        events().map((event) => [event.action, event.actor]),
+        [
+          ['user.login_failed', { type: 'guest' }],
+          ['user.login', flapjack],
+          ['note.create', flapjack],
+          ['user.logout', flapjack],
+        ],
+      );
+
+      // The application stops (its last checkpoint), then the gateway: both copies are complete.
+      app.child.kill('SIGTERM');
+      assert.equal(await app.exited, 0, app.process.output());
+      await waitFor("the application's last checkpoint at the Splunk stand-in", () => hecEvents(hecFile, 'notes-example', true).some((event) => event.action === 'audit.checkpoint'), 30_000);
+      process.kill(gatewayPid, 'SIGINT');
+      assert.equal(await gateway.exited, 0, gateway.process.output());
+      assert.match(gateway.process.output(), /otel-audit gateway: stopped/);
+      for (const copy of [join(dir, 'audit/audit.zst'), hecFile]) {
+        const verified = await project.exec(project.node, npx(['otel-audit', 'verify', '--exclude-test', copy]), dir);
+        assert.match(verified.stdout, /complete and intact/, verified.stdout);
+        assert.match(verified.stdout, /left out \(--exclude-test\)/, 'the doctor test event was there, and left out');
+      }
+      for (const [what, millis] of timings) t.diagnostic(`${what}: ${(millis / 1000).toFixed(1)} s after the start of npm install`);
+    } finally {
+      // npm exec does not pass a signal on: the gateway is stopped by its own process id.
+      if (gatewayPid && existsSync(`/proc/${gatewayPid}`)) process.kill(gatewayPid, 'SIGTERM');
+      for (const child of running.reverse()) await child.stop();
+      await hec.stop();
+    }
   });
 
   for (const major of ['24', '22'] as const) {
@@ -188,6 +339,20 @@ describe('npm pack, installed into a fresh application', () => {
     }
   }
 });
+
+const REPOSITORY = 'https://github.com/otel-audit/otel-audit';
+
+/** The targets of a Markdown document's links and images, outside code blocks and code spans. */
+function linksOf(markdown: string): string[] {
+  const prose = markdown.replace(/^```[\s\S]*?^```/gm, '').replace(/`[^`\n]*`/g, '');
+  return [...prose.matchAll(/\]\(([^)\s]+)\)/g)].map((match) => match[1]!);
+}
+
+/** The anchors GitHub (and npm) give a document's headings: lower case, punctuation dropped, spaces as hyphens. */
+function headingSlugs(markdown: string): Set<string> {
+  const headings = markdown.replace(/^```[\s\S]*?^```/gm, '').match(/^#{1,6} .+$/gm) ?? [];
+  return new Set(headings.map((heading) => heading.replace(/^#+ /, '').toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-')));
+}
 
 /**
  * An empty ESM application. npm 11 (Node 24's) asks each application to decide on its dependencies'
@@ -286,6 +451,16 @@ async function runQuickstart(project: ReturnType<typeof nodeAt>, dir: string, en
   } finally {
     await app.stop();
   }
+}
+
+/** The audit events (log bodies) of `service` that the HEC stand-in received, in order (its fields carry the service); checkpoints only when asked. */
+function hecEvents(path: string, service: string, checkpoints = false): { action: string; actor: unknown }[] {
+  if (!existsSync(path)) return [];
+  return readTrail(path)
+    .filter((record) => record.attributes['service.name'] === service)
+    .map((record) => record.body as { action: string; actor: unknown })
+    .filter((body) => checkpoints || body.action !== 'audit.checkpoint')
+    .map(({ action, actor }) => ({ action, actor }));
 }
 
 /** The log records of an OTLP/JSON file (the Collector's file exporter, one request per line) whose resource has `service.name` `service`. */

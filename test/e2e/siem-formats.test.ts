@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
+import { bundledActions } from '../../src/catalog/catalogs/references.js';
 import { CIM_CHANGE_ACTIONS, deriveSiemMapping, ocsfTypeUid, siemMapping } from '../../src/catalog/siem-mapping.js';
 import { z } from 'zod';
 import { createAuditLogger, extendCatalog } from '../../src/index.js';
@@ -29,11 +29,14 @@ interface OtlpResourceLogs {
   resource?: { attributes?: OtlpKeyValue[] };
   scopeLogs: { logRecords: { body: OtlpAnyValue; attributes?: OtlpKeyValue[] }[] }[];
 }
-const actions = Object.keys(gristCatalog.actions) as (keyof typeof gristCatalog.actions)[];
+/** Every action of the bundled catalogs: the Grist product's and the authentication ones. */
+const actions = Object.keys(bundledActions.actions) as (keyof typeof bundledActions.actions)[];
+/** Actions about the session the context names, with no object in their details: logins and logouts. */
+const OBJECTLESS = new Set(['user.login', 'user.login_failed', 'user.logout']);
 const CHECKPOINT = 'audit.checkpoint';
 /** An action the table does not know: the fragments must derive what `deriveSiemMapping` derives. */
 const CUSTOM = 'invoice.export_pdf';
-const catalog = extendCatalog(gristCatalog, {
+const catalog = extendCatalog(bundledActions, {
   [CUSTOM]: {
     description: 'An invoice was exported as PDF.',
     scopes: ['site'],
@@ -41,7 +44,7 @@ const catalog = extendCatalog(gristCatalog, {
     sample: { invoice: { id: 'inv-7', name: 'March' } },
   },
 });
-/** The 40 actions, the hostile event and the custom action. */
+/** The 48 actions, the hostile event and the custom action. */
 const EVENTS = actions.length + 2;
 /** Sites in the events' context: the sample's (42) and the hostile event's (7). */
 const SITES = ['42', '7'];
@@ -272,7 +275,7 @@ describe('SIEM formats through the real Collector', () => {
       onError: (error) => assert.fail(error),
     });
     for (const action of actions) {
-      audit.logEvent(action, { actor: sampleEvent.actor, context: sampleEvent.context, details: gristCatalog.actions[action].sample as never });
+      audit.logEvent(action, { actor: sampleEvent.actor, context: sampleEvent.context, details: bundledActions.actions[action].sample as never });
     }
     hostileId = audit.logEvent('document.create', {
       actor: { type: 'user', user: { id: 'u|1=\\', email: HOSTILE.email, name: HOSTILE.name } },
@@ -367,6 +370,8 @@ describe('SIEM formats through the real Collector', () => {
       assert.equal(event['activity_id'], mapping.ocsf.activityId, canonical.action);
       assert.equal(event['type_uid'], ocsfTypeUid(mapping), canonical.action);
       assert.equal(event['time'], Date.parse(canonical.timestamp));
+      // A refused login is a failure; everything else happened.
+      assert.deepEqual([event['status_id'], event['status']], mapping.outcome === 'failure' ? [2, 'Failure'] : [1, 'Success'], canonical.action);
       const metadata = event['metadata'] as Json;
       assert.equal(metadata['uid'], canonical.id);
       assert.equal(metadata['log_name'], 'audit');
@@ -394,8 +399,9 @@ describe('SIEM formats through the real Collector', () => {
       assert.match(String(unmapped['audit.hash']), /^[0-9a-f]{64}$/);
       assert.equal(unmapped['log.record.uid'], canonical.id);
       // The object acted on, where the class keeps it.
-      const object = { 6003: () => (event['resources'] as Json[])[0], 3001: () => event['user'], 3004: () => event['entity'] }[mapping.ocsf.classUid]() as Json;
-      assert.equal(object['type'], mapping.object, canonical.action);
+      const object = { 6003: () => (event['resources'] as Json[] | undefined)?.[0], 3001: () => event['user'], 3004: () => event['entity'] }[mapping.ocsf.classUid]() as Json | undefined;
+      if (OBJECTLESS.has(canonical.action)) assert.equal(object, undefined, canonical.action);
+      else assert.equal(object?.['type'], mapping.object, canonical.action);
     }
     assert.deepEqual([...seen].sort(), [...actions, CUSTOM].sort());
     const create = received.find((e) => (e['metadata'] as Json)['uid'] === hostileId)!;
@@ -438,7 +444,7 @@ describe('SIEM formats through the real Collector', () => {
       const mapping = mappingOf(event.action);
       assert.equal(event.kind, 'event');
       assert.deepEqual({ category: event.category, type: event.type }, { category: [...mapping.ecs.category], type: [...mapping.ecs.type] });
-      assert.equal(event.outcome, 'success');
+      assert.equal(event.outcome, mapping.outcome, event.action);
       assert.match(event.hash, /^[0-9a-f]{64}$/);
       assert.equal(document['@timestamp'], canonical.timestamp);
       assert.equal((document['source'] as Json)['ip'], canonical.context.ip_address);
@@ -473,17 +479,17 @@ describe('SIEM formats through the real Collector', () => {
       assert.equal(fields['change_type'], mapping.cim.changeType, body.action);
       assert.equal(fields['object_category'], mapping.object);
       assert.equal(fields['object_attrs'], mapping.cim.objectAttrs, body.action);
-      assert.equal(fields['status'], 'success');
+      assert.equal(fields['status'], mapping.outcome, body.action);
       assert.equal(fields['vendor_product'], 'otel-audit');
       assert.equal(fields['command'], body.action);
       assert.equal(fields['src'], body.context.ip_address);
       assert.equal(fields['dest'], 'siem-e2e', `${body.action}: dest is the application`);
       assert.equal(fields['dvc'], fields['host.name']);
-      assert.ok(typeof fields['object_id'] === 'string' && typeof fields['object'] === 'string', `${body.action}: object and object_id`);
+      if (!OBJECTLESS.has(body.action)) assert.ok(typeof fields['object_id'] === 'string' && typeof fields['object'] === 'string', `${body.action}: object and object_id`);
       if (body.actor.type === 'user') assert.equal(fields['src_user'], body.actor.user.email);
       // For account changes CIM's `user` is the account changed, not who changed it.
       const account = (body.details as { user?: { email?: string }; current?: { user?: { email?: string } } });
-      if (mapping.object === 'user') assert.equal(fields['user'], (account.user ?? account.current?.user)?.email, body.action);
+      if (mapping.object === 'user' && !OBJECTLESS.has(body.action)) assert.equal(fields['user'], (account.user ?? account.current?.user)?.email, body.action);
       // The event is the canonical event plus the chain, which stays out of the index.
       assert.deepEqual(body, sent.get(body.id));
       assert.match(String(integrity['audit.hash']), /^[0-9a-f]{64}$/);
@@ -524,7 +530,7 @@ describe('SIEM formats through the real Collector', () => {
       seen.add(canonical.action);
       assert.deepEqual(canonical, sent.get(canonical.id));
       // The fragments were generated from the Grist catalog: an action they do not know is named by itself.
-      const name = canonical.action === CUSTOM ? CUSTOM : gristCatalog.actions[canonical.action as keyof typeof gristCatalog.actions].description;
+      const name = canonical.action === CUSTOM ? CUSTOM : bundledActions.actions[canonical.action as keyof typeof bundledActions.actions].description;
       assert.equal(header[5], name);
       assert.equal(header[6], String(mappingOf(canonical.action).cefSeverity));
       assert.equal(extensions['act'], canonical.action);

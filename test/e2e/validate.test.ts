@@ -106,6 +106,18 @@ describe('shipped Collector configurations', () => {
     execFileSync(COLLECTOR, ['validate', ...files.flatMap((file) => ['--config', join(configRoot, file)])], { env: deploymentEnv, stdio: 'pipe' });
   });
 
+  it('gateway.yaml switches each destination off by its variable, needing none of its settings; only off is a switch value', () => {
+    const validate = (env: Record<string, string>) => execFileSync(COLLECTOR, ['validate', '--config', join(configRoot, 'gateway.yaml')], { env: { PATH: deploymentEnv.PATH, AUDIT_STORAGE_DIR: deploymentEnv.AUDIT_STORAGE_DIR, ...env }, stdio: 'pipe' });
+    // Splunk is the one destination with settings that have no default: off, it needs neither.
+    assert.throws(() => validate({}), /lossless\/splunk: exporter::splunk_hec: requires a non-empty "endpoint"/);
+    validate({ AUDIT_SPLUNK: 'off' });
+    for (const kept of ['SPLUNK', 'ARCHIVE', 'SYSLOG', 'ELASTIC', 'KAFKA']) {
+      const off = Object.fromEntries(['SPLUNK', 'ARCHIVE', 'SYSLOG', 'ELASTIC', 'KAFKA'].filter((name) => name !== kept).map((name) => [`AUDIT_${name}`, 'off']));
+      validate({ ...off, ...(kept === 'SPLUNK' ? { SPLUNK_HEC_ENDPOINT: deploymentEnv.SPLUNK_HEC_ENDPOINT, SPLUNK_HEC_TOKEN: deploymentEnv.SPLUNK_HEC_TOKEN } : {}) });
+    }
+    assert.throws(() => validate({ AUDIT_SPLUNK: 'off', AUDIT_KAFKA: 'on' }), /logs\/kafka: references exporter "lossless\/on" which is not configured/);
+  });
+
   for (const gateway of ['gateway.yaml', 'topologies/gateway-pool-kafka/gateway.yaml']) {
     it(`${gateway} validates with TLS alone, with bearer auth and TLS, and with bearer auth in clear text only under the insecure flag`, () => {
       const validate = (env: Record<string, string>) => execFileSync(COLLECTOR, ['validate', '--config', join(configRoot, gateway)], { env: { ...deploymentEnv, ...env }, stdio: 'pipe' });

@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import express, { type Request } from 'express';
 import Fastify, { type FastifyRequest } from 'fastify';
-import { auditContext, auditContextFromRequest, fastifyAuditContext, withAuditContext } from '../../src/index.js';
+import { auditContext, auditContextFromRequest, fastifyAuditContext, setAuditActor, withAuditContext } from '../../src/index.js';
 
 const app = express();
 // Express: the request type is inferred from app.use, or given on the parameter.
@@ -21,3 +21,12 @@ fastify.addHook('onRequest', fastifyAuditContext({ site: (req: IncomingMessage &
 // node:http: IncomingMessage.
 createServer(withAuditContext((_req, res) => res.end(), { site: (req) => ({ id: req.headers.host ?? 'unknown' }) }));
 export const fromRequest = (req: IncomingMessage) => auditContextFromRequest(req, { identify: (r) => ({ sessionId: r.headers['x-session']?.toString() }) });
+
+// setAuditActor takes the request as each framework hands it, and an actor of the actor schema.
+app.post('/login', (req: Request) => setAuditActor(req, { actor: { type: 'user', user: { id: 1, email: 'a@example.com', name: 'A' } }, sessionId: 's1' }));
+fastify.post('/login', async (request: FastifyRequest) => setAuditActor(request, { actor: { type: 'user', user: { id: 1, email: 'a@example.com', name: 'A' } } }));
+createServer((req) => setAuditActor(req, { actor: { type: 'system' } }));
+// @ts-expect-error the actor is required: a login names who logged in
+app.post('/login', (req: Request) => setAuditActor(req, { sessionId: 's1' }));
+// @ts-expect-error a user actor needs the user's fields
+app.post('/login', (req: Request) => setAuditActor(req, { actor: { type: 'user', user: { id: 1 } } }));
