@@ -574,7 +574,7 @@ describe('SIEM formats through the real Collector', () => {
       const bySite = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'verify', file, ...extra, ...SITES.flatMap((site) => ['--site', site]), '--json'], { encoding: 'utf8' })) as { ok: boolean; streams: { siteId: string; events: number; checkpoints: number }[] };
       assert.equal(bySite.ok, true, `${file} --site: ${JSON.stringify(bySite)}`);
       // Site 42: every site-scoped action of the catalog, the custom one included; site 7: the hostile event.
-      const siteScoped = actions.filter((action) => (gristCatalog.actions[action].scopes as readonly string[]).includes('site')).length + 1;
+      const siteScoped = actions.filter((action) => (bundledActions.actions[action].scopes as readonly string[]).includes('site')).length + 1;
       assert.deepEqual(bySite.streams.map((s) => [s.siteId, s.events, s.checkpoints]), [['42', siteScoped, 2], ['7', 1, 2]], 'each site\'s events, its resume marker and final checkpoint');
     }
   });
