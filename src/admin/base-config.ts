@@ -21,7 +21,8 @@ export function readBaseConfig(paths: readonly string[]): string {
   if (paths.length === 0) throw new Error('baseConfig names no file');
   if (paths.length === 1) return readFileSync(paths[0]!, 'utf8');
   const merged = paths.reduce<Node>((config, path) => {
-    const document = parse(readFileSync(path, 'utf8')) as unknown;
+    // Merge keys (`<<: *anchor`) resolved, as the Collector reads them, so an overlay's key wins over one merged in.
+    const document = parse(readFileSync(path, 'utf8'), { merge: true }) as unknown;
     if (!isMap(document)) throw new Error(`baseConfig ${path} is not a Collector config (a YAML map)`);
     return merge(config, document);
   }, {});

@@ -33,7 +33,9 @@ const APP = 'shards-e2e';
 const isCheckpoint = (r: TrailRecord) => (r.body as { action?: string }).action === 'audit.checkpoint';
 const idOf = (r: TrailRecord) => (r.body as { id: string }).id;
 const records = (file: string): TrailRecord[] => (existsSync(file) ? readTrail(file) : []);
-const ofApp = (r: TrailRecord) => r.resource['service.name'] === APP;
+/** The application's stream (a HEC copy does not keep the resource: its stream id names it). */
+let appStream = '';
+const ofApp = (r: TrailRecord) => r.attributes[ATTR.streamId] === appStream;
 
 describe('sites sharded across two gateways behind the gateway pool', { timeout: 10 * 60_000 }, () => {
   const dir = tempDir('site-shards');
@@ -110,6 +112,10 @@ describe('sites sharded across two gateways behind the gateway pool', { timeout:
       if (n % 40 === 39) await new Promise((resolve) => setTimeout(resolve, 1200));
     }
     await audit.shutdown({ timeoutMillis: 30_000 });
+    await waitFor('the application\'s stream in a shard\'s archive', () => {
+      appStream = String(shards[0]!.control.archive.files().flatMap(records).find((r) => r.resource['service.name'] === APP)?.attributes[ATTR.streamId] ?? '');
+      return appStream !== '';
+    });
     const finalOf = (site: Site) => (r: TrailRecord) => ofApp(r) && isCheckpoint(r) && (r.body as { details: { site_id?: string; final: boolean } }).details.site_id === site && (r.body as { details: { final: boolean } }).details.final;
     await waitFor(
       "each site's events in its SIEM with its final checkpoint, and every event in both shards' archives",
@@ -117,7 +123,11 @@ describe('sites sharded across two gateways behind the gateway pool', { timeout:
         SITES.every((site) => records(hec[site].file).filter((r) => ofApp(r) && !isCheckpoint(r)).length >= sent.site[site].length && records(hec[site].file).some(finalOf(site))) &&
         shards.every((shard) => shard.control.archive.files().flatMap(records).filter((r) => ofApp(r) && !isCheckpoint(r)).length >= sent.all.length),
       120_000,
-    );
+    ).catch((error: Error) => {
+      const held = SITES.map((site) => `${site}: ${records(hec[site].file).filter((r) => ofApp(r) && !isCheckpoint(r)).length}/${sent.site[site].length}`);
+      const archived = shards.map((shard, i) => `shard ${i} archive: ${shard.control.archive.files().flatMap(records).filter((r) => ofApp(r) && !isCheckpoint(r)).length}/${sent.all.length}\n${readFileSync(shard.control.state.configPath, 'utf8')}\n${shard.control.supervisor.log().split('\n').filter((line) => /warn|error/i.test(line)).slice(-20).join('\n')}`);
+      throw new Error(`${error.message}\n${held.join(', ')}\n${archived.join('\n')}`);
+    });
   });
 
   after(async () => {
@@ -154,13 +164,17 @@ describe('sites sharded across two gateways behind the gateway pool', { timeout:
     for (const site of SITES) {
       const changes = records(hec[site].file).filter((r) => r.attributes[ATTR.action] === 'audit_destination.create');
       assert.equal(changes.length, 1, `${site}: the creation of its destination, in its own copy`);
-      assert.equal(changes[0]!.resource['service.name'], 'otel-audit-admin');
+      // Through the topic: the other shard, which has no destination of this site, read it too.
+      for (const shard of shards) {
+        const archived = shard.control.archive.files().flatMap(records).find((r) => idOf(r) === idOf(changes[0]!));
+        assert.equal(archived?.resource['service.name'], 'otel-audit-admin', `${site}: its destination's creation in every shard's archive`);
+      }
     }
   });
 
   it('otel-audit verify --site passes on each site\'s copy', async () => {
     for (const site of SITES) {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'verify', hec[site].file, '--site', site, '--service', APP, '--ignore-order']);
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'verify', hec[site].file, '--site', site, '--stream', appStream, '--ignore-order']);
       assert.match(stdout, new RegExp(`site ${site}: ${sent.site[site].length} event\\(s\\)`), stdout);
     }
   });
