@@ -6,7 +6,7 @@ import { createSecureContext } from 'node:tls';
 import type { MeterProvider } from '@opentelemetry/api';
 import type { LogRecordExporter } from './delivery/log-record-exporter.js';
 import type { Catalog } from './catalog/define.js';
-import { AuditError } from './errors.js';
+import { AuditError, type AuditInfo, type AuditReport } from './errors.js';
 import type { RetryOptions } from './delivery/backoff.js';
 import type { DeliverySettings } from './delivery/delivery.js';
 import type { ExportOptions, ExportSettings } from './delivery/transport.js';
@@ -63,10 +63,21 @@ export interface AuditLoggerOptions<C extends Catalog> extends ExportOptions, De
   readonly invalidEvents?: 'deliver' | 'drop';
   /**
    * Told of every problem: invalid events, drops, dead letters, spool trouble, refusals and
-   * outages. Errors thrown here are ignored.
-   * @default a process warning (`process.emitWarning`)
+   * outages, each at `level` `error` (events lost or set aside) or `warn` (kept but late, flagged
+   * or held in memory). `report.reason` tells them apart, each with its own fields (TypeScript
+   * narrows on it); each is an `AuditError`. Errors thrown here are ignored.
+   * @default a process warning (`process.emitWarning`, code `OTEL_AUDIT`)
+   * @example onError: (report) => { if (report.reason === 'dead_letter') alert(`${report.count} in ${report.file}`) }
    */
-  readonly onError?: (error: AuditError) => void;
+  readonly onError?: (report: AuditReport) => void;
+  /**
+   * Told of what is worth knowing and is not a problem (`level` `info`): the collector is back
+   * after a reported outage (`collector_recovered`), a backlog left by an earlier process is being
+   * delivered (`backlog_replayed`), the default endpoint is used (`default_endpoint`). Errors
+   * thrown here are ignored.
+   * @default none: information goes to OpenTelemetry's `diag` only
+   */
+  readonly onInfo?: (info: AuditInfo) => void;
   /**
    * Key of the hash chain's HMAC-SHA-256 (raw bytes; a string is taken as UTF-8). Without it the
    * chain is plain SHA-256, which proves order and completeness but not who wrote it.
@@ -317,7 +328,8 @@ export interface ResolvedOptions<C extends Catalog> {
   readonly serviceVersion: string | undefined;
   readonly resourceAttributes: Readonly<Record<string, string | number | boolean>>;
   readonly invalidEvents: 'deliver' | 'drop';
-  readonly onError: ((error: AuditError) => void) | undefined;
+  readonly onError: ((report: AuditReport) => void) | undefined;
+  readonly onInfo: ((info: AuditInfo) => void) | undefined;
   readonly hmacKey: Buffer | undefined;
   readonly checkpoints: { readonly intervalMillis: number; readonly signingKey: KeyObject | undefined } | undefined;
   readonly meterProvider: MeterProvider | undefined;
@@ -361,6 +373,7 @@ export function resolveOptions<C extends Catalog>(options: AuditLoggerOptions<C>
   };
 
   if (o.onError !== undefined && typeof o.onError !== 'function') throw new AuditOptionsError('onError', 'must be a function', o.onError);
+  if (o.onInfo !== undefined && typeof o.onInfo !== 'function') throw new AuditOptionsError('onInfo', 'must be a function', o.onInfo);
   if (o.hmacKey !== undefined && !((typeof o.hmacKey === 'string' || Buffer.isBuffer(o.hmacKey)) && o.hmacKey.length > 0)) {
     throw new AuditOptionsError('hmacKey', 'must be a non-empty string or Buffer', o.hmacKey);
   }
@@ -397,6 +410,7 @@ export function resolveOptions<C extends Catalog>(options: AuditLoggerOptions<C>
     resourceAttributes: o.resourceAttributes ?? {},
     invalidEvents: oneOf('invalidEvents', o.invalidEvents, ['deliver', 'drop']) ?? DEFAULTS.invalidEvents,
     onError: o.onError,
+    onInfo: o.onInfo,
     hmacKey: o.hmacKey === undefined ? undefined : Buffer.from(o.hmacKey),
     checkpoints,
     meterProvider: o.meterProvider,

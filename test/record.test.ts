@@ -16,6 +16,13 @@ import { startOtlpListener } from './helpers/otlp-listener.js';
 const link = { streamId: 'stream-1', seq: 7, prevHash: 'a'.repeat(64), hash: 'b'.repeat(64) };
 
 describe('toLogRecord', () => {
+  it('an invalid event (with issues) is a warning: severity WARN (13), so that a SIEM alerts on it', () => {
+    const record = toLogRecord(sampleEvent, { observedAt: 1, link, issues: [{ path: 'details', message: 'bad' }] });
+    assert.equal(record.severityNumber, 13);
+    assert.equal(record.severityText, 'WARN');
+    assert.equal(record.attributes['audit.invalid'], true);
+  });
+
   it('maps the sample event: eventName, severity, times, body and every attribute', () => {
     const record = toLogRecord(sampleEvent, { observedAt: 1_731_477_652_000, link });
     assert.equal(record.eventName, 'document.create');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
-import { AuditDeliveryError, AuditOptionsError, createAuditLogger, defineCatalog, FlushTimeoutError, type AuditError } from '../../src/index.js';
+import { AuditDeliveryError, AuditOptionsError, createAuditLogger, defineCatalog, FlushTimeoutError, type AuditError, type AuditInfo } from '../../src/index.js';
 import { DEFAULTS } from '../../src/options.js';
 import { freePort } from '../../scripts/lib/ports.js';
 import { otlpStatus, startOtlpListener } from '../helpers/otlp-listener.js';
@@ -185,6 +185,7 @@ describe('an outage is reported', () => {
   it('collector_unreachable after the configured time, then at intervals, and collector_recovered once; the oldest pending age is in stats()', async () => {
     const port = await freePort();
     const errors: AuditError[] = [];
+    const infos: AuditInfo[] = [];
     const audit = createAuditLogger({
       catalog: gristCatalog,
       checkpoints: false,
@@ -193,6 +194,7 @@ describe('an outage is reported', () => {
       retry: { initialDelayMillis: 20, maxDelayMillis: 50 },
       outage: { reportAfterMillis: 300, repeatEveryMillis: 400 },
       onError: (e) => errors.push(e),
+      onInfo: (i) => infos.push(i),
     });
     const id = audit.logEvent('document.create', { details: details('waiting') });
     await tick(200);
@@ -204,7 +206,9 @@ describe('an outage is reported', () => {
     assert.ok(audit.stats().oldestPendingAgeMillis >= 1000, `${audit.stats().oldestPendingAgeMillis} ms`);
     const listener = await startOtlpListener(undefined, port);
     await audit.flush({ timeoutMillis: 10_000 });
-    assert.equal(reasons(errors, 'collector_recovered').length, 1);
+    // Information, not an error: onInfo is told, onError is not.
+    assert.deepEqual(infos.map((i) => i.reason), ['collector_recovered']);
+    assert.ok(errors.every((e) => (e as { reason?: string }).reason !== 'collector_recovered'));
     assert.equal(audit.stats().oldestPendingAgeMillis, 0);
     await audit.shutdown();
     await listener.close();
