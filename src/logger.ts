@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { metrics, trace, context as otelContext, isSpanContextValid, type SpanContext } from '@opentelemetry/api';
 import type { z } from 'zod';
-import type { ActionOf, Catalog, DetailsOf, KnownAction } from './catalog/define.js';
+import { unknownActionMessage, type ActionOf, type Catalog, type DetailsOf, type KnownAction } from './catalog/define.js';
 import { eventSchemaFor, type Actor, type AuditContext, type AuditEvent } from './catalog/envelope.js';
 import { isJsonOutput } from './catalog/json-value.js';
 import { currentAuditContext, runInAuditContext, type RequestAuditContext } from './context/request-context.js';
@@ -293,7 +293,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     const actionName = safeString(action);
     let issues: ValidationIssue[] | undefined;
     let event: AuditEvent | undefined;
-    if (!validator) issues = [{ path: 'action', message: `unknown action "${actionName}": not in the catalog` }];
+    if (!validator) issues = [{ path: 'action', message: unknownActionMessage(actionName, compiled.keys()) }];
     else {
       try {
         const result = validator.safeParse(raw);
