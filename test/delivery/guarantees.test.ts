@@ -92,15 +92,15 @@ describe('what is sent is what was validated', () => {
 
 describe('options are validated once, at creation, with the option named', () => {
   const cases: [string, object, RegExp][] = [
-    ['maxBatchBytes: 0', { maxBatchBytes: 0 }, /option maxBatchBytes must be an integer from 1024/],
-    ['maxBatchRecords: 0', { maxBatchRecords: 0 }, /option maxBatchRecords must be an integer from 1/],
-    ['checkpoints.intervalMillis: 0', { checkpoints: { intervalMillis: 0 } }, /option checkpoints.intervalMillis must be an integer from 100/],
-    ['maxConcurrentExports: 31', { maxConcurrentExports: 31 }, /option maxConcurrentExports must be an integer from 1 to 30/],
+    ['maxBatchBytes: 0', { maxBatchBytes: 0 }, /option maxBatchBytes must be a whole number of at least 1024/],
+    ['maxBatchRecords: 0', { maxBatchRecords: 0 }, /option maxBatchRecords must be a whole number of at least 1/],
+    ['checkpoints.intervalMillis: 0', { checkpoints: { intervalMillis: 0 } }, /option checkpoints.intervalMillis must be a whole number of at least 100/],
+    ['maxConcurrentExports: 31', { maxConcurrentExports: 31 }, /option maxConcurrentExports must be a whole number from 1 to 30/],
     ['retry.maxDelayMillis below the initial delay', { retry: { initialDelayMillis: 1000, maxDelayMillis: 10 } }, /option retry.maxDelayMillis/],
     ['endpoint without a scheme', { endpoint: 'gateway:4318' }, /option endpoint must be an http\(s\) URL/],
-    ['invalidEvents', { invalidEvents: 'keep' }, /option invalidEvents must be one of 'deliver', 'drop'/],
+    ['invalidEvents', { invalidEvents: 'keep' }, /option invalidEvents must be 'deliver' or 'drop'/],
     ['signingKey that is not Ed25519', { checkpoints: { signingKey: 'not a key' } }, /option checkpoints.signingKey must be an Ed25519 private key/],
-    ['headers with a number', { headers: { 'x-n': 1 } }, /option headers.x-n must be strings/],
+    ['headers with a number', { headers: { 'x-n': 1 } }, /option headers.x-n must be a string/],
   ];
   for (const [name, options, message] of cases) {
     it(name, () => {
