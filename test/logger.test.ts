@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -18,6 +17,7 @@ import {
   type AuditReport,
 } from '../src/index.js';
 import { nodeFileSystem } from '../src/delivery/file-system.js';
+import { emptyStats } from '../src/delivery/stats.js';
 import { createAuditLoggerWith } from '../src/logger.js';
 import { freePort } from '../scripts/lib/ports.js';
 import { sampleEvent } from './helpers/fixtures.js';
@@ -339,7 +339,7 @@ describe('reports: typed by reason, with a level; information apart', () => {
     assert.equal(dropped.records?.length, 1);
   });
 
-  it('information (a replayed backlog, a recovered collector) goes to onInfo and diag at info, never to onError nor process warnings', async () => {
+  it('information (a replayed backlog) goes to onInfo and to diag at info, never to onError nor to process warnings', async () => {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'otel-audit-info-'));
     const first = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: `http://127.0.0.1:${port}/v1/logs`, spoolDir: dir, timeoutMillis: 100, onError: () => undefined });
@@ -380,18 +380,6 @@ describe('reports: typed by reason, with a level; information apart', () => {
     assert.equal(seen.info.filter((line) => /2 event\(s\) an earlier process left/.test(line)).length, 1, seen.info.join('\n'));
     assert.equal(seen.info.filter((line) => /1 event\(s\) an earlier process left/.test(line)).length, 1, 'the quiet logger said it to diag');
     assert.deepEqual(warnings, [], 'no process warning for information');
-  });
-
-  it('the default onError is a process warning for errors and warnings', async () => {
-    const listener = await startOtlpListener();
-    const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, endpoint: listener.url });
-    const warned = once(process, 'warning');
-    audit.logEvent('document.create', { details: { document: { id: 'm' } } } as never);
-    const [warning] = (await warned) as [Error & { code?: string }];
-    await audit.shutdown({ timeoutMillis: 10_000 });
-    await listener.close();
-    assert.equal(warning.code, 'OTEL_AUDIT');
-    assert.match(warning.message, /^invalid audit event/);
   });
 });
 
@@ -503,5 +491,57 @@ describe('severity', () => {
     };
     assert.deepEqual(severity(valid), [9, 'INFO']);
     assert.deepEqual(severity(invalid), [13, 'WARN']);
+  });
+});
+
+describe("the README's tables of counters and reasons", () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  /** The first column's names of the table that follows `heading` (each `name` in backquotes; several per cell allowed). */
+  const namesOfTable = (header: string): string[] => {
+    const lines = readme.split('\n');
+    const start = lines.indexOf(header);
+    assert.ok(start >= 0, `a table headed ${header}`);
+    const names: string[] = [];
+    for (const line of lines.slice(start + 2)) {
+      if (!line.startsWith('|')) break;
+      const cell = line.split('|')[1]!;
+      // The names in backquotes before any parenthesis ("`invalid_event` (`AuditValidationError`)").
+      names.push(...[...cell.split('(')[0]!.matchAll(/`([a-zA-Z_]+)`/g)].map((m) => m[1]!));
+    }
+    return names;
+  };
+
+  it('lists every stats() counter, and only those', () => {
+    const counters = [...Object.keys(emptyStats()), 'oldestPendingAgeMillis'];
+    assert.deepEqual(namesOfTable('| counter | what it counts |').sort(), counters.sort());
+    // A counter is a field of what stats() returns.
+    assert.deepEqual(Object.keys(createAuditLogger({ catalog: gristCatalog, checkpoints: false, onError: () => undefined, onInfo: () => undefined }).stats()).sort(), counters.sort());
+  });
+
+  it('lists every report reason with its level, and only those', () => {
+    // Complete by type: a reason missing here, or one that does not exist, does not compile.
+    const levels = {
+      invalid_event: 'warn',
+      invalid_dropped: 'error',
+      unserializable: 'error',
+      queue_full: 'error',
+      dead_letter: 'error',
+      retry_exhausted: 'error',
+      collector_refused: 'warn',
+      collector_unreachable: 'warn',
+      spool_unavailable: 'warn',
+      spool_corrupt: 'error',
+      shutdown_pending: 'error',
+      logger_shut_down: 'error',
+      resource_ignored: 'warn',
+      checkpoint_failed: 'error',
+      log_failed: 'error',
+      collector_recovered: 'info',
+      backlog_replayed: 'info',
+      default_endpoint: 'info',
+    } as const satisfies { readonly [R in AuditReport['reason'] | AuditInfo['reason']]: (AuditReport | AuditInfo) extends infer U ? (U extends { reason: R; level: infer L } ? L : never) : never };
+    const rows = readme.split('\n').filter((line) => /^\| `[a-z_]+`( \(`[A-Za-z]+`\))? \| (error|warn|info) \|/.test(line));
+    const documented = Object.fromEntries(rows.map((line) => [/`([a-z_]+)`/.exec(line)![1]!, line.split('|')[2]!.trim()]));
+    assert.deepEqual(documented, levels);
   });
 });
