@@ -41,8 +41,8 @@ const catalog = extendCatalog(gristCatalog, {
     sample: { invoice: { id: 'inv-7', name: 'March' } },
   },
 });
-/** The 40 actions, the hostile event and the custom action. */
-const EVENTS = actions.length + 2;
+/** The 40 actions, the hostile event, the custom action and an invalid event. */
+const EVENTS = actions.length + 3;
 /** The events and the checkpoints of start and shutdown. */
 const RECEIVED = EVENTS + 2;
 const mappingOf = (action: string) => (action === CUSTOM ? deriveSiemMapping(action) : siemMapping(action));
@@ -219,6 +219,7 @@ describe('SIEM formats through the real Collector', () => {
   /** The canonical events as sent, by id (read back from the gateway's archive). */
   const sent = new Map<string, AuditEvent>();
   let hostileId = '';
+  let invalidId = '';
 
   const events = (records: TrailRecord[]) => records.filter((r) => (r.body as { action?: string }).action !== CHECKPOINT);
   const trail = (path: string) => (existsSync(path) ? readTrail(path) : []);
@@ -267,7 +268,9 @@ describe('SIEM formats through the real Collector', () => {
       catalog,
       endpoint: `http://127.0.0.1:${setup.ports.otlp}/v1/logs`,
       serviceName: 'siem-e2e',
-      onError: (error) => assert.fail(error),
+      onError: (report) => {
+        if (report.reason !== 'invalid_event') assert.fail(report);
+      },
     });
     for (const action of actions) {
       audit.logEvent(action, { actor: sampleEvent.actor, context: sampleEvent.context, details: gristCatalog.actions[action].sample as never });
@@ -279,6 +282,8 @@ describe('SIEM formats through the real Collector', () => {
     });
     // A user with a login (as the Admin Panel's are): semconv user.name, beside the display name in user.full_name.
     audit.logEvent(CUSTOM, { actor: { type: 'user', user: { id: 146, email: 'flapjack@example.com', name: 'Flapjack Toasty', login: 'flapjack' } }, context: sampleEvent.context, details: catalog.actions[CUSTOM].sample });
+    // An invalid event (a required field missing): delivered flagged, severity WARN.
+    invalidId = audit.logEvent('document.create', { actor: sampleEvent.actor, context: sampleEvent.context, details: { document: { id: 'doc-invalid' } } } as never);
     await audit.shutdown({ timeoutMillis: 30_000 });
     const expected = RECEIVED;
     const counts = () => ({
@@ -396,6 +401,13 @@ describe('SIEM formats through the real Collector', () => {
       assert.equal(object['type'], mapping.object, canonical.action);
     }
     assert.deepEqual([...seen].sort(), [...actions, CUSTOM].sort());
+    // The record's severity: Medium for the invalid event (WARN), Informational for the others.
+    const severities = received.map((e) => [(e['metadata'] as Json)['uid'] === invalidId, e['severity_id'], e['severity']]);
+    assert.deepEqual(
+      severities.filter(([invalid]) => invalid),
+      [[true, 3, 'Medium']],
+    );
+    assert.ok(severities.every(([invalid, id, name]) => invalid || (id === 1 && name === 'Informational')));
     const create = received.find((e) => (e['metadata'] as Json)['uid'] === hostileId)!;
     assert.deepEqual((create['resources'] as Json[])[0], { type: 'document', uid: 'doc=1|x', name: HOSTILE.documentName });
   });
