@@ -17,9 +17,9 @@ export interface RecordExtras {
   readonly issues?: readonly ValidationIssue[];
 }
 
-/** OpenTelemetry's severity numbers of INFO and WARN (the logs data model): plain numbers, the same in every API version. */
-const SEVERITY_INFO = 9;
-const SEVERITY_WARN = 13;
+/** OpenTelemetry's severities INFO and WARN (the logs data model): plain numbers, the same in every API version. */
+const INFO = Object.freeze({ severityNumber: 9, severityText: 'INFO' } as const);
+const WARN = Object.freeze({ severityNumber: 13, severityText: 'WARN' } as const);
 
 /**
  * A record's severity: INFO for an event, WARN for one that failed validation (delivered flagged
@@ -27,7 +27,7 @@ const SEVERITY_WARN = 13;
  * that the application's auditing is broken somewhere.
  */
 export function severityOf(invalid: boolean): { readonly severityNumber: number; readonly severityText: 'INFO' | 'WARN' } {
-  return invalid ? { severityNumber: SEVERITY_WARN, severityText: 'WARN' } : { severityNumber: SEVERITY_INFO, severityText: 'INFO' };
+  return invalid ? WARN : INFO;
 }
 
 /** A log record's body: any value OpenTelemetry logs carry (the `AnyValue` of its API). */
