@@ -14,7 +14,7 @@ export type OtlpProtocol = 'http/protobuf' | 'http/json';
 export interface ExportOptions {
   /**
    * Full URL of the collector's OTLP/HTTP logs endpoint (its path is normally `/v1/logs`).
-   * @default OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT, else 'http://localhost:4318/v1/logs' (said once, as a process warning)
+   * @default OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT, else 'http://localhost:4318/v1/logs' (said once, as information: `default_endpoint` to `onInfo` and `diag`)
    * @example 'https://otel-gateway.internal:4318/v1/logs'
    */
   readonly endpoint?: string;
