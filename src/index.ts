@@ -10,9 +10,21 @@ export type { JsonValue } from './catalog/json-value.js';
 export { toLogRecord } from './record.js';
 export type { AuditLogRecord, LogBody, ValidationIssue } from './record.js';
 export { ATTR, inSiteCopy, siteCopyDropCondition } from './attributes.js';
-export { AuditError, AuditValidationError, AuditDeliveryError, FlushTimeoutError } from './errors.js';
-export type { DeliveryFailureReason } from './errors.js';
-export type { DeliveryStats } from './delivery/stats.js';
+export { AuditError, AuditValidationError, AuditDeliveryError, AuditLoggerError, FlushTimeoutError } from './errors.js';
+export type {
+  AuditInfo,
+  AuditReport,
+  DeliveryFailureReason,
+  DeliveryReport,
+  DeliveryReportFields,
+  InfoFields,
+  InfoReason,
+  LoggerReport,
+  LoggerReportFields,
+  LoggerReportReason,
+  ReportLevel,
+} from './errors.js';
+export type { DeliveryStats, Oldest, PendingReport, PendingSlot } from './delivery/stats.js';
 export type { DeliveryOptions } from './options.js';
 export type { RetryOptions } from './delivery/backoff.js';
 export type { ExportOptions, OtlpProtocol } from './delivery/transport.js';

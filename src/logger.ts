@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { metrics, trace, context as otelContext, isSpanContextValid, type SpanContext } from '@opentelemetry/api';
 import type { z } from 'zod';
-import type { ActionOf, Catalog, DetailsOf, KnownAction } from './catalog/define.js';
+import { unknownActionMessage, type ActionOf, type Catalog, type DetailsOf, type KnownAction } from './catalog/define.js';
 import { eventSchemaFor, type Actor, type AuditContext, type AuditEvent } from './catalog/envelope.js';
 import { isJsonOutput } from './catalog/json-value.js';
 import { currentAuditContext, runInAuditContext, type RequestAuditContext } from './context/request-context.js';
@@ -10,17 +10,17 @@ import { Delivery, type ShutdownResult } from './delivery/delivery.js';
 import { nodeFileSystem, type FileSystem } from './delivery/file-system.js';
 import { publishStats } from './delivery/metrics.js';
 import { encodeLogRecord, type AttributeValue, type Origin } from './delivery/record-format.js';
-import { emptyStats, type DeliveryStats } from './delivery/stats.js';
+import { emptyStats, oldestOf, type DeliveryStats, type PendingReport } from './delivery/stats.js';
 import { createOtlpTransport } from './delivery/otlp-http.js';
 import { exporterTransport } from './delivery/transport.js';
-import { AuditError, AuditValidationError, AuditDeliveryError } from './errors.js';
+import { AuditValidationError, deliveryReport, info, loggerReport, type AuditInfo, type AuditReport } from './errors.js';
 import { canonicalJson } from './integrity/canonical-json.js';
 import { GENESIS_HASH, HashChain, type ChainHead, type ChainLink, type SiteHead } from './integrity/chain.js';
 import { checkpointEvent, SiteCheckpoints, siteCheckpointEvent, startCheckpointEvent, type CheckpointEvent, type CheckpointKind } from './integrity/checkpoint.js';
 import { compileCanonicalWriter, outputIsDetached } from './integrity/canonical-writer.js';
 import { ATTR } from './attributes.js';
 import { DEFAULTS, resolveOptions, type AuditLoggerOptions } from './options.js';
-import { eventTimeOf, recordAttributes, SEVERITY_INFO, siteIdOf, text, type ValidationIssue } from './record.js';
+import { eventTimeOf, recordAttributes, severityOf, siteIdOf, text, type ValidationIssue } from './record.js';
 import { auditResource } from './resource.js';
 import { reportToDiag } from './diagnostics.js';
 import { safeString, toJsonSafe } from './sanitize.js';
@@ -65,8 +65,10 @@ export interface AuditLogger<C extends Catalog> {
    * once; never rejects.
    */
   shutdown(options?: { timeoutMillis?: number }): Promise<ShutdownResult>;
-  /** A snapshot of the delivery counters. */
+  /** A snapshot of the delivery counters (see the README's table). Only reads: cheap enough for every metrics scrape. */
   stats(): DeliveryStats;
+  /** What waits: how many, the oldest, by spool slot, and the dead letters; for a health endpoint. Only reads, no I/O. */
+  pending(): PendingReport;
 }
 
 /** Periodic site checkpoints written per turn of the event loop (about 50 µs each, signed): no turn is held much longer than 10 ms by them. */
@@ -75,8 +77,8 @@ const SITE_CHECKPOINTS_PER_TURN = 200;
 /** What `emit` returns for an event that waits in `pending`: kept, its ordinal not known yet. */
 const DEFERRED = -1;
 
-function defaultReport(error: AuditError): void {
-  process.emitWarning(error.message, { type: error.name, code: 'OTEL_AUDIT' });
+function defaultReport(report: AuditReport): void {
+  process.emitWarning(report.message, { type: report.name, code: 'OTEL_AUDIT' });
 }
 
 function issuesOf(error: z.ZodError): ValidationIssue[] {
@@ -105,23 +107,26 @@ export function createAuditLogger<C extends Catalog>(options: AuditLoggerOptions
 
 export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOptions<C>, internals: LoggerInternals): AuditLogger<C> {
   const resolved = resolveOptions(options);
-  const userReport = resolved.onError ?? defaultReport;
-  const giveReport = (error: AuditError): void => {
-    reportToDiag(error);
+  const onError = resolved.onError ?? defaultReport;
+  // Information goes to diag only, unless the application asks for it.
+  const onInfo = resolved.onInfo;
+  const giveReport = (report: AuditReport | AuditInfo): void => {
+    reportToDiag(report);
     try {
-      userReport(error);
+      if (report.level !== 'info') onError(report);
+      else onInfo?.(report);
     } catch {
-      // A failing error hook must not turn logging into a crash.
+      // A failing hook must not turn logging into a crash.
     }
   };
   /** The deferred event being chained: a report raised meanwhile waits for the end of the drain and is given in that event's request context. */
   let processing: { readonly request: RequestAuditContext | undefined } | undefined;
-  const held: { error: AuditError; request: RequestAuditContext | undefined }[] = [];
+  const held: { report: AuditReport | AuditInfo; request: RequestAuditContext | undefined }[] = [];
   /** True while held reports are given: an event a hook logs then waits for the next turn (a hook that logs on every error cannot loop in the call). */
   let reporting = false;
-  const report = (error: AuditError): void => {
-    if (processing) held.push({ error, request: processing.request });
-    else giveReport(error);
+  const report = (given: AuditReport | AuditInfo): void => {
+    if (processing) held.push({ report: given, request: processing.request });
+    else giveReport(given);
   };
   const stats = emptyStats();
   // Compiled once per action: the validator, the canonical JSON writer with its keys pre-sorted,
@@ -135,7 +140,13 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
   }
   const dropInvalid = resolved.invalidEvents === 'drop';
   const resource = auditResource({ ...resolved, version: VERSION }, process.env);
-  if (resource.problem) giveReport(new AuditError(resource.problem));
+  if (resource.problem) giveReport(loggerReport('resource_ignored', resource.problem, { variable: 'OTEL_RESOURCE_ATTRIBUTES' }));
+  if (resolved.export.defaultEndpoint && !resolved.exporter) {
+    const { endpoint } = resolved.export;
+    giveReport(
+      info('default_endpoint', `audit events go to ${endpoint}, the local gateway's default: no endpoint option and no OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT is set (the generic OTEL_EXPORTER_OTLP_* variables are not used for the audit stream)`, { endpoint }),
+    );
+  }
   const origin: Origin = { resource: resource.attributes, scope: { name: 'otel-audit', version: VERSION } };
   const delivery = new Delivery({
     settings: resolved.delivery,
@@ -148,9 +159,21 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     // Called only once events are appended, after the chain below exists.
     chainHead: (): ChainHead => chain.persistentHead(),
   });
+  /** Emit time of the oldest record or event not yet acknowledged: in the queues, else the first waiting to be chained (newer than anything queued). */
+  const oldestPendingAt = (): number | undefined => delivery.oldestPendingAt() ?? pending.first?.now;
+  // Reads only: events waiting to be chained are counted as emitted and pending, not chained here.
   const snapshot = (): DeliveryStats => {
-    pending.drain();
-    return { ...stats, oldestPendingAgeMillis: delivery.oldestPendingAgeMillis() };
+    const oldest = oldestPendingAt();
+    return {
+      ...stats,
+      emitted: stats.emitted + pending.size,
+      pending: stats.pending + pending.size,
+      oldestPendingAgeMillis: oldest === undefined ? 0 : Math.max(0, internals.now() - oldest),
+    };
+  };
+  const waiting = (): PendingReport => {
+    const now = internals.now();
+    return { count: stats.pending + pending.size, oldest: oldestOf(oldestPendingAt(), now), unchained: pending.size, ...delivery.waiting(now) };
   };
   const chain: HashChain = new HashChain(delivery.spooledHead ?? { streamId: randomUUID(), seq: 0, hash: GENESIS_HASH }, resolved.hmacKey);
   // The application's global MeterProvider unless one is given (a no-op one when the application registered none).
@@ -167,8 +190,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     const bytes = encodeLogRecord({
       timeMillis: eventTimeOf(event, now),
       observedMillis: now,
-      severityNumber: SEVERITY_INFO,
-      severityText: 'INFO',
+      ...severityOf(attributes[ATTR.invalid] === true),
       eventName: text(event.action) ?? 'audit.unknown',
       body: event,
       attributes,
@@ -187,7 +209,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     const link = chain.next(canonical, siteScoped ? siteIdOf(event) : undefined);
     if (link.site && siteCheckpoints) {
       const { site, seq } = link.site;
-      if (seq === 1) checkpointing(() => sendSiteCheckpoint('start', site, { seq: 0, hash: GENESIS_HASH }, checkpoints!.intervalMillis, now));
+      if (seq === 1) checkpointing('start', () => sendSiteCheckpoint('start', site, { seq: 0, hash: GENESIS_HASH }, checkpoints!.intervalMillis, now));
       siteCheckpoints.advanced(site);
     }
     const ordinal = send(event, now, recordAttributes(event, { link, issues }), link, span);
@@ -214,7 +236,8 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       } catch (error) {
         // Only a schema whose output JSON cannot carry gets here (its walk was skipped as needless).
         stats.dropped++;
-        report(new AuditDeliveryError('unserializable', `event ${waiting.event.id} ("${safeString(waiting.event.action)}") could not be written as JSON: ${safeString(error)}; it was dropped`, 1));
+        const action = safeString(waiting.event.action);
+        report(deliveryReport('unserializable', `event ${waiting.event.id} ("${action}") could not be written as JSON: ${safeString(error)}; it was dropped`, 1, { eventId: waiting.event.id, action }, error));
       } finally {
         processing = undefined;
       }
@@ -225,8 +248,8 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       reporting = true;
       try {
         for (let next = held.shift(); next; next = held.shift()) {
-          const { error, request } = next;
-          runInAuditContext(request, () => giveReport(error));
+          const { report: given, request } = next;
+          runInAuditContext(request, () => giveReport(given));
         }
       } finally {
         reporting = false;
@@ -254,11 +277,11 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
   }
 
   /** Runs a checkpoint's writing: a failure is reported, never thrown into the event that triggered it. */
-  function checkpointing(write: () => void): void {
+  function checkpointing(kind: CheckpointKind, write: () => void): void {
     try {
       write();
     } catch (error) {
-      report(new AuditError(`checkpoint failed: ${safeString(error)}`, { cause: error }));
+      report(loggerReport('checkpoint_failed', `checkpoint failed: ${safeString(error)}`, { checkpoint: kind }, error));
     }
   }
 
@@ -268,7 +291,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
   function writeSiteCheckpoints(): void {
     if (stopped) return;
     pending.drain();
-    checkpointing(() => {
+    checkpointing('periodic', () => {
       const now = internals.now();
       for (const { site, intervalMillis } of siteBacklog.splice(0, SITE_CHECKPOINTS_PER_TURN)) sendSiteCheckpoint('periodic', site, chain.sites.get(site)!, intervalMillis, now);
     });
@@ -283,7 +306,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
   function emitCheckpoint(kind: CheckpointKind): void {
     pending.drain();
     if (!checkpoints || !siteCheckpoints || stopped) return;
-    checkpointing(() => {
+    checkpointing(kind, () => {
       const now = internals.now();
       const { intervalMillis, signingKey } = checkpoints;
       sendCheckpoint(
@@ -308,7 +331,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
 
   function refuseAfterShutdown(id: string, action: unknown): 0 {
     stats.dropped++;
-    report(new AuditDeliveryError('logger_shut_down', `event ${id} ("${safeString(action)}") was logged after shutdown; it was not kept`, 1));
+    report(deliveryReport('logger_shut_down', `event ${id} ("${safeString(action)}") was logged after shutdown; it was not kept`, 1, { eventId: id, records: undefined }));
     return 0;
   }
 
@@ -336,7 +359,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     const actionName = safeString(action);
     let issues: ValidationIssue[] | undefined;
     let event: AuditEvent | undefined;
-    if (!validator) issues = [{ path: 'action', message: `unknown action "${actionName}": not in the catalog` }];
+    if (!validator) issues = [{ path: 'action', message: unknownActionMessage(actionName, compiled.keys()) }];
     else {
       try {
         const result = validator.safeParse(raw);
@@ -349,20 +372,22 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       }
     }
     if (issues) {
+      if (rejectInvalid) {
+        stats.rejected++;
+        throw new AuditValidationError(actionName, id, issues);
+      }
       stats.invalid++;
-      const error = new AuditValidationError(actionName, id, issues);
-      if (rejectInvalid) throw error;
-      report(error);
+      report(new AuditValidationError(actionName, id, issues));
       if (dropInvalid) {
         stats.dropped++;
-        report(new AuditDeliveryError('invalid_dropped', `invalid event ${id} dropped (invalidEvents: 'drop')`, 1));
+        report(deliveryReport('invalid_dropped', `invalid event ${id} dropped (invalidEvents: 'drop')`, 1, { eventId: id, action: actionName }));
         return 0;
       }
       // An invalid event is copied into JSON-safe data first: the evidence is kept, nothing can throw later.
       event = toJsonSafe(raw) as AuditEvent;
     } else if (!forAction!.detached && !isJsonOutput(event)) {
       // A schema may output what JSON cannot carry (z.date(), z.bigint(), a class instance): refuse it loudly.
-      const error = new AuditDeliveryError('unserializable', `event ${id} ("${actionName}") is not JSON data after validation (a Date, bigint, class instance or cycle in its schema's output); it was dropped`, 1);
+      const error = deliveryReport('unserializable', `event ${id} ("${actionName}") is not JSON data after validation (a Date, bigint, class instance or cycle in its schema's output); it was dropped`, 1, { eventId: id, action: actionName });
       stats.dropped++;
       if (rejectInvalid) throw error;
       report(error);
@@ -409,7 +434,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       try {
         emit(id, action, props, false);
       } catch (error) {
-        report(new AuditError(`logEvent("${safeString(action)}") failed unexpectedly: ${safeString(error)}`, { cause: error }));
+        report(loggerReport('log_failed', `logEvent("${safeString(action)}") failed unexpectedly: ${safeString(error)}`, { eventId: id, action: safeString(action) }, error));
       }
       return id;
     },
@@ -417,8 +442,8 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       const id = randomUUID();
       const ordinal = emit(id, action, props, true);
       if (ordinal === 0) {
-        const reason = stopped ? 'logger_shut_down' : 'queue_full';
-        throw new AuditDeliveryError(reason, `event ${id} was not kept (see onError)`, 1);
+        const why = `event ${id} was not kept (see onError)`;
+        throw stopped ? deliveryReport('logger_shut_down', why, 1, { eventId: id, records: undefined }) : deliveryReport('queue_full', why, 1, { records: undefined });
       }
       await delivery.whenDurable(ordinal);
       return id;
@@ -429,6 +454,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     },
     shutdown: (shutdownOptions) => (shutdown ??= drainAndStop(shutdownOptions?.timeoutMillis ?? DEFAULTS.shutdownTimeoutMillis)),
     stats: snapshot,
+    pending: waiting,
   };
   return Object.freeze(logger);
 }

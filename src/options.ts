@@ -6,7 +6,7 @@ import { createSecureContext } from 'node:tls';
 import type { MeterProvider } from '@opentelemetry/api';
 import type { LogRecordExporter } from './delivery/log-record-exporter.js';
 import type { Catalog } from './catalog/define.js';
-import { AuditError } from './errors.js';
+import { AuditError, type AuditInfo, type AuditReport } from './errors.js';
 import type { RetryOptions } from './delivery/backoff.js';
 import type { DeliverySettings } from './delivery/delivery.js';
 import type { ExportOptions, ExportSettings } from './delivery/transport.js';
@@ -63,10 +63,21 @@ export interface AuditLoggerOptions<C extends Catalog> extends ExportOptions, De
   readonly invalidEvents?: 'deliver' | 'drop';
   /**
    * Told of every problem: invalid events, drops, dead letters, spool trouble, refusals and
-   * outages. Errors thrown here are ignored.
-   * @default a process warning (`process.emitWarning`)
+   * outages, each at `level` `error` (events lost or set aside) or `warn` (kept but late, flagged
+   * or held in memory). `report.reason` tells them apart, each with its own fields (TypeScript
+   * narrows on it); each is an `AuditError`. Errors thrown here are ignored.
+   * @default a process warning (`process.emitWarning`, code `OTEL_AUDIT`)
+   * @example onError: (report) => { if (report.reason === 'dead_letter') alert(`${report.count} in ${report.file}`) }
    */
-  readonly onError?: (error: AuditError) => void;
+  readonly onError?: (report: AuditReport) => void;
+  /**
+   * Told of what is worth knowing and is not a problem (`level` `info`): the collector is back
+   * after a reported outage (`collector_recovered`), a backlog left by an earlier process is being
+   * delivered (`backlog_replayed`), the default endpoint is used (`default_endpoint`). Errors
+   * thrown here are ignored.
+   * @default none: information goes to OpenTelemetry's `diag` only
+   */
+  readonly onInfo?: (info: AuditInfo) => void;
   /**
    * Key of the hash chain's HMAC-SHA-256 (raw bytes; a string is taken as UTF-8). Without it the
    * chain is plain SHA-256, which proves order and completeness but not who wrote it.
@@ -140,55 +151,68 @@ export const EXPORT_VARIABLES = {
   clientKeyFile: 'OTEL_AUDIT_EXPORTER_OTLP_CLIENT_KEY',
 } as const satisfies Record<keyof ExportOptions, string>;
 
-/** A bad option: the message names it. Thrown by `createAuditLogger`, once, at creation. */
+/**
+ * A bad option: the message names it (or the variable it came from) and says, in plain words, what
+ * it must be and what it is. Thrown by `createAuditLogger`, once, at creation.
+ */
 export class AuditOptionsError extends AuditError {
   override readonly name = 'AuditOptionsError';
   constructor(readonly option: string, requirement: string, value: unknown) {
-    super(`otel-audit: option ${option} ${requirement} (got ${describe(value)})`);
+    super(`otel-audit: ${option.startsWith('OTEL_') ? 'variable' : 'option'} ${option} ${requirement}${shown(value)}`);
   }
 }
 
-/** Stands for a value an error message must not show (a header may hold a token). */
+/** Stands for a value an error message must not show (a header or a key may hold a secret). */
 const NOT_SHOWN = Symbol('not shown');
+/** The requirement says it all: no value to show. */
+const NO_VALUE = Symbol('no value');
+
+function shown(value: unknown): string {
+  if (value === NO_VALUE) return '';
+  if (value === NOT_SHOWN) return ' (its value is not shown here)';
+  return `, not ${describe(value)}`;
+}
 
 function describe(value: unknown): string {
-  if (value === NOT_SHOWN) return 'a value not shown here';
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (typeof value === 'string') return value === '' ? 'an empty string' : JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
   if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return 'a symbol';
+  if (typeof value === 'bigint') return `${value}n (a bigint)`;
+  if (Buffer.isBuffer(value)) return value.length === 0 ? 'an empty Buffer' : 'a Buffer';
   if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
   return String(value);
 }
 
-function integer(option: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+/** A whole number within bounds; `why` says where a bound comes from when it is another option. */
+function integer(option: string, value: unknown, min: number, bounds: { max?: number; infinity?: boolean; why?: string } = {}): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new AuditOptionsError(option, `must be an integer from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'any size' : max}`, value);
+  if (bounds.infinity && value === Infinity) return value;
+  const { max } = bounds;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || (max !== undefined && value > max)) {
+    const range = max === undefined ? `of at least ${min}${bounds.why ? ` (${bounds.why})` : ''}` : `from ${min} to ${max}`;
+    throw new AuditOptionsError(option, `must be a whole number ${range}${bounds.infinity ? ', or Infinity' : ''}`, value);
   }
   return value;
 }
 
-function millis(option: string, value: unknown, min: number, allowInfinity = false): number | undefined {
-  if (value === undefined) return undefined;
-  if (allowInfinity && value === Infinity) return value;
-  return integer(option, value, min);
-}
-
 function oneOf<T extends string>(option: string, value: unknown, allowed: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !allowed.includes(value as T)) throw new AuditOptionsError(option, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
+  const listed = allowed.map((a) => `'${a}'`);
+  if (typeof value !== 'string' || !allowed.includes(value as T)) throw new AuditOptionsError(option, `must be ${listed.slice(0, -1).join(', ')} or ${listed.at(-1)}`, value);
   return value as T;
 }
 
 function text(option: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') throw new AuditOptionsError(option, 'must be a non-empty string', value);
+  if (typeof value !== 'string' || value === '') throw new AuditOptionsError(option, 'must be a string that is not empty', value);
   return value;
 }
 
-function record(option: string, value: unknown, check: (v: unknown) => boolean, what: string): void {
+/** An object whose every value passes `check`; `each` says what a value must be ("a string"). Secret values (headers) are never shown. */
+function record(option: string, value: unknown, check: (v: unknown) => boolean, each: string, secret = false): void {
   if (value === undefined) return;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AuditOptionsError(option, `must be an object of ${what}`, value);
-  for (const [key, member] of Object.entries(value)) if (!check(member)) throw new AuditOptionsError(`${option}.${key}`, `must be ${what}`, member);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AuditOptionsError(option, `must be an object whose values are each ${each}`, secret ? NOT_SHOWN : value);
+  for (const [key, member] of Object.entries(value)) if (!check(member)) throw new AuditOptionsError(`${option}.${key}`, `must be ${each}`, secret ? NOT_SHOWN : member);
 }
 
 /** `name=value,name2=value2` with URL-encoded values, as the OpenTelemetry variables write headers. */
@@ -230,7 +254,9 @@ function pemFile(option: string, path: string | undefined): Buffer | undefined {
   try {
     return readFileSync(path);
   } catch (error) {
-    throw new AuditOptionsError(option, `names a file that cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, path);
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'it does not exist' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (code ?? (error as Error).message);
+    throw new AuditOptionsError(option, `names a file that cannot be read (${why}): ${JSON.stringify(path)}`, NO_VALUE);
   }
 }
 
@@ -266,23 +292,23 @@ export function resolveExportOptions(options: ExportOptions, env: NodeJS.Process
   const headers = given('headers');
   let headerValues: Record<string, string> = {};
   if (headers.source === 'headers') {
-    record('headers', headers.value, (v) => typeof v === 'string', 'strings');
+    record('headers', headers.value, (v) => typeof v === 'string', 'a string', true);
     headerValues = { ...(headers.value as Record<string, string>) };
   } else if (typeof headers.value === 'string') headerValues = headersOfVariable(headers.source, headers.value);
   checkHeaders(headers.source, headerValues);
 
   const files = (['certificateFile', 'clientCertificateFile', 'clientKeyFile'] as const).map((key) => {
     const { source, value } = given(key);
-    return { source, contents: pemFile(source, text(source, value)) };
+    return { key, source, contents: pemFile(source, text(source, value)) };
   });
   const [ca, cert, key] = files;
   const tls = { ...(ca!.contents ? { ca: ca!.contents } : {}), ...(cert!.contents ? { cert: cert!.contents } : {}), ...(key!.contents ? { key: key!.contents } : {}) };
   if (Object.keys(tls).length > 0) {
     const first = files.find((file) => file.contents)!;
-    if (url?.protocol !== 'https:') throw new AuditOptionsError(first.source, 'is for an https:// endpoint (the endpoint is not https)', url?.href ?? DEFAULTS.endpoint);
+    if (url?.protocol !== 'https:') throw new AuditOptionsError(first.source, `is only for an https:// endpoint, and the endpoint is ${url?.href ?? DEFAULTS.endpoint}`, NO_VALUE);
     if (Boolean(cert!.contents) !== Boolean(key!.contents)) {
       const missing = cert!.contents ? key! : cert!;
-      throw new AuditOptionsError(missing.source, 'is needed too: a client certificate goes with its key', undefined);
+      throw new AuditOptionsError(missing.key, `(or ${EXPORT_VARIABLES[missing.key]}) is needed too: a client certificate goes with its key`, NO_VALUE);
     }
     for (const [file, part] of [
       [ca!, { ca: tls.ca }],
@@ -292,7 +318,7 @@ export function resolveExportOptions(options: ExportOptions, env: NodeJS.Process
       try {
         createSecureContext(part);
       } catch (error) {
-        throw new AuditOptionsError(file.source, `holds no usable PEM (${(error as Error).message})`, NOT_SHOWN);
+        throw new AuditOptionsError(file.source, `holds no certificate or key that can be used (${(error as Error).message})`, NO_VALUE);
       }
     }
   }
@@ -302,7 +328,7 @@ export function resolveExportOptions(options: ExportOptions, env: NodeJS.Process
     defaultEndpoint: url === undefined,
     protocol: oneOf(protocol.source, protocol.value, ['http/protobuf', 'http/json']) ?? DEFAULTS.protocol,
     headers: headerValues,
-    timeoutMillis: millis(timeout.source, timeoutValue, 1) ?? DEFAULTS.timeoutMillis,
+    timeoutMillis: integer(timeout.source, timeoutValue, 1) ?? DEFAULTS.timeoutMillis,
     compression: oneOf(compression.source, compression.value, ['gzip', 'none']) ?? DEFAULTS.compression,
     tls,
   };
@@ -317,7 +343,8 @@ export interface ResolvedOptions<C extends Catalog> {
   readonly serviceVersion: string | undefined;
   readonly resourceAttributes: Readonly<Record<string, string | number | boolean>>;
   readonly invalidEvents: 'deliver' | 'drop';
-  readonly onError: ((error: AuditError) => void) | undefined;
+  readonly onError: ((report: AuditReport) => void) | undefined;
+  readonly onInfo: ((info: AuditInfo) => void) | undefined;
   readonly hmacKey: Buffer | undefined;
   readonly checkpoints: { readonly intervalMillis: number; readonly signingKey: KeyObject | undefined } | undefined;
   readonly meterProvider: MeterProvider | undefined;
@@ -329,16 +356,16 @@ export function resolveOptions<C extends Catalog>(options: AuditLoggerOptions<C>
   if (typeof options !== 'object' || options === null) throw new AuditOptionsError('options', 'must be an object', options);
   const o = options as AuditLoggerOptions<C> & Record<string, unknown>;
   if (typeof o.catalog !== 'object' || o.catalog === null || typeof (o.catalog as { actions?: unknown }).actions !== 'object') {
-    throw new AuditOptionsError('catalog', 'must be a catalog made by defineCatalog (or the bundled gristCatalog)', o.catalog);
+    throw new AuditOptionsError('catalog', 'must be a catalog made by defineCatalog or extendCatalog (or the bundled gristCatalog)', o.catalog);
   }
   const exportSettings = resolveExportOptions(o);
-  record('resourceAttributes', o.resourceAttributes, (v) => ['string', 'number', 'boolean'].includes(typeof v), 'strings, numbers or booleans');
+  record('resourceAttributes', o.resourceAttributes, (v) => ['string', 'number', 'boolean'].includes(typeof v), 'a string, a number or a boolean');
 
   const retry = o.retry ?? {};
   if (typeof retry !== 'object' || retry === null) throw new AuditOptionsError('retry', 'must be an object', retry);
-  const initialDelayMillis = millis('retry.initialDelayMillis', retry.initialDelayMillis, 1) ?? DEFAULTS.retryInitialDelayMillis;
-  const maxDelayMillis = millis('retry.maxDelayMillis', retry.maxDelayMillis, initialDelayMillis) ?? Math.max(initialDelayMillis, DEFAULTS.retryMaxDelayMillis);
-  const maxElapsedMillis = millis('retry.maxElapsedMillis', retry.maxElapsedMillis, 1, true) ?? DEFAULTS.retryMaxElapsedMillis;
+  const initialDelayMillis = integer('retry.initialDelayMillis', retry.initialDelayMillis, 1) ?? DEFAULTS.retryInitialDelayMillis;
+  const maxDelayMillis = integer('retry.maxDelayMillis', retry.maxDelayMillis, initialDelayMillis, { why: 'retry.initialDelayMillis' }) ?? Math.max(initialDelayMillis, DEFAULTS.retryMaxDelayMillis);
+  const maxElapsedMillis = integer('retry.maxElapsedMillis', retry.maxElapsedMillis, 1, { infinity: true }) ?? DEFAULTS.retryMaxElapsedMillis;
   const outage = o.outage ?? {};
   if (typeof outage !== 'object' || outage === null) throw new AuditOptionsError('outage', 'must be an object', outage);
 
@@ -349,26 +376,27 @@ export function resolveOptions<C extends Catalog>(options: AuditLoggerOptions<C>
     maxQueueRecords: integer('maxQueueRecords', o.maxQueueRecords, 1) ?? DEFAULTS.maxQueueRecords,
     maxBatchRecords: integer('maxBatchRecords', o.maxBatchRecords, 1) ?? DEFAULTS.maxBatchRecords,
     maxBatchBytes: integer('maxBatchBytes', o.maxBatchBytes, 1024) ?? DEFAULTS.maxBatchBytes,
-    maxConcurrentExports: integer('maxConcurrentExports', o.maxConcurrentExports, 1, MAX_CONCURRENT_EXPORTS) ?? DEFAULTS.maxConcurrentExports,
+    maxConcurrentExports: integer('maxConcurrentExports', o.maxConcurrentExports, 1, { max: MAX_CONCURRENT_EXPORTS }) ?? DEFAULTS.maxConcurrentExports,
     maxSegmentBytes: integer('maxSegmentBytes', o.maxSegmentBytes, 64 * 1024) ?? DEFAULTS.maxSegmentBytes,
     deadLetterFile: deadLetterFile === undefined ? undefined : resolve(deadLetterFile),
     retry: { initialDelayMillis, maxDelayMillis, maxElapsedMillis },
     outage: {
-      reportAfterMillis: millis('outage.reportAfterMillis', outage.reportAfterMillis, 0) ?? DEFAULTS.outageReportAfterMillis,
-      repeatEveryMillis: millis('outage.repeatEveryMillis', outage.repeatEveryMillis, 1) ?? DEFAULTS.outageRepeatEveryMillis,
+      reportAfterMillis: integer('outage.reportAfterMillis', outage.reportAfterMillis, 0) ?? DEFAULTS.outageReportAfterMillis,
+      repeatEveryMillis: integer('outage.repeatEveryMillis', outage.repeatEveryMillis, 1) ?? DEFAULTS.outageRepeatEveryMillis,
     },
     spoolRecoveryMillis: SPOOL_RECOVERY_MILLIS,
   };
 
   if (o.onError !== undefined && typeof o.onError !== 'function') throw new AuditOptionsError('onError', 'must be a function', o.onError);
+  if (o.onInfo !== undefined && typeof o.onInfo !== 'function') throw new AuditOptionsError('onInfo', 'must be a function', o.onInfo);
   if (o.hmacKey !== undefined && !((typeof o.hmacKey === 'string' || Buffer.isBuffer(o.hmacKey)) && o.hmacKey.length > 0)) {
-    throw new AuditOptionsError('hmacKey', 'must be a non-empty string or Buffer', o.hmacKey);
+    throw new AuditOptionsError('hmacKey', 'must be a string or a Buffer that is not empty', typeof o.hmacKey === 'string' || Buffer.isBuffer(o.hmacKey) ? o.hmacKey : NOT_SHOWN);
   }
   let checkpoints: ResolvedOptions<C>['checkpoints'];
   if (o.checkpoints !== false) {
     const given = o.checkpoints ?? {};
     if (typeof given !== 'object' || given === null) throw new AuditOptionsError('checkpoints', 'must be false or an object', given);
-    const intervalMillis = millis('checkpoints.intervalMillis', given.intervalMillis, 100) ?? DEFAULTS.checkpointIntervalMillis;
+    const intervalMillis = integer('checkpoints.intervalMillis', given.intervalMillis, 100) ?? DEFAULTS.checkpointIntervalMillis;
     let signingKey: KeyObject | undefined;
     if (given.signingKey !== undefined) {
       try {
@@ -377,16 +405,18 @@ export function resolveOptions<C extends Catalog>(options: AuditLoggerOptions<C>
         signingKey = undefined;
       }
       if (signingKey?.type !== 'private' || signingKey.asymmetricKeyType !== 'ed25519') {
-        throw new AuditOptionsError('checkpoints.signingKey', 'must be an Ed25519 private key (PEM text or a KeyObject)', '[a key]');
+        throw new AuditOptionsError('checkpoints.signingKey', 'must be an Ed25519 private key (PEM text or a KeyObject)', NOT_SHOWN);
       }
     }
     checkpoints = { intervalMillis, signingKey };
   }
-  if (o.meterProvider !== undefined && typeof (o.meterProvider as { getMeter?: unknown }).getMeter !== 'function') {
-    throw new AuditOptionsError('meterProvider', 'must be an OpenTelemetry MeterProvider', o.meterProvider);
+  const meterProvider = o.meterProvider as { getMeter?: unknown } | undefined;
+  if (meterProvider !== undefined && (typeof meterProvider !== 'object' || meterProvider === null || typeof meterProvider.getMeter !== 'function')) {
+    throw new AuditOptionsError('meterProvider', 'must be an OpenTelemetry MeterProvider (an object with getMeter)', o.meterProvider);
   }
-  if (o.exporter !== undefined && typeof (o.exporter as { export?: unknown }).export !== 'function') {
-    throw new AuditOptionsError('exporter', 'must be a LogRecordExporter', o.exporter);
+  const exporter = o.exporter as { export?: unknown; shutdown?: unknown } | undefined;
+  if (exporter !== undefined && (typeof exporter !== 'object' || exporter === null || typeof exporter.export !== 'function' || typeof exporter.shutdown !== 'function')) {
+    throw new AuditOptionsError('exporter', 'must be a LogRecordExporter (an object with export and shutdown)', o.exporter);
   }
   return {
     catalog: o.catalog,
@@ -397,6 +427,7 @@ export function resolveOptions<C extends Catalog>(options: AuditLoggerOptions<C>
     resourceAttributes: o.resourceAttributes ?? {},
     invalidEvents: oneOf('invalidEvents', o.invalidEvents, ['deliver', 'drop']) ?? DEFAULTS.invalidEvents,
     onError: o.onError,
+    onInfo: o.onInfo,
     hmacKey: o.hmacKey === undefined ? undefined : Buffer.from(o.hmacKey),
     checkpoints,
     meterProvider: o.meterProvider,

@@ -29,6 +29,16 @@ export class PendingEvents<T> {
     return this.#items.length - this.#head;
   }
 
+  /** How many wait. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The first that waits (the oldest), if any. */
+  get first(): T | undefined {
+    return this.#items[this.#head];
+  }
+
   /** Adds an item; the call that reaches the bound processes what waits, unless `lazily`. */
   add(item: T, lazily = false): void {
     this.#items.push(item);

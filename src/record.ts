@@ -17,8 +17,18 @@ export interface RecordExtras {
   readonly issues?: readonly ValidationIssue[];
 }
 
-/** OpenTelemetry's severity number of INFO (the logs data model): a plain number, the same in every API version. */
-export const SEVERITY_INFO = 9;
+/** OpenTelemetry's severities INFO and WARN (the logs data model): plain numbers, the same in every API version. */
+const INFO = Object.freeze({ severityNumber: 9, severityText: 'INFO' } as const);
+const WARN = Object.freeze({ severityNumber: 13, severityText: 'WARN' } as const);
+
+/**
+ * A record's severity: INFO for an event, WARN for one that failed validation (delivered flagged
+ * `audit.invalid`), so that a SIEM's alerts on warnings see it: a buggy audit record is evidence
+ * that the application's auditing is broken somewhere.
+ */
+export function severityOf(invalid: boolean): { readonly severityNumber: number; readonly severityText: 'INFO' | 'WARN' } {
+  return invalid ? WARN : INFO;
+}
 
 /** A log record's body: any value OpenTelemetry logs carry (the `AnyValue` of its API). */
 export type LogBody = string | number | boolean | Uint8Array | null | undefined | readonly LogBody[] | { readonly [key: string]: LogBody };
@@ -120,8 +130,7 @@ export function eventTimeOf(event: AuditEvent, observedAt: number): number {
 export function toLogRecord(event: AuditEvent, extras: RecordExtras): AuditLogRecord {
   return {
     eventName: text(event.action) ?? 'audit.unknown',
-    severityNumber: SEVERITY_INFO,
-    severityText: 'INFO',
+    ...severityOf(extras.issues !== undefined),
     timestamp: eventTimeOf(event, extras.observedAt),
     observedTimestamp: extras.observedAt,
     // The event is JSON data (validated, or copied into JSON-safe data when invalid).

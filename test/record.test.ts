@@ -16,6 +16,13 @@ import { startOtlpListener } from './helpers/otlp-listener.js';
 const link = { streamId: 'stream-1', seq: 7, prevHash: 'a'.repeat(64), hash: 'b'.repeat(64) };
 
 describe('toLogRecord', () => {
+  it('an invalid event (with issues) is a warning: severity WARN (13), so that a SIEM alerts on it', () => {
+    const record = toLogRecord(sampleEvent, { observedAt: 1, link, issues: [{ path: 'details', message: 'bad' }] });
+    assert.equal(record.severityNumber, 13);
+    assert.equal(record.severityText, 'WARN');
+    assert.equal(record.attributes['audit.invalid'], true);
+  });
+
   it('maps the sample event: eventName, severity, times, body and every attribute', () => {
     const record = toLogRecord(sampleEvent, { observedAt: 1_731_477_652_000, link });
     assert.equal(record.eventName, 'document.create');
@@ -188,6 +195,6 @@ describe('the audit stream\'s OTEL_AUDIT_EXPORTER_OTLP_* variables', () => {
   });
 
   it('an unsupported protocol is refused at creation, with a clear message naming the option', () => {
-    assert.throws(() => createAuditLogger({ catalog: gristCatalog, protocol: 'grpc' as never }), /option protocol must be one of 'http\/protobuf', 'http\/json' \(got "grpc"\)/);
+    assert.throws(() => createAuditLogger({ catalog: gristCatalog, protocol: 'grpc' as never }), /option protocol must be 'http\/protobuf' or 'http\/json', not "grpc"/);
   });
 });

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const fixtures = ['test/types/logger-types.ts', 'test/types/middleware-types.ts', 'test/types/auth-catalog-types.ts'];
+const fixtures = ['test/types/logger-types.ts', 'test/types/middleware-types.ts', 'test/types/auth-catalog-types.ts', 'test/types/report-types.ts'];
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 
 /** Compiles one file with the project's settings; returns the diagnostics (empty when it compiles). */
@@ -48,29 +48,66 @@ for (const fixture of fixtures) {
 }
 
 describe('a misspelled action', () => {
-  it('fails to compile with a message naming the closest valid actions, not the catalog type', () => {
+  it('fails to compile with a message naming at most three actions within a few edits, closest first, not the catalog type', () => {
     const file = join(root, 'test/types/.tmp-misspelled-action.ts');
+    const misspelled = ['documnt.rename', 'document.creat', 'docuemnt.rename', 'invoce.aprove', 'document.renam', 'invoice.pay', 'doc.rename'];
     writeFileSync(
       file,
       [
+        "import { z } from 'zod';",
         "import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';",
-        "import { createAuditLogger } from '../../src/index.js';",
-        'const audit = createAuditLogger({ catalog: gristCatalog });',
-        "audit.logEvent('document.creat', { details: { document: { id: 'd1', name: 'Plan' } } });",
-        "void audit.logEventOrThrow('document.c', { details: {} });",
-        "audit.logEvent('invoice.pay', { details: {} });",
+        "import { createAuditLogger, extendCatalog } from '../../src/index.js';",
+        "const invoice = { description: 'x', scopes: ['site' as const], details: z.strictObject({}), sample: {} };",
+        "const catalog = extendCatalog(gristCatalog, { 'invoice.approve': invoice, 'invoice.archive': invoice, 'invoice.remove': invoice });",
+        'const audit = createAuditLogger({ catalog });',
+        ...misspelled.map((action, i) => (i % 2 ? `void audit.logEventOrThrow('${action}', { details: {} });` : `audit.logEvent('${action}', { details: {} });`)),
+      ].join('\n'),
+    );
+    try {
+      const started = performance.now();
+      const output = compile(file);
+      const millis = performance.now() - started;
+      const errors = output.split('\n').filter((line) => line.includes('error TS'));
+      assert.equal(errors.length, misspelled.length, errors.join('\n'));
+      const message = (action: string) => new RegExp(`'"${action.replace('.', '\\.')} is not an action of this catalog[^"]*"'\\.$`).exec(errors.find((e) => e.includes(`'"${action} is`))!)?.[0];
+      assert.match(message('documnt.rename')!, /; did you mean document\.rename\?"/, 'a misspelled object: the action with the same verb');
+      assert.match(message('document.creat')!, /; did you mean document\.create\?"/);
+      assert.match(message('docuemnt.rename')!, /; did you mean document\.rename\?"/, 'two letters swapped');
+      assert.match(message('invoce.aprove')!, /; did you mean invoice\.approve\?"/, 'one edit in each part');
+      // Two within two edits, not every document.* action.
+      assert.match(message('document.renam')!, /; did you mean document\.rename\?"/);
+      assert.match(message('invoice.pay')!, /, and none is close to it \(otel-audit docs lists them\)"/);
+      assert.match(message('doc.rename')!, /, and none is close to it/);
+      for (const error of errors) assert.doesNotMatch(error, /Zod|Catalog<| and \d+ more/);
+      // The compiler's own start-up is most of it; the suggestions must not make it slow.
+      console.log(`tsc on ${misspelled.length} misspelled actions: ${Math.round(millis)} ms`);
+      assert.ok(millis < 60_000, `${Math.round(millis)} ms`);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+
+  it('lists up to three, closest first, never more than one edit farther than the closest', () => {
+    const file = join(root, 'test/types/.tmp-misspelled-many.ts');
+    writeFileSync(
+      file,
+      [
+        "import { z } from 'zod';",
+        "import { defineCatalog, createAuditLogger } from '../../src/index.js';",
+        "const a = { description: 'x', scopes: ['site' as const], details: z.strictObject({}), sample: {} };",
+        "const catalog = defineCatalog({ 'file.open': a, 'file.opem': a, 'file.oper': a, 'file.opens': a, 'file.closed': a });",
+        'const audit = createAuditLogger({ catalog });',
+        "audit.logEvent('file.ope', { details: {} });",
+        "audit.logEvent('file.opensx', { details: {} });",
       ].join('\n'),
     );
     try {
       const errors = compile(file).split('\n').filter((line) => line.includes('error TS'));
-      assert.equal(errors.length, 3, errors.join('\n'));
-      assert.match(errors[0]!, /\(4,16\): .*'"document\.creat is not an action of this catalog; valid actions: document\.create"'\.$/);
-      // Every action sharing the longest prefix, in the compiler's order.
-      const listed = /document\.c is not an action of this catalog; valid actions: ([^"]+)"'\.$/.exec(errors[1]!)?.[1]?.split(', ');
-      assert.deepEqual(listed?.sort(), ['document.change_access', 'document.clear_all_webhook_queues', 'document.clear_webhook_queue', 'document.create'], errors[1]);
-      // Nothing in common: the first eight, and how many more, within the compiler's message length.
-      assert.match(errors[2]!, /invoice\.pay is not an action of this catalog; valid actions: ([a-z_]+\.[a-z_]+, ){7}[a-z_]+\.[a-z_]+ and 32 more \(otel-audit docs lists them\)"'\.$/);
-      for (const error of errors) assert.doesNotMatch(error, /Zod|Catalog</);
+      const listed = (typed: string) => /did you mean ([^?]+)\?"/.exec(errors.find((e) => e.includes(`'"${typed} is`)) ?? '')?.[1]?.replace(' or ', ', ').split(', ');
+      // Four within two edits of file.ope: the three at one edit, not file.opens at two.
+      assert.deepEqual(listed('file.ope')?.sort(), ['file.opem', 'file.open', 'file.oper'], errors.join('\n'));
+      // file.opens at one edit, file.open at two; file.opem and file.oper at three are too far behind.
+      assert.deepEqual(listed('file.opensx'), ['file.opens', 'file.open'], errors.join('\n'));
     } finally {
       rmSync(file, { force: true });
     }

@@ -126,6 +126,10 @@ function ocsf(mappings: readonly SiemMapping[]): string[] {
       ['src_endpoint', '{}'],
       ['raw_data', 'String(log.body)'],
     ])})`,
+    // The record's severity, not an assumed INFO: an invalid event (WARN, flagged audit.invalid) is
+    // Medium, "action is required", so that rules on OCSF severity alert on it.
+    when(`set(${o('severity_id')}, 3)`, 'log.severity_number >= 13'),
+    when(`set(${o('severity')}, ${str('Medium')})`, 'log.severity_number >= 13'),
     when(`set(${o('metadata', 'product', 'version')}, instrumentation_scope.version)`, 'instrumentation_scope.version != ""'),
     when(`set(${o('metadata', 'log_provider')}, ${SERVICE})`, present(SERVICE)),
     when(`set(${o('actor', 'app_name')}, ${SERVICE})`, present(SERVICE)),

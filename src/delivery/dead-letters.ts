@@ -90,6 +90,38 @@ export async function appendDeadLetters(file: string, letters: readonly DeadLett
   }
 }
 
+/**
+ * How many dead letters a file holds (its non-empty lines, counted in 64 KiB chunks: the letters are
+ * not parsed); 0 when it does not exist or cannot be read.
+ */
+export function countDeadLetters(file: string): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return 0;
+  }
+  try {
+    const chunk = Buffer.allocUnsafe(64 * 1024);
+    let count = 0;
+    let lineHasContent = false;
+    for (let read = fs.readSync(fd, chunk); read > 0; read = fs.readSync(fd, chunk)) {
+      for (let i = 0; i < read; i++) {
+        if (chunk[i] !== 0x0a) lineHasContent = true;
+        else if (lineHasContent) {
+          count++;
+          lineHasContent = false;
+        }
+      }
+    }
+    return lineHasContent ? count + 1 : count;
+  } catch {
+    return 0;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** One readable line of a dead-letter file: the letter, its record's bytes (decoded once, here) and its line number. */
 export interface ReadLetter {
   readonly letter: DeadLetter;

@@ -1,15 +1,15 @@
 import { join } from 'node:path';
-import { AuditDeliveryError, FlushTimeoutError, type AuditError } from '../errors.js';
+import { deliveryReport, FlushTimeoutError, info, type AuditInfo, type AuditReport } from '../errors.js';
 import type { ChainHead } from '../integrity/chain.js';
 import { sleep, type RetryOptions } from './backoff.js';
-import { appendDeadLetters, deadLetterOf, DeadLettersLockedError } from './dead-letters.js';
+import { appendDeadLetters, countDeadLetters, deadLetterOf, DeadLettersLockedError } from './dead-letters.js';
 import type { FileSystem } from './file-system.js';
 import { MemoryQueue } from './memory-queue.js';
 import { CompositeQueue, type QueuedRecord, type RecordQueue } from './queue.js';
 import { decodeLogRecord } from './record-format.js';
 import { Sender } from './sender.js';
 import { openSlot, openSpool, orphanedSlots, SpoolOpenError, type Spool, type SpoolOptions } from './spool.js';
-import type { MutableStats } from './stats.js';
+import { oldestOf, type MutableStats, type PendingSlot } from './stats.js';
 import type { Transport } from './transport.js';
 
 /** The delivery settings, resolved (see options.ts for their defaults and meaning). */
@@ -57,7 +57,7 @@ const readable = (records: readonly QueuedRecord[]): string[] =>
 export class Delivery {
   readonly #settings: DeliverySettings;
   readonly #stats: MutableStats;
-  readonly #report: (error: AuditError) => void;
+  readonly #report: (report: AuditReport | AuditInfo) => void;
   readonly #transport: Transport;
   readonly #now: () => number;
   readonly #spool: Spool | undefined;
@@ -79,7 +79,7 @@ export class Delivery {
     settings: DeliverySettings;
     transport: Transport;
     stats: MutableStats;
-    report: (error: AuditError) => void;
+    report: (report: AuditReport | AuditInfo) => void;
     fs: FileSystem;
     now: () => number;
     /** One given slot of the spool directory instead of the lowest free one. */
@@ -97,12 +97,14 @@ export class Delivery {
     this.#memory = this.#spool ? undefined : new MemoryQueue(settings.maxQueueRecords);
     this.#queue = this.#spool ? new CompositeQueue(this.#spool, (queue) => void (queue as Spool).close()) : this.#memory!;
     this.#deadLetterFile = settings.deadLetterFile ?? (this.#spool ? join(this.#spool.dir, 'dead-letters.ndjson') : undefined);
+    this.#deadLettersAtStart = this.#deadLetterFile ? countDeadLetters(this.#deadLetterFile) : 0;
     if (this.#spool) {
-      this.#backlog(this.#spool.replayed);
+      this.#backlog(this.#spool, false);
       this.#spoolLocation = { fs: options.fs, dir: settings.spoolDir! };
     }
     this.#sender = new Sender({
       queue: this.#queue,
+      spoolDir: this.#spool ? settings.spoolDir : undefined,
       transport: this.#transport,
       limits: { maxRecords: settings.maxBatchRecords, maxBytes: settings.maxBatchBytes },
       maxConcurrentExports: settings.maxConcurrentExports,
@@ -126,11 +128,17 @@ export class Delivery {
   #spoolLocation: { fs: FileSystem; dir: string } | undefined;
   #adoptTimer: NodeJS.Timeout | undefined;
 
-  /** Records left by an earlier process: pending until delivered. */
-  #backlog(count: number): void {
+  /** Dead letters the dead-letter file held when this logger started. */
+  readonly #deadLettersAtStart: number;
+
+  /** Records left by an earlier process in `slot`: pending until delivered. */
+  #backlog(slot: Spool, adopted: boolean): void {
+    const count = slot.replayed;
+    if (count === 0) return;
     this.#accepted += count;
     this.#stats.replayed += count;
     this.#stats.pending += count;
+    this.#report(info('backlog_replayed', `${count} event(s) an earlier process left in ${slot.dir} are delivered by this one`, { slot: slot.dir, count, adopted }));
   }
 
   /** Delivers the backlog of free slots that no process took over (see `orphanedSlots`). */
@@ -145,12 +153,12 @@ export class Delivery {
           void adopted.close(); // delivered meanwhile by whoever held it
           continue;
         }
-        this.#backlog(adopted.replayed);
+        this.#backlog(adopted, true);
         (this.#queue as CompositeQueue).adopt(adopted);
         this.#sender.wake();
       }
     } catch (error) {
-      this.#report(new AuditDeliveryError('spool_unavailable', `cannot deliver the backlog of another slot (${(error as Error).message}); retrying later`, 0, { cause: error }));
+      this.#report(deliveryReport('spool_unavailable', `cannot deliver the backlog of another slot (${(error as Error).message}); retrying later`, 0, { path: spoolDir, operation: 'adopt' }, error));
     }
   }
 
@@ -162,13 +170,13 @@ export class Delivery {
       recoveryMillis: this.#settings.spoolRecoveryMillis,
       onCorrupt: (error) => {
         this.#stats.corrupted++;
-        this.#report(new AuditDeliveryError('spool_corrupt', `${error.message}; intact records are kept`, 1, { cause: error }));
+        this.#report(deliveryReport('spool_corrupt', `${error.message}; intact records are kept`, 1, { segment: error.segment, offset: error.offset, skippedBytes: error.skippedBytes }, error));
       },
       onWriteFailure: (error, count) => {
         if (this.#spoolFailing) return;
         this.#spoolFailing = true;
         this.#report(
-          new AuditDeliveryError('spool_unavailable', `cannot write the spool (${error.message}); ${count} event(s) and the ones after them wait in memory, in order, until it works again`, count, { cause: error }),
+          deliveryReport('spool_unavailable', `cannot write the spool (${error.message}); ${count} event(s) and the ones after them wait in memory, in order, until it works again`, count, { path: this.#spool?.dir ?? this.#settings.spoolDir ?? '', operation: 'write' }, error),
         );
       },
       onOverflow: (records) => this.#drop('queue_full', records, `the spool cannot be written and its memory queue is full (${this.#settings.maxQueueRecords} events)`),
@@ -192,7 +200,7 @@ export class Delivery {
       return spool;
     } catch (error) {
       const why = error instanceof SpoolOpenError ? error.message : `cannot open spool directory ${dir} (${(error as Error).message})`;
-      this.#report(new AuditDeliveryError('spool_unavailable', `${why}; using the in-memory queue`, 0, { cause: error }));
+      this.#report(deliveryReport('spool_unavailable', `${why}; using the in-memory queue`, 0, { path: slot ?? dir, operation: 'open' }, error));
       return undefined;
     }
   }
@@ -207,9 +215,21 @@ export class Delivery {
     return this.#closed;
   }
 
-  oldestPendingAgeMillis(): number {
-    const oldest = this.#queue.oldestPendingAt();
-    return oldest === undefined ? 0 : Math.max(0, this.#now() - oldest);
+  /** Emit time of the oldest record accepted and not yet acknowledged, dead-lettered or dropped. */
+  oldestPendingAt(): number | undefined {
+    return this.#queue.oldestPendingAt();
+  }
+
+  /** What waits in each spool slot (the own one first, then the adopted ones) and the dead letters: what the queues already know, no I/O. */
+  waiting(now: number): { slots: PendingSlot[]; deadLetters: { file: string | undefined; count: number } } {
+    const slots: PendingSlot[] = [];
+    if (this.#spool) {
+      const spools = [this.#spool, ...((this.#queue as CompositeQueue).adopted as Spool[])];
+      for (const spool of spools) {
+        slots.push({ dir: spool.dir, own: spool === this.#spool, writable: spool.healthy, count: spool.pending, oldest: oldestOf(spool.oldestPendingAt(), now) });
+      }
+    }
+    return { slots, deadLetters: { file: this.#deadLetterFile, count: this.#deadLettersAtStart + this.#stats.deadLettered } };
   }
 
   /** Takes an encoded record; returns its ordinal, or 0 when it could not be kept (reported). */
@@ -285,7 +305,8 @@ export class Delivery {
   /** Counts and reports records that are lost; `accepted` says whether they were counted as pending. */
   #drop(reason: 'queue_full' | 'shutdown_pending' | 'logger_shut_down', records: readonly QueuedRecord[], why: string, accepted = true): void {
     this.#stats.dropped += records.length;
-    const error = new AuditDeliveryError(reason, why, records.length, { records: readable(records) });
+    const lost = readable(records);
+    const error = reason === 'logger_shut_down' ? deliveryReport(reason, why, records.length, { eventId: undefined, records: lost }) : deliveryReport(reason, why, records.length, { records: lost });
     this.#rejectWaiters(records, error);
     if (accepted) this.#settle(records.length);
     this.#report(error);
@@ -306,14 +327,14 @@ export class Delivery {
         // A redrive holds the file: the records wait for it, quietly (an operator is at work).
         if (error instanceof DeadLettersLockedError) return false;
         this.#report(
-          new AuditDeliveryError('spool_unavailable', `cannot write ${this.#deadLetterFile} (${(error as Error).message}); ${records.length} refused event(s) stay queued and are tried again`, records.length, { cause: error }),
+          deliveryReport('spool_unavailable', `cannot write ${this.#deadLetterFile} (${(error as Error).message}); ${records.length} refused event(s) stay queued and are tried again`, records.length, { path: this.#deadLetterFile, operation: 'dead_letter' }, error),
         );
         return false;
       }
       where = `kept in ${this.#deadLetterFile} (otel-audit spool --redrive sends them again)`;
     } else attached = readable(records);
     this.#stats.deadLettered += records.length;
-    const error = new AuditDeliveryError(reason, `${records.length} event(s) not accepted by the collector (${why}); ${where}`, records.length, { records: attached });
+    const error = deliveryReport(reason, `${records.length} event(s) not accepted by the collector (${why}); ${where}`, records.length, { file: this.#deadLetterFile, status, why, records: attached });
     this.#rejectWaiters(records, error);
     this.#report(error);
     return true;

@@ -1,7 +1,7 @@
 import type { MeterProvider, Observable } from '@opentelemetry/api';
 import type { DeliveryStats } from './stats.js';
 
-const COUNTERS: readonly (keyof DeliveryStats)[] = ['emitted', 'invalid', 'spooledEvents', 'spooledBytes', 'replayed', 'exported', 'retried', 'refused', 'deadLettered', 'dropped', 'corrupted'];
+const COUNTERS: readonly (keyof DeliveryStats)[] = ['emitted', 'invalid', 'rejected', 'spooledEvents', 'spooledBytes', 'replayed', 'exported', 'retried', 'refused', 'deadLettered', 'dropped', 'corrupted'];
 
 /**
  * Publishes the delivery counters as OpenTelemetry metrics (`otel_audit.<name>`, observable, read

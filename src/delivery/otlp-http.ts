@@ -36,18 +36,6 @@ function requestEncoder(protocol: ExportSettings['protocol'], origin: Origin): (
     Buffer.from(JSON.stringify({ resourceLogs: [{ resource, scopeLogs: [{ scope: origin.scope, logRecords: records.map((r) => jsonRecord(decodeLogRecord(r.bytes))) }] }] }));
 }
 
-let defaultEndpointSaid = false;
-
-/** Without an endpoint, events go to the local gateway: said once per process, as information (a process warning with its own code). */
-function sayDefaultEndpoint(endpoint: string): void {
-  if (defaultEndpointSaid) return;
-  defaultEndpointSaid = true;
-  process.emitWarning(
-    `audit events go to ${endpoint}, the local gateway's default: no endpoint option and no OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT is set (the generic OTEL_EXPORTER_OTLP_* variables are not used for the audit stream)`,
-    { type: 'OtelAuditInfo', code: 'OTEL_AUDIT_DEFAULT_ENDPOINT' },
-  );
-}
-
 const outage = (message: string): ExportOutcome => ({ kind: 'outage', status: undefined, message, retryAfterMillis: undefined, tooLarge: false });
 
 /**
@@ -58,7 +46,6 @@ const outage = (message: string): ExportOutcome => ({ kind: 'outage', status: un
  * (answer.ts).
  */
 export function createOtlpTransport(settings: ExportSettings, origin: Origin): Transport {
-  if (settings.defaultEndpoint) sayDefaultEndpoint(settings.endpoint);
   const url = new URL(settings.endpoint);
   const secure = url.protocol === 'https:';
   const agent = secure ? new HttpsAgent({ keepAlive: true, ...settings.tls }) : new HttpAgent({ keepAlive: true });
@@ -160,6 +147,7 @@ export function createOtlpTransport(settings: ExportSettings, origin: Origin): T
   }
 
   return {
+    target: settings.endpoint,
     send,
     shutdown: async () => {
       for (const req of underWay) req.destroy();

@@ -1,4 +1,4 @@
-import { AuditDeliveryError, type AuditError } from '../errors.js';
+import { deliveryReport, info, type AuditInfo, type AuditReport } from '../errors.js';
 import type { ExportOutcome } from './answer.js';
 import { backoffDelay, sleep, type RetryOptions } from './backoff.js';
 import type { Batch, BatchLimits, QueuedRecord, RecordQueue } from './queue.js';
@@ -18,6 +18,8 @@ const NO_ANSWER_EVIDENCE_MILLIS = 1000;
 /** What the sender does with records it gives up on, and when it may say an outage is long. */
 export interface SenderOptions {
   readonly queue: RecordQueue;
+  /** The spool directory, when the queue is a spool (for the report of a read that fails). */
+  readonly spoolDir: string | undefined;
   readonly transport: Transport;
   readonly limits: BatchLimits;
   readonly maxConcurrentExports: number;
@@ -28,7 +30,7 @@ export interface SenderOptions {
   readonly outage: { readonly reportAfterMillis: number; readonly repeatEveryMillis: number };
   readonly now: () => number;
   readonly stats: MutableStats;
-  readonly report: (error: AuditError) => void;
+  readonly report: (report: AuditReport | AuditInfo) => void;
   /** Keeps records the collector will never accept; resolves true once they are safe (or reported, with no file to keep them), false when they could not be kept now. */
   readonly deadLetter: (records: readonly QueuedRecord[], reason: 'dead_letter' | 'retry_exhausted', why: string, status: number | undefined) => Promise<boolean>;
   /** Records acknowledged (or dead-lettered), in queue order. */
@@ -112,7 +114,7 @@ export class Sender {
           this.#readFailures = 0;
         } catch (error) {
           // A spool that cannot be read (ENOENT, EMFILE, EIO) must not take the application down: report, back off, retry.
-          this.#o.report(new AuditDeliveryError('spool_unavailable', `cannot read the spool (${(error as Error).message}); retrying`, 0, { cause: error }));
+          this.#o.report(deliveryReport('spool_unavailable', `cannot read the spool (${(error as Error).message}); retrying`, 0, { path: this.#o.spoolDir ?? '', operation: 'read' }, error));
           await sleep(backoffDelay(this.#readFailures++, this.#o.retry), this.#stop.signal);
           continue;
         }
@@ -237,8 +239,13 @@ export class Sender {
       const last = this.#lastRefusal;
       if (!last || last.message !== outcome.message || now - last.at >= this.#o.outage.repeatEveryMillis) {
         this.#lastRefusal = { message: outcome.message, at: now };
+        const pending = this.#o.queue.pending;
         this.#o.report(
-          new AuditDeliveryError('collector_refused', `${outcome.message}; ${this.#o.queue.pending} event(s) are kept and retried, never dead-lettered for this`, this.#o.queue.pending),
+          deliveryReport('collector_refused', `${outcome.message}; ${pending} event(s) are kept and retried, never dead-lettered for this`, pending, {
+            status: outcome.status,
+            url: this.#o.transport.target,
+            answer: outcome.message,
+          }),
         );
       }
     }
@@ -270,11 +277,14 @@ export class Sender {
     const down = now - this.#waitingSince;
     const what = this.#lastFailure ?? `no answer for ${Math.round((now - oldestAttempt!) / 1000)} s`;
     const oldest = this.#o.queue.oldestPendingAt();
+    const oldestPendingAgeMillis = oldest === undefined ? 0 : Math.max(0, now - oldest);
+    const pending = this.#o.queue.pending;
     this.#o.report(
-      new AuditDeliveryError(
+      deliveryReport(
         'collector_unreachable',
-        `the collector has not accepted an export for ${Math.round(down / 1000)} s (${what}); ${this.#o.queue.pending} event(s) pending, the oldest ${oldest === undefined ? 0 : Math.round((now - oldest) / 1000)} s old`,
-        this.#o.queue.pending,
+        `the collector has not accepted an export for ${Math.round(down / 1000)} s (${what}); ${pending} event(s) pending, the oldest ${Math.round(oldestPendingAgeMillis / 1000)} s old`,
+        pending,
+        { url: this.#o.transport.target, downMillis: down, oldestPendingAgeMillis, lastFailure: what },
       ),
     );
     this.#outageReported = true;
@@ -292,7 +302,7 @@ export class Sender {
     clearTimeout(this.#outageTimer);
     if (this.#outageReported) {
       this.#outageReported = false;
-      this.#o.report(new AuditDeliveryError('collector_recovered', `the collector accepts exports again after ${Math.round(down / 1000)} s`, 0));
+      this.#o.report(info('collector_recovered', `the collector accepts exports again after ${Math.round(down / 1000)} s`, { url: this.#o.transport.target, downMillis: down }));
     }
   }
 

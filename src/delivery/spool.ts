@@ -57,7 +57,7 @@ const ZERO_HASH = Buffer.alloc(32);
 /** A damaged frame: where it is, for the report. */
 export class SpoolCorruptionError extends Error {
   override readonly name = 'SpoolCorruptionError';
-  constructor(readonly segment: string, readonly offset: number, reason: string) {
+  constructor(readonly segment: string, readonly offset: number, readonly skippedBytes: number, reason: string) {
     super(`damaged spool record in ${segment} at offset ${offset}: ${reason}`);
   }
 }
@@ -178,7 +178,7 @@ function* frames(buf: Buffer, base: number, segment: string, complete: boolean):
     }
     if (!complete) return { at: pos, announcedEnd: found.announcedEnd };
     const next = resynchronise(buf, pos + 1) ?? buf.length;
-    yield { kind: 'damage', start: pos, end: next, error: new SpoolCorruptionError(segment, base + pos, `${found.problem} (${next - pos} bytes skipped)`) };
+    yield { kind: 'damage', start: pos, end: next, error: new SpoolCorruptionError(segment, base + pos, next - pos, `${found.problem} (${next - pos} bytes skipped)`) };
     pos = next;
   }
   return undefined;
@@ -647,7 +647,7 @@ export class Spool implements RecordQueue {
       }
       const more = step.done ? step.value : undefined;
       if (short && step.done) {
-        const missing = new SpoolCorruptionError(path, offset + read, `the file ends ${limit - offset - read} bytes before what was written`);
+        const missing = new SpoolCorruptionError(path, offset + read, limit - offset - read, `the file ends ${limit - offset - read} bytes before what was written`);
         if (!this.#damageReported.has(`${seg}:${missing.offset}`)) {
           this.#damageReported.add(`${seg}:${missing.offset}`);
           this.#options.onCorrupt(missing);

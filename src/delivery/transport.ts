@@ -14,7 +14,7 @@ export type OtlpProtocol = 'http/protobuf' | 'http/json';
 export interface ExportOptions {
   /**
    * Full URL of the collector's OTLP/HTTP logs endpoint (its path is normally `/v1/logs`).
-   * @default OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT, else 'http://localhost:4318/v1/logs' (said once, as a process warning)
+   * @default OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT, else 'http://localhost:4318/v1/logs' (said once, as information: `default_endpoint` to `onInfo` and `diag`)
    * @example 'https://otel-gateway.internal:4318/v1/logs'
    */
   readonly endpoint?: string;
@@ -53,6 +53,8 @@ export interface ExportSettings {
 
 /** Sends batches of encoded records: one request per call, no retry of its own (the sender owns retries). */
 export interface Transport {
+  /** Where the records go, as reports name it: the endpoint's URL, or the custom exporter. */
+  readonly target: string;
   /** Never rejects: every way an attempt can end is an `ExportOutcome`. `signal` ends the attempt (an outage). */
   send(records: readonly QueuedRecord[], signal: AbortSignal): Promise<ExportOutcome>;
   /** Ends every attempt under way and releases connections. */
@@ -97,6 +99,7 @@ export function exporterTransport(exporter: LogRecordExporter, origin: Origin): 
     };
   };
   return {
+    target: 'the exporter option',
     send: (records) =>
       new Promise((resolve) => {
         let readable: ExportedLogRecord[];

@@ -13,7 +13,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { decodeLogRecord } from '../../src/delivery/record-format.js';
-import { AuditDeliveryError, createAuditLogger, type AuditError } from '../../src/index.js';
+import { AuditDeliveryError, createAuditLogger, type AuditError, type AuditInfo } from '../../src/index.js';
 import type { TrailRecord } from '../../src/integrity/trail.js';
 import { verifyTrail } from '../../src/integrity/verify.js';
 import { otlpStatus, startOtlpListener, type Answer, type ReceivedRecord } from '../helpers/otlp-listener.js';
@@ -77,6 +77,8 @@ interface Setup {
   readonly audit: ReturnType<typeof createAuditLogger>;
   readonly dir: string;
   readonly errors: AuditError[];
+  /** What onInfo was told (collector_recovered): information, apart from the errors. */
+  readonly infos: AuditInfo[];
   /** Until when the listener answers its fault; before the cell starts, it acknowledges. */
   faultUntil: number;
 }
@@ -86,6 +88,7 @@ async function setUp(row: Row, spool: boolean): Promise<Setup> {
   const listener = await startOtlpListener(() => (Date.now() < setup.faultUntil ? row.fault : { status: 200 }));
   const dir = mkdtempSync(join(tmpdir(), 'otel-audit-matrix-'));
   const errors: AuditError[] = [];
+  const infos: AuditInfo[] = [];
   const audit = createAuditLogger({
     catalog: gristCatalog,
     endpoint: listener.url,
@@ -95,8 +98,9 @@ async function setUp(row: Row, spool: boolean): Promise<Setup> {
     retry: { initialDelayMillis: 100, maxDelayMillis: 500 },
     outage: { reportAfterMillis: 1000 },
     onError: (error) => errors.push(error),
+    onInfo: (info) => infos.push(info),
   });
-  return Object.assign(setup, { listener, audit, dir, errors });
+  return Object.assign(setup, { listener, audit, dir, errors, infos });
 }
 
 const setups = new Map<string, Setup>();
@@ -108,7 +112,7 @@ const STAGGER_MILLIS = 50;
 async function cell(row: Row, spool: boolean, index: number): Promise<Cell> {
   await new Promise((resolve) => setTimeout(resolve, index * STAGGER_MILLIS));
   const setup = setups.get(key(row, spool))!;
-  const { listener, audit, dir, errors } = setup;
+  const { listener, audit, dir, errors, infos } = setup;
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
   setup.faultUntil = Date.now() + FAULT_MILLIS;
@@ -145,7 +149,7 @@ async function cell(row: Row, spool: boolean, index: number): Promise<Cell> {
       dead.push({ id: String(attributes['log.record.uid']), error: why, trail: { body: event, attributes, resource: {}, source: 'dead letter (report)' } });
     }
   }
-  const reasons = [...new Set(errors.map((e) => (e instanceof AuditDeliveryError ? e.reason : e.name)))];
+  const reasons = [...new Set([...errors.map((e) => (e instanceof AuditDeliveryError ? e.reason : e.name)), ...infos.map((i) => i.reason)])];
   const trail = [...listener.records.map((r, n) => trailOf(r, `received ${n + 1}`)), ...dead.map((d) => d.trail)];
   const report = verifyTrail(trail);
   const outcome: Cell = {

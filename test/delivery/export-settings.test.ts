@@ -15,7 +15,7 @@ import { gunzipSync } from 'node:zlib';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
-import { AuditOptionsError, createAuditLogger } from '../../src/index.js';
+import { AuditOptionsError, createAuditLogger, type AuditInfo } from '../../src/index.js';
 import { decodeLogsRequest } from '../helpers/otlp-protobuf.js';
 import { startOtlpListener } from '../helpers/otlp-listener.js';
 
@@ -112,15 +112,16 @@ describe('the audit stream has settings of its own', () => {
     assert.equal(optionGateway.requests[0]!.headers['x-from'], 'option');
   });
 
-  it('without any endpoint: http://localhost:4318/v1/logs, said once (a warning with its own code), never the vendor', async () => {
+  it('without any endpoint: http://localhost:4318/v1/logs, told once per logger as information (onInfo, never a process warning), never the vendor', async () => {
     const vendor = await startOtlpListener();
     const warnings: { code: string | undefined; message: string }[] = [];
     const onWarning = (warning: Error & { code?: string }) => warnings.push({ code: warning.code, message: warning.message });
+    const infos: AuditInfo[] = [];
     process.on('warning', onWarning);
     try {
       await withEnvironment(vendorEnvironment(vendor.url), async () => {
         for (let i = 0; i < 2; i++) {
-          const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, timeoutMillis: 200, onError: () => undefined });
+          const audit = createAuditLogger({ catalog: gristCatalog, checkpoints: false, timeoutMillis: 200, onError: () => undefined, onInfo: (info) => infos.push(info) });
           audit.logEvent('document.create', { details: details(`default${i}`) });
           await tick(300);
           await audit.shutdown({ timeoutMillis: 100 });
@@ -132,9 +133,14 @@ describe('the audit stream has settings of its own', () => {
       await vendor.close();
     }
     assert.equal(vendor.requests.length, 0, 'the vendor received nothing');
-    const notes = warnings.filter((w) => w.code === 'OTEL_AUDIT_DEFAULT_ENDPOINT');
-    assert.equal(notes.length, 1, JSON.stringify(warnings));
-    assert.match(notes[0]!.message, /http:\/\/localhost:4318\/v1\/logs.*OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT/);
+    assert.deepEqual(warnings.filter((w) => w.code?.startsWith('OTEL_AUDIT')), [], 'information is no process warning');
+    const notes = infos.filter((info) => info.reason === 'default_endpoint');
+    assert.equal(notes.length, 2, JSON.stringify(infos));
+    for (const note of notes) {
+      assert.equal(note.level, 'info');
+      assert.equal(note.reason === 'default_endpoint' && note.endpoint, 'http://localhost:4318/v1/logs');
+      assert.match(note.message, /http:\/\/localhost:4318\/v1\/logs.*OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT/);
+    }
   });
 
   it('a bad variable is refused at creation, naming the variable; a secret value is never printed', async () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
-import { AuditDeliveryError, AuditOptionsError, createAuditLogger, defineCatalog, FlushTimeoutError, type AuditError } from '../../src/index.js';
+import { AuditDeliveryError, AuditOptionsError, createAuditLogger, defineCatalog, FlushTimeoutError, type AuditError, type AuditInfo } from '../../src/index.js';
 import { DEFAULTS } from '../../src/options.js';
 import { freePort } from '../../scripts/lib/ports.js';
 import { otlpStatus, startOtlpListener } from '../helpers/otlp-listener.js';
@@ -92,15 +92,15 @@ describe('what is sent is what was validated', () => {
 
 describe('options are validated once, at creation, with the option named', () => {
   const cases: [string, object, RegExp][] = [
-    ['maxBatchBytes: 0', { maxBatchBytes: 0 }, /option maxBatchBytes must be an integer from 1024/],
-    ['maxBatchRecords: 0', { maxBatchRecords: 0 }, /option maxBatchRecords must be an integer from 1/],
-    ['checkpoints.intervalMillis: 0', { checkpoints: { intervalMillis: 0 } }, /option checkpoints.intervalMillis must be an integer from 100/],
-    ['maxConcurrentExports: 31', { maxConcurrentExports: 31 }, /option maxConcurrentExports must be an integer from 1 to 30/],
+    ['maxBatchBytes: 0', { maxBatchBytes: 0 }, /option maxBatchBytes must be a whole number of at least 1024/],
+    ['maxBatchRecords: 0', { maxBatchRecords: 0 }, /option maxBatchRecords must be a whole number of at least 1/],
+    ['checkpoints.intervalMillis: 0', { checkpoints: { intervalMillis: 0 } }, /option checkpoints.intervalMillis must be a whole number of at least 100/],
+    ['maxConcurrentExports: 31', { maxConcurrentExports: 31 }, /option maxConcurrentExports must be a whole number from 1 to 30/],
     ['retry.maxDelayMillis below the initial delay', { retry: { initialDelayMillis: 1000, maxDelayMillis: 10 } }, /option retry.maxDelayMillis/],
     ['endpoint without a scheme', { endpoint: 'gateway:4318' }, /option endpoint must be an http\(s\) URL/],
-    ['invalidEvents', { invalidEvents: 'keep' }, /option invalidEvents must be one of 'deliver', 'drop'/],
+    ['invalidEvents', { invalidEvents: 'keep' }, /option invalidEvents must be 'deliver' or 'drop'/],
     ['signingKey that is not Ed25519', { checkpoints: { signingKey: 'not a key' } }, /option checkpoints.signingKey must be an Ed25519 private key/],
-    ['headers with a number', { headers: { 'x-n': 1 } }, /option headers.x-n must be strings/],
+    ['headers with a number', { headers: { 'x-n': 1 } }, /option headers.x-n must be a string/],
   ];
   for (const [name, options, message] of cases) {
     it(name, () => {
@@ -185,6 +185,7 @@ describe('an outage is reported', () => {
   it('collector_unreachable after the configured time, then at intervals, and collector_recovered once; the oldest pending age is in stats()', async () => {
     const port = await freePort();
     const errors: AuditError[] = [];
+    const infos: AuditInfo[] = [];
     const audit = createAuditLogger({
       catalog: gristCatalog,
       checkpoints: false,
@@ -193,6 +194,7 @@ describe('an outage is reported', () => {
       retry: { initialDelayMillis: 20, maxDelayMillis: 50 },
       outage: { reportAfterMillis: 300, repeatEveryMillis: 400 },
       onError: (e) => errors.push(e),
+      onInfo: (i) => infos.push(i),
     });
     const id = audit.logEvent('document.create', { details: details('waiting') });
     await tick(200);
@@ -204,7 +206,9 @@ describe('an outage is reported', () => {
     assert.ok(audit.stats().oldestPendingAgeMillis >= 1000, `${audit.stats().oldestPendingAgeMillis} ms`);
     const listener = await startOtlpListener(undefined, port);
     await audit.flush({ timeoutMillis: 10_000 });
-    assert.equal(reasons(errors, 'collector_recovered').length, 1);
+    // Information, not an error: onInfo is told, onError is not.
+    assert.deepEqual(infos.map((i) => i.reason), ['collector_recovered']);
+    assert.ok(errors.every((e) => (e as { reason?: string }).reason !== 'collector_recovered'));
     assert.equal(audit.stats().oldestPendingAgeMillis, 0);
     await audit.shutdown();
     await listener.close();

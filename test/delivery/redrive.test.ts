@@ -3,12 +3,13 @@
 // the collector accepted whole.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
+import { countDeadLetters } from '../../src/delivery/dead-letters.js';
 import { createAuditLogger } from '../../src/index.js';
 import { otlpStatus, partialSuccess, startOtlpListener, type Answer } from '../helpers/otlp-listener.js';
 
@@ -92,5 +93,28 @@ describe('otel-audit spool --redrive is safe', () => {
     assert.equal(code, 3);
     assert.match(stderr, /partial success, 1 rejected: still too long/);
     assert.deepEqual(idsIn(file), [ids[1]]);
+  });
+});
+
+describe('counting the dead letters a file holds (for pending())', () => {
+  it('equals the non-empty lines, for 300 random files of random bytes across chunk boundaries; 0 without a file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otel-audit-count-'));
+    let seed = 25;
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    let bytesTried = 0;
+    for (let i = 0; i < 300; i++) {
+      const size = random(4) === 0 ? random(200_000) : random(300);
+      const bytes = Buffer.alloc(size);
+      // Mostly text with newlines (runs of them too), some raw bytes.
+      for (let j = 0; j < size; j++) bytes[j] = random(10) === 0 ? 0x0a : random(20) === 0 ? random(256) : 0x61 + random(26);
+      const file = join(dir, `letters-${i}.ndjson`);
+      writeFileSync(file, bytes);
+      bytesTried += size;
+      const expected = bytes.toString('latin1').split('\n').filter((line) => line !== '').length;
+      assert.equal(countDeadLetters(file), expected, `file ${i} (${size} bytes)`);
+    }
+    assert.equal(countDeadLetters(join(dir, 'none.ndjson')), 0);
+    assert.equal(countDeadLetters(dir), 0, 'a directory is no file of letters');
+    assert.ok(bytesTried > 1_000_000, `${bytesTried} bytes tried`);
   });
 });

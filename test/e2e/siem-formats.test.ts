@@ -44,8 +44,8 @@ const catalog = extendCatalog(bundledActions, {
     sample: { invoice: { id: 'inv-7', name: 'March' } },
   },
 });
-/** The 48 actions, the hostile event and the custom action. */
-const EVENTS = actions.length + 2;
+/** The 48 actions, the hostile event, the custom action and an invalid event. */
+const EVENTS = actions.length + 3;
 /** Sites in the events' context: the sample's (42) and the hostile event's (7). */
 const SITES = ['42', '7'];
 /** The events and the checkpoints of start and shutdown: the stream's, and each site's (its resume marker before its first event, and its final one). */
@@ -224,6 +224,7 @@ describe('SIEM formats through the real Collector', () => {
   /** The canonical events as sent, by id (read back from the gateway's archive). */
   const sent = new Map<string, AuditEvent>();
   let hostileId = '';
+  let invalidId = '';
 
   const events = (records: TrailRecord[]) => records.filter((r) => (r.body as { action?: string }).action !== CHECKPOINT);
   const trail = (path: string) => (existsSync(path) ? readTrail(path) : []);
@@ -272,7 +273,9 @@ describe('SIEM formats through the real Collector', () => {
       catalog,
       endpoint: `http://127.0.0.1:${setup.ports.otlp}/v1/logs`,
       serviceName: 'siem-e2e',
-      onError: (error) => assert.fail(error),
+      onError: (report) => {
+        if (report.reason !== 'invalid_event') assert.fail(report);
+      },
     });
     for (const action of actions) {
       audit.logEvent(action, { actor: sampleEvent.actor, context: sampleEvent.context, details: bundledActions.actions[action].sample as never });
@@ -284,6 +287,8 @@ describe('SIEM formats through the real Collector', () => {
     });
     // A user with a login (as the Admin Panel's are): semconv user.name, beside the display name in user.full_name.
     audit.logEvent(CUSTOM, { actor: { type: 'user', user: { id: 146, email: 'flapjack@example.com', name: 'Flapjack Toasty', login: 'flapjack' } }, context: sampleEvent.context, details: catalog.actions[CUSTOM].sample });
+    // An invalid event (a required field missing): delivered flagged, severity WARN.
+    invalidId = audit.logEvent('document.create', { actor: sampleEvent.actor, context: sampleEvent.context, details: { document: { id: 'doc-invalid' } } } as never);
     await audit.shutdown({ timeoutMillis: 30_000 });
     const expected = RECEIVED;
     const counts = () => ({
@@ -404,6 +409,13 @@ describe('SIEM formats through the real Collector', () => {
       else assert.equal(object?.['type'], mapping.object, canonical.action);
     }
     assert.deepEqual([...seen].sort(), [...actions, CUSTOM].sort());
+    // The record's severity: Medium for the invalid event (WARN), Informational for the others.
+    const severities = received.map((e) => [(e['metadata'] as Json)['uid'] === invalidId, e['severity_id'], e['severity']]);
+    assert.deepEqual(
+      severities.filter(([invalid]) => invalid),
+      [[true, 3, 'Medium']],
+    );
+    assert.ok(severities.every(([invalid, id, name]) => invalid || (id === 1 && name === 'Informational')));
     const create = received.find((e) => (e['metadata'] as Json)['uid'] === hostileId)!;
     assert.deepEqual((create['resources'] as Json[])[0], { type: 'document', uid: 'doc=1|x', name: HOSTILE.documentName });
   });
@@ -573,8 +585,8 @@ describe('SIEM formats through the real Collector', () => {
       // Each format carries the sites' chains too: verify --site checks them in each copy.
       const bySite = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'verify', file, ...extra, ...SITES.flatMap((site) => ['--site', site]), '--json'], { encoding: 'utf8' })) as { ok: boolean; streams: { siteId: string; events: number; checkpoints: number }[] };
       assert.equal(bySite.ok, true, `${file} --site: ${JSON.stringify(bySite)}`);
-      // Site 42: every site-scoped action of the catalog, the custom one included; site 7: the hostile event.
-      const siteScoped = actions.filter((action) => (bundledActions.actions[action].scopes as readonly string[]).includes('site')).length + 1;
+      // Site 42: every site-scoped action of the catalog, the custom one and the invalid event (a document.create) included; site 7: the hostile event.
+      const siteScoped = actions.filter((action) => (bundledActions.actions[action].scopes as readonly string[]).includes('site')).length + 2;
       assert.deepEqual(bySite.streams.map((s) => [s.siteId, s.events, s.checkpoints]), [['42', siteScoped, 2], ['7', 1, 2]], 'each site\'s events, its resume marker and final checkpoint');
     }
   });
