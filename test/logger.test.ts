@@ -494,8 +494,8 @@ describe('severity', () => {
   });
 });
 
-describe("the README's tables of counters and reasons", () => {
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+describe("the library guide's tables of counters and reasons (docs/library.md)", () => {
+  const readme = readFileSync(new URL('../docs/library.md', import.meta.url), 'utf8');
   /** The first column's names of the table that follows `heading` (each `name` in backquotes; several per cell allowed). */
   const namesOfTable = (header: string): string[] => {
     const lines = readme.split('\n');

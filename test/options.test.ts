@@ -123,8 +123,8 @@ describe('option errors, in plain words', () => {
     }
   });
 
-  it("the README's example is the message the option gives", () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  it("the library guide's example (docs/library.md) is the message the option gives", () => {
+    const readme = readFileSync(new URL('../docs/library.md', import.meta.url), 'utf8');
     const example = /`(option maxBatchBytes must [^`]+)`/.exec(readme.replace(/\n/g, ' '))?.[1];
     assert.equal(`otel-audit: ${example}`, messageOf({ maxBatchBytes: 0 }));
   });

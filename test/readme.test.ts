@@ -4,32 +4,40 @@ import { describe, it } from 'node:test';
 import { ATTR } from '../src/attributes.js';
 import { VERSION } from '../src/version.js';
 
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const doc = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+const readme = doc('README.md');
+const library = doc('docs/library.md');
+const collector = doc('docs/collector.md');
 
-describe('README', () => {
-  it('documents exactly the attribute names of src/attributes.ts in its mapping table', () => {
-    const table = readme.slice(readme.indexOf('| attribute | from | convention |'));
+describe('the tables of the docs', () => {
+  it('docs/library.md documents exactly the attribute names of src/attributes.ts in its mapping table', () => {
+    const table = library.slice(library.indexOf('| attribute | from | convention |'));
     const documented = [...table.slice(0, table.indexOf('\n\n')).matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]);
     assert.deepEqual([...documented].sort(), Object.values(ATTR).sort());
   });
 
-  it('documents, in one table per config, exactly the variables gateway.yaml, local.yaml and the HEC stand-in read', () => {
+  it('docs/collector.md documents, in one table per config, exactly the variables gateway.yaml, local.yaml and the HEC stand-in read', () => {
     for (const [config, heading] of [
-      ['gateway.yaml', '### Environment of gateway.yaml'],
-      ['local.yaml', '### Environment of local.yaml'],
-      ['examples/hec-receiver/config.yaml', '### Environment of the HEC stand-in'],
+      ['gateway.yaml', '## Environment of gateway.yaml'],
+      ['local.yaml', '## Environment of local.yaml'],
+      ['examples/hec-receiver/config.yaml', '## Environment of the HEC stand-in'],
     ] as const) {
       const read = new Set([...readFileSync(new URL(`../collector-config/${config}`, import.meta.url), 'utf8').matchAll(/\$\{env:([A-Z0-9_]+)/g)].map((m) => m[1]));
-      const section = readme.slice(readme.indexOf(`\n${heading}\n`) + heading.length + 2);
-      assert.ok(readme.includes(`\n${heading}\n`), heading);
+      const section = collector.slice(collector.indexOf(`\n${heading}\n`) + heading.length + 2);
+      assert.ok(collector.includes(`\n${heading}\n`), heading);
       const table = section.slice(section.indexOf('| variable |'), section.indexOf('\n\n', section.indexOf('| variable |')));
       const documented = table.split('\n').flatMap((row) => [...(/^\| ([^|]+) \|/.exec(row)?.[1] ?? '').matchAll(/`([A-Z0-9_]+)`/g)].map((m) => m[1]));
       assert.deepEqual([...documented].sort(), [...read].sort(), config);
       assert.equal(new Set(documented).size, documented.length, `${config}: a variable in two rows`);
     }
   });
+});
 
-  it('names the two commands', () => {
+describe('README', () => {
+  it("names the two commands of a user (install, then the gateway) and a clone's (npm start, npm test)", () => {
+    const commands = /## The two commands\n\n```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    assert.match(commands, /^npm install otel-audit /m);
+    assert.match(commands, /^npx otel-audit gateway /m);
     assert.match(readme, /npm start/);
     assert.match(readme, /npm test/);
   });

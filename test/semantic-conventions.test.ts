@@ -1,4 +1,4 @@
-// The attribute names the README's mapping table marks "semconv", and the resource attributes,
+// The attribute names the mapping table (docs/library.md) marks "semconv", and the resource attributes,
 // checked against the @opentelemetry/semantic-conventions package itself: its ATTR_* constants and
 // their JSDoc (@deprecated, @experimental) in the .d.mts files it ships.
 import assert from 'node:assert/strict';
@@ -49,8 +49,8 @@ const attributeFiles = readdirSync(dist)
 const conventions = conventionsOf(attributeFiles);
 
 /** The mapping table's rows: attribute name and its convention column. */
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-const table = readme.slice(readme.indexOf('| attribute | from | convention |'));
+const library = readFileSync(new URL('../docs/library.md', import.meta.url), 'utf8');
+const table = library.slice(library.indexOf('| attribute | from | convention |'));
 const rows = [...table.slice(0, table.indexOf('\n\n')).matchAll(/^\| `([^`]+)` \|[^\n]*\| ([^|\n]+) \|$/gm)].map((m) => ({ attribute: m[1]!, convention: m[2]!.trim() }));
 
 describe('semantic conventions', () => {

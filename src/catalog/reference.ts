@@ -75,7 +75,7 @@ export function catalogsMarkdown(title: string, parts: readonly { readonly headi
 }
 
 const GENERATED = '<!-- Generated from the catalog by `npm run docs`; test/catalog/reference.test.ts fails when it is out of date. -->';
-const ENVELOPE = 'Every event has the envelope of [the canonical event](../README.md#the-event): `id`, `action`, `actor`, `context`, `timestamp`, and the `details` below.';
+const ENVELOPE = 'Every event has the envelope of [the canonical event](library.md#the-event): `id`, `action`, `actor`, `context`, `timestamp`, and the `details` below.';
 
 function actionIndex(catalog: Catalog): string[] {
   return ['| action | scopes | description |', '| --- | --- | --- |', ...Object.entries(catalog.actions).map(([action, d]) => `| [\`${action}\`](#${action.replace(/[^a-z0-9_-]/g, '')}) | ${d.scopes.join(', ')} | ${d.description} |`)];

@@ -59,7 +59,7 @@ Options:
 Secrets are read from files (one line; a final newline is ignored), handed to the Collector in its
 environment and never printed. Other variables of gateway.yaml (SPLUNK_INDEX, SPLUNK_SOURCETYPE,
 SPLUNK_INSECURE_SKIP_VERIFY, ...) are taken from this command's environment. To listen beyond
-loopback (bearer tokens, TLS), run gateway.yaml yourself: README, "Expose the gateway".
+loopback (bearer tokens, TLS), run gateway.yaml yourself: docs/collector.md, "Expose the gateway".
 
 Exit codes: 0 stopped cleanly, 2 usage error, 3 the Collector could not be built, validated or started, or failed.`,
   options: {

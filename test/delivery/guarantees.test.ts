@@ -108,9 +108,9 @@ describe('options are validated once, at creation, with the option named', () =>
     });
   }
 
-  it("the README's option table states the defaults of the one table in src/options.ts", () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const row = (option: string) => readme.split('\n').find((line) => line.startsWith(`| \`${option}\``)) ?? '';
+  it("the option table of docs/library.md states the defaults of the one table in src/options.ts", () => {
+    const library = readFileSync(new URL('../../docs/library.md', import.meta.url), 'utf8');
+    const row = (option: string) => library.split('\n').find((line) => line.startsWith(`| \`${option}\``)) ?? '';
     const number = (n: number) => n.toLocaleString('en-US').replace(/,/g, '');
     assert.match(row('maxQueueRecords'), new RegExp(`\\| ${number(DEFAULTS.maxQueueRecords)} \\|`));
     assert.match(row('maxBatchRecords'), new RegExp(`\\| ${number(DEFAULTS.maxBatchRecords)} \\|`));

@@ -11,6 +11,7 @@ import { delimiter, dirname, join, normalize } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { startOtlpReceiver } from '../../scripts/lib/gateway.js';
+import { headingSlugs, linksOf } from '../helpers/markdown.js';
 import { readTrail } from '../../src/integrity/trail.js';
 import { COLLECTOR, freePort, ROOT, startHecReceiver, tempDir, track, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
 
@@ -142,8 +143,11 @@ describe('npm pack, installed into a fresh application', () => {
     assert.equal(manifest.homepage, `${REPOSITORY}#readme`);
     assert.equal(manifest.bugs, `${REPOSITORY}/issues`);
 
-    const markdown = [...files].filter((file) => file === 'README.md' || /^(docs|examples\/express)\/[^/]+\.md$/.test(file));
-    assert.ok(markdown.includes('README.md') && markdown.includes('docs/events.md') && markdown.includes('examples/express/README.md'), markdown.join(', '));
+    // Every shipped document: the README, the guides in docs/, the example's and the topology's READMEs.
+    const markdown = [...files].filter((file) => file.endsWith('.md'));
+    for (const file of ['README.md', 'docs/library.md', 'docs/events.md', 'examples/express/README.md', 'collector-config/topologies/gateway-pool-kafka/README.md']) {
+      assert.ok(markdown.includes(file), `${file} is shipped: ${markdown.join(', ')}`);
+    }
     const problems: string[] = [];
     let checked = 0;
     for (const file of markdown) {
@@ -343,17 +347,6 @@ describe('npm pack, installed into a fresh application', () => {
 const REPOSITORY = 'https://github.com/otel-audit/otel-audit';
 
 /** The targets of a Markdown document's links and images, outside code blocks and code spans. */
-function linksOf(markdown: string): string[] {
-  const prose = markdown.replace(/^```[\s\S]*?^```/gm, '').replace(/`[^`\n]*`/g, '');
-  return [...prose.matchAll(/\]\(([^)\s]+)\)/g)].map((match) => match[1]!);
-}
-
-/** The anchors GitHub (and npm) give a document's headings: lower case, punctuation dropped, spaces as hyphens. */
-function headingSlugs(markdown: string): Set<string> {
-  const headings = markdown.replace(/^```[\s\S]*?^```/gm, '').match(/^#{1,6} .+$/gm) ?? [];
-  return new Set(headings.map((heading) => heading.replace(/^#+ /, '').toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-')));
-}
-
 /**
  * An empty ESM application. npm 11 (Node 24's) asks each application to decide on its dependencies'
  * install scripts: the SDK's protobufjs has one (a version notice), which this application declines

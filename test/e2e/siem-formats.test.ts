@@ -314,7 +314,7 @@ describe('SIEM formats through the real Collector', () => {
 
   /**
    * One real event of each format (the sample document.create; for CEF the hostile event too), as
-   * the README shows them: written to siem-examples.md in the test's folder, to paste from.
+   * docs/siem-formats.md shows them: written to siem-examples.md in the test's folder, to paste from.
    */
   function examples(): Record<'ocsf' | 'ecs' | 'cim' | 'cef', string> {
     const id = [...sent.values()].find((e) => e.action === 'document.create' && e.id !== hostileId)!.id;
@@ -334,11 +334,11 @@ describe('SIEM formats through the real Collector', () => {
     console.log(`SIEM examples of this run: ${path}`);
   }
 
-  it('the README shows one event of each format with the fields this run produced', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  it('docs/siem-formats.md shows one event of each format with the fields this run produced', () => {
+    const guide = readFileSync(join(ROOT, 'docs/siem-formats.md'), 'utf8');
     const shown = (format: string) => {
-      const block = new RegExp(`<!-- siem-example:${format} -->\\n\`\`\`\\w+\\n([\\s\\S]*?)\\n\`\`\``).exec(readme);
-      assert.ok(block, `README has the ${format} example`);
+      const block = new RegExp(`<!-- siem-example:${format} -->\\n\`\`\`\\w+\\n([\\s\\S]*?)\\n\`\`\``).exec(guide);
+      assert.ok(block, `docs/siem-formats.md has the ${format} example`);
       return block[1]!;
     };
     const paths = (json: string) => leaves(JSON.parse(json), '', new Set(['labels'])).map(([path]) => path).sort();
