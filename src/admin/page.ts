@@ -149,7 +149,7 @@ function row(d, archive) {
   const letters = d.deadLetters;
   const dead = el('span', { className: letters && letters.records ? 'error' : '' });
   if (letters && letters.records) {
-    dead.title = Object.entries(letters.reasons).map(([reason, count]) => count + ' × ' + reason).join('\n');
+    dead.title = Object.entries(letters.reasons).map(([reason, count]) => count + ' × ' + reason).join('\\n');
     dead.append(String(letters.records), ' ', el('button', { textContent: 'Re-drive', title: 'Send them again (fix the cause first)', onclick: () => act('redrive', d) }));
   }
   const cells = [d.name, d.type, el('span', { className: 'status ' + h.status, textContent: h.status }), h.sent, h.failed, h.queued, chart(h.history),
