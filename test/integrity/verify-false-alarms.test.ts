@@ -165,12 +165,12 @@ describe('a disk failure, then a death', () => {
 describe('a backlog another process replayed (otel-audit spool --replay), then a restart', () => {
   it('the process died with its backlog, a replay delivered it, the next run resumed: clean, the downtime a note', async () => {
     const dir = spoolDir();
-    const checkpoints = { intervalMillis: 100, signingKey: keys.privateKey };
+    const checkpoints = { intervalMillis: 500, signingKey: keys.privateKey };
     // The collector is down while the first process runs: its events wait in the spool, and it dies
     // (the spool directory as it was then is copied: the disk the next processes find).
     const dying = createAuditLogger({ catalog: gristCatalog, serviceName: 'reports', endpoint: `http://127.0.0.1:${await freePort()}/v1/logs`, spoolDir: dir, timeoutMillis: 200, checkpoints, onError: () => undefined });
     for (let i = 0; i < 5; i++) await dying.logEventOrThrow('document.create', { details: details(`backlog-${i}`) });
-    await tick(250); // its periodic checkpoints go into the spool too
+    await tick(1200); // its periodic checkpoints go into the spool too (an interval a busy machine keeps: 1.5 of it is a silence)
     const disk = spoolDir();
     cpSync(dir, disk, { recursive: true });
     void dying.shutdown({ timeoutMillis: 0 });
@@ -178,6 +178,7 @@ describe('a backlog another process replayed (otel-audit spool --replay), then a
     const listener = await startOtlpListener();
     const replay = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'spool', disk, '--replay', '--endpoint', listener.url]);
     assert.match(replay.stdout, /replayed \d+ record\(s\); acknowledged/);
+    await tick(1000); // the next run starts well over an interval after the death: a downtime, stated by its resume marker
     const restarted = createAuditLogger({ catalog: gristCatalog, serviceName: 'reports', endpoint: listener.url, spoolDir: disk, checkpoints, onError: assert.fail });
     for (let i = 0; i < 3; i++) restarted.logEvent('document.create', { details: details(`restarted-${i}`) });
     await restarted.shutdown({ timeoutMillis: 10_000 });
