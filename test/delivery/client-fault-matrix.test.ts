@@ -16,6 +16,7 @@ import { decodeLogRecord } from '../../src/delivery/record-format.js';
 import { AuditDeliveryError, createAuditLogger, type AuditError, type AuditInfo } from '../../src/index.js';
 import type { TrailRecord } from '../../src/integrity/trail.js';
 import { verifyTrail } from '../../src/integrity/verify.js';
+import { checkDocSection } from '../helpers/doc-sections.js';
 import { otlpStatus, startOtlpListener, type Answer, type ReceivedRecord } from '../helpers/otlp-listener.js';
 
 /** How long each listener answers its fault before it recovers. */
@@ -192,6 +193,23 @@ function printMatrix(): void {
   console.log(`client fault matrix (each answer for ${FAULT_MILLIS} ms, then 200 OTLP; 50 events per cell):\n${lines.join('\n')}`);
 }
 
+/**
+ * The matrix in the words its assertions make true whatever the timing (docs/delivery.md shows it):
+ * delivered or dead-lettered with its reason, the reports every cell of the row gave, the lag bound,
+ * verify. The printed matrix above has the figures of a run.
+ */
+function matrixInWords(): string {
+  const words = (row: Row, c: Cell | undefined): string => {
+    if (!c) return 'not run';
+    const parts = [row.deadLetters ? 'what the fault blamed dead-lettered with its reason, the rest delivered' : 'delivered'];
+    parts.push(row.reports.length ? row.reports.join(', ') : 'no report', `lag under ${MAX_LAG_MILLIS} ms`, c.verified ? 'verify ok' : 'VERIFY FAILED');
+    return parts.join('; ');
+  };
+  const lines = [`Each answer for ${FAULT_MILLIS} ms, then 200 OTLP; 50 events per cell.`, '', '| answer (then 200 OTLP) | memory queue | spool |', '| --- | --- | --- |'];
+  for (const row of rows) lines.push(`| ${row.answer} | ${words(row, matrix.get(row.answer)?.memory)} | ${words(row, matrix.get(row.answer)?.spool)} |`);
+  return lines.join('\n');
+}
+
 describe('client fault matrix', { concurrency: true }, () => {
   before(async () => {
     for (const row of rows) for (const spool of [false, true]) setups.set(key(row, spool), await setUp(row, spool));
@@ -204,4 +222,10 @@ describe('client fault matrix', { concurrency: true }, () => {
       it(`${row.answer}, ${spool ? 'spool' : 'memory queue'}`, () => cell(row, spool, start).then(() => undefined));
     }
   }
+});
+
+describe('the client fault matrix in the docs', () => {
+  it('docs/delivery.md shows the matrix as the cells above came out', () => {
+    checkDocSection('docs/delivery.md', 'client-fault-matrix', matrixInWords());
+  });
 });
