@@ -72,6 +72,7 @@ describe('a misspelled action', () => {
       const message = (action: string) => new RegExp(`'"${action.replace('.', '\\.')} is not an action of this catalog[^"]*"'\\.$`).exec(errors.find((e) => e.includes(`'"${action} is`))!)?.[0];
       assert.match(message('documnt.rename')!, /; did you mean document\.rename\?"/, 'a misspelled object: the action with the same verb');
       assert.match(message('document.creat')!, /; did you mean document\.create\?"/);
+      assert.ok(readFileSync(join(root, 'README.md'), 'utf8').includes(message('document.creat')!), "the README's example is the compiler's message");
       assert.match(message('docuemnt.rename')!, /; did you mean document\.rename\?"/, 'two letters swapped');
       assert.match(message('invoce.aprove')!, /; did you mean invoice\.approve\?"/, 'one edit in each part');
       // Two within two edits, not every document.* action.
