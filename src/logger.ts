@@ -9,7 +9,7 @@ import { PendingEvents } from './pending-events.js';
 import { Delivery, type ShutdownResult } from './delivery/delivery.js';
 import { nodeFileSystem, type FileSystem } from './delivery/file-system.js';
 import { publishStats } from './delivery/metrics.js';
-import { encodeLogRecord, type AttributeValue, type Origin } from './delivery/record-format.js';
+import type { Origin } from './delivery/framer.js';
 import { emptyStats, oldestOf, type DeliveryStats, type PendingReport } from './delivery/stats.js';
 import { createOtlpTransport } from './delivery/otlp-http.js';
 import { exporterTransport } from './delivery/transport.js';
@@ -20,7 +20,8 @@ import { checkpointEvent, SiteCheckpoints, siteCheckpointEvent, startCheckpointE
 import { compileCanonicalWriter, outputIsDetached } from './integrity/canonical-writer.js';
 import { ATTR } from './attributes.js';
 import { DEFAULTS, resolveOptions, type AuditLoggerOptions } from './options.js';
-import { eventTimeOf, recordAttributes, severityOf, siteIdOf, text, type ValidationIssue } from './record.js';
+import { encodeLogRecord } from './record/encoder.js';
+import { siteIdOf, toLogRecord, type AuditLogRecord, type ValidationIssue } from './record/mapping.js';
 import { auditResource } from './resource.js';
 import { reportToDiag } from './diagnostics.js';
 import { safeString, toJsonSafe } from './sanitize.js';
@@ -184,19 +185,10 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
   /** Set once shutdown has written the final checkpoint: from then on no event is taken. */
   let stopped = false;
 
-  /** Encodes and queues one record; returns its ordinal (0: not kept, reported). */
-  function send(event: AuditEvent, now: number, attributes: Record<string, AttributeValue>, link: ChainLink | undefined, span: SpanContext | undefined): number {
-    const withSpan = span && isSpanContextValid(span);
-    const bytes = encodeLogRecord({
-      timeMillis: eventTimeOf(event, now),
-      observedMillis: now,
-      ...severityOf(attributes[ATTR.invalid] === true),
-      eventName: text(event.action) ?? 'audit.unknown',
-      body: event,
-      attributes,
-      ...(withSpan ? { traceId: span.traceId, spanId: span.spanId, traceFlags: span.traceFlags } : {}),
-    });
-    return delivery.accept(bytes, now, link?.seq ?? 0, link?.hash ?? '');
+  /** Encodes and queues one record (the one mapping's, `toLogRecord`); returns its ordinal (0: not kept, reported). */
+  function send(record: AuditLogRecord, link: ChainLink | undefined, span: SpanContext | undefined): number {
+    const bytes = encodeLogRecord(record, span && isSpanContextValid(span) ? span : undefined);
+    return delivery.accept(bytes, record.observedTimestamp, link?.seq ?? 0, link?.hash ?? '');
   }
 
   /**
@@ -212,7 +204,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       if (seq === 1) checkpointing('start', () => sendSiteCheckpoint('start', site, { seq: 0, hash: GENESIS_HASH }, checkpoints!.intervalMillis, now));
       siteCheckpoints.advanced(site);
     }
-    const ordinal = send(event, now, recordAttributes(event, { link, issues }), link, span);
+    const ordinal = send(toLogRecord(event, { observedAt: now, link, issues }), link, span);
     stats.emitted++;
     return ordinal;
   }
@@ -261,14 +253,15 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
 
   /** Queues a checkpoint record: the stream's, or (`site`) a site's, with the site head it states among its attributes, so that it passes the site's filter. */
   function sendCheckpoint(checkpoint: { event: CheckpointEvent; signature?: string }, now: number, site?: SiteHead): void {
-    const attributes = recordAttributes(checkpoint.event, {});
+    const record = toLogRecord(checkpoint.event, { observedAt: now });
+    const { attributes } = record;
     attributes[ATTR.streamId] = chain.head.streamId;
     if (site) {
       attributes[ATTR.siteSeq] = site.seq;
       attributes[ATTR.siteHash] = site.hash;
     }
     if (checkpoint.signature) attributes[ATTR.signature] = checkpoint.signature;
-    send(checkpoint.event, now, attributes, undefined, undefined);
+    send(record, undefined, undefined);
   }
 
   function sendSiteCheckpoint(kind: CheckpointKind, site: string, head: SiteHead, intervalMillis: number, now: number): void {

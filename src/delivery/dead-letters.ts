@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { ATTR } from '../attributes.js';
 import { PRIVATE_FILE_MODE } from './file-system.js';
 import type { QueuedRecord } from './queue.js';
-import { decodeLogRecord } from './record-format.js';
+import { decodeLogRecord } from '../record/decoder.js';
 import { tryLockFile, type SlotLock } from './slot-lock.js';
 
 /**

@@ -6,7 +6,7 @@ import { appendDeadLetters, countDeadLetters, deadLetterOf, DeadLettersLockedErr
 import type { FileSystem } from './file-system.js';
 import { MemoryQueue } from './memory-queue.js';
 import { CompositeQueue, type QueuedRecord, type RecordQueue } from './queue.js';
-import { decodeLogRecord } from './record-format.js';
+import { decodeLogRecord } from '../record/decoder.js';
 import { Sender } from './sender.js';
 import { openSlot, openSpool, orphanedSlots, SpoolOpenError, type Spool, type SpoolOptions } from './spool.js';
 import { oldestOf, type MutableStats, type PendingSlot } from './stats.js';

@@ -4,11 +4,9 @@
 // after it advance the stream's head by their frame header, and a site's head by the site link
 // they carry among their attributes, read here.
 import { ATTR } from '../attributes.js';
-import { ProtoReader } from '../delivery/record-format.js';
+import { LENGTH_DELIMITED, ProtoReader, VARINT } from '../record/protobuf.js';
 import { headWithSites, siteHeadsOf, type ChainHead, type SiteHead } from './chain.js';
 
-const LENGTH_DELIMITED = 2;
-const VARINT = 0;
 /** OTLP `LogRecord.attributes` and the fields of a `KeyValue` and an `AnyValue`. */
 const ATTRIBUTES_FIELD = 6;
 const KEY_FIELD = 1;
