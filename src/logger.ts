@@ -18,6 +18,7 @@ import { canonicalJson } from './integrity/canonical-json.js';
 import { GENESIS_HASH, HashChain, type ChainHead, type ChainLink, type SiteHead } from './integrity/chain.js';
 import { checkpointEvent, SiteCheckpoints, siteCheckpointEvent, startCheckpointEvent, type CheckpointEvent, type CheckpointKind } from './integrity/checkpoint.js';
 import { compileCanonicalWriter, outputIsDetached } from './integrity/canonical-writer.js';
+import { linkHeader, SpooledHead } from './integrity/spooled-head.js';
 import { ATTR } from './attributes.js';
 import { DEFAULTS, resolveOptions, type AuditLoggerOptions } from './options.js';
 import { encodeLogRecord } from './record/encoder.js';
@@ -148,6 +149,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       info('default_endpoint', `audit events go to ${endpoint}, the local gateway's default: no endpoint option and no OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT is set (the generic OTEL_EXPORTER_OTLP_* variables are not used for the audit stream)`, { endpoint }),
     );
   }
+  let ownSlot: SpooledHead | undefined;
   const origin: Origin = { resource: resource.attributes, scope: { name: 'otel-audit', version: VERSION } };
   const delivery = new Delivery({
     settings: resolved.delivery,
@@ -157,8 +159,9 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     fs: internals.fs,
     now: internals.now,
     slot: internals.slot,
-    // Called only once events are appended, after the chain below exists.
-    chainHead: (): ChainHead => chain.persistentHead(),
+    // The chain owns its head: the spool keeps it as bytes, hands it back here at open, and states
+    // the chain's head in each new segment once the chain below follows it.
+    heads: { own: (streamId) => (ownSlot = new SpooledHead(streamId)), adopted: (streamId) => new SpooledHead(streamId) },
   });
   /** Emit time of the oldest record or event not yet acknowledged: in the queues, else the first waiting to be chained (newer than anything queued). */
   const oldestPendingAt = (): number | undefined => delivery.oldestPendingAt() ?? pending.first?.now;
@@ -176,7 +179,8 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     const now = internals.now();
     return { count: stats.pending + pending.size, oldest: oldestOf(oldestPendingAt(), now), unchained: pending.size, ...delivery.waiting(now) };
   };
-  const chain: HashChain = new HashChain(delivery.spooledHead ?? { streamId: randomUUID(), seq: 0, hash: GENESIS_HASH }, resolved.hmacKey);
+  const chain: HashChain = new HashChain(ownSlot?.recovered ?? { streamId: randomUUID(), seq: 0, hash: GENESIS_HASH }, resolved.hmacKey);
+  ownSlot?.follow(chain);
   // The application's global MeterProvider unless one is given (a no-op one when the application registered none).
   publishStats(resolved.meterProvider ?? metrics.getMeterProvider(), snapshot, VERSION, chain.head.streamId);
   const checkpoints = resolved.checkpoints;
@@ -188,7 +192,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
   /** Encodes and queues one record (the one mapping's, `toLogRecord`); returns its ordinal (0: not kept, reported). */
   function send(record: AuditLogRecord, link: ChainLink | undefined, span: SpanContext | undefined): number {
     const bytes = encodeLogRecord(record, span && isSpanContextValid(span) ? span : undefined);
-    return delivery.accept(bytes, record.observedTimestamp, link?.seq ?? 0, link?.hash ?? '');
+    return delivery.accept(bytes, record.observedTimestamp, linkHeader(link));
   }
 
   /**

@@ -12,7 +12,9 @@ import { nodeFileSystem } from '../../src/delivery/file-system.js';
 import { decodeLogRecord } from '../../src/record/decoder.js';
 import { encodeLogRecord } from '../../src/record/encoder.js';
 import { ProtoDecodeError } from '../../src/record/protobuf.js';
-import { inspectSlot, openSlot } from '../../src/delivery/spool.js';
+import { inspectSlot } from '../../src/delivery/spool/inspect.js';
+import { openSlot } from '../../src/delivery/spool/slots.js';
+import { linkOfHeader, SpooledHead } from '../../src/integrity/spooled-head.js';
 import { otlpStatus, partialSuccess } from '../helpers/otlp-listener.js';
 import { mutate, random, value } from '../helpers/random.js';
 
@@ -188,13 +190,14 @@ async function spoolFrames(seed: number, count: number): Promise<FuzzReport> {
           onWriteFailure: () => undefined,
           onOverflow: () => undefined,
           onCommit: () => undefined,
+          head: (id) => new SpooledHead(id),
         })!;
         const limits = { maxRecords: 1 + Math.floor(next() * 8), maxBytes: 1024 + Math.floor(next() * 2048) };
         for (let guard = 0; spool.hasUnsent; guard++) {
           if (guard > 10_000) throw new Error('the reader does not advance');
           const batch = await spool.next(limits);
           if (!batch) continue;
-          read.push(...batch.records.map((r) => r.seq));
+          read.push(...batch.records.map((r) => linkOfHeader(r.header).seq));
           batch.ack();
         }
         await spool.close();

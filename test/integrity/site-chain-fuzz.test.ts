@@ -9,7 +9,7 @@ import { ATTR } from '../../src/attributes.js';
 import { encodeLogRecord } from '../../src/record/encoder.js';
 import { canonicalJson } from '../../src/integrity/canonical-json.js';
 import { GENESIS_HASH, HashChain, linkHash, siteHeadsOf, type ChainHead } from '../../src/integrity/chain.js';
-import { SegmentHead, siteLinkOf } from '../../src/integrity/head-recovery.js';
+import { SegmentHead, siteLinkOf } from '../../src/integrity/spooled-head.js';
 import type { TrailRecord } from '../../src/integrity/trail.js';
 import { verifyTrail } from '../../src/integrity/verify.js';
 import { mutate, pieces, random, value } from '../helpers/random.js';

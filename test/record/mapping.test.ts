@@ -10,6 +10,7 @@ import type { OtlpProtocol } from '../../src/delivery/transport.js';
 import { resolveExportOptions } from '../../src/options.js';
 import { createAuditLogger } from '../../src/index.js';
 import { siteIdOf, toLogRecord } from '../../src/record/mapping.js';
+import { linkHeader } from '../../src/integrity/spooled-head.js';
 import { sampleEvent } from '../helpers/fixtures.js';
 import { startOtlpListener } from '../helpers/otlp-listener.js';
 
@@ -117,7 +118,7 @@ for (const protocol of ['http/protobuf', 'http/json'] as OtlpProtocol[]) {
         attributes: expected.attributes as Record<string, string | number | boolean>,
       });
       const transport = createOtlpTransport(resolveExportOptions({ endpoint: listener.url, protocol }), { resource: { 'service.name': 'wire-test' }, scope: { name: 'otel-audit', version: '0.0.0' } });
-      const outcome = await transport.send([{ bytes, at: observedAt, seq: link.seq, hash: link.hash, ordinal: 1 }], new AbortController().signal);
+      const outcome = await transport.send([{ bytes, at: observedAt, header: linkHeader(link), ordinal: 1 }], new AbortController().signal);
       await transport.shutdown();
       assert.deepEqual(outcome, { kind: 'ack' });
 
