@@ -13,7 +13,7 @@ import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs
 import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../src/index.js';
 import { DEFAULTS } from '../src/options.js';
-import { toLogRecord } from '../src/record.js';
+import { toLogRecord } from '../src/record/mapping.js';
 import { localPipeline, tempDir, waitFor } from '../scripts/lib/processes.js';
 import { fmt, median, ownCpuMillis, processCpuMillis, prometheusCounter, propsFor, spread, startNullSink, table } from './lib.js';
 

@@ -8,13 +8,13 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import { BatchLogRecordProcessor, LoggerProvider, type LogRecordProcessor, type ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
 import { eventSchemaFor } from '../src/catalog/envelope.js';
-import { encodeLogRecord } from '../src/delivery/record-format.js';
+import { encodeLogRecord } from '../src/record/encoder.js';
 import pino from 'pino';
 import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../src/index.js';
 import { canonicalJson } from '../src/integrity/canonical-json.js';
 import { linkHash, GENESIS_HASH } from '../src/integrity/chain.js';
-import { recordAttributes, toLogRecord } from '../src/record.js';
+import { recordAttributes, toLogRecord } from '../src/record/mapping.js';
 import { compare, DiscardingExporter, fmt, propsFor, startNullSink, table, type Row } from './lib.js';
 import { sampleEvent } from '../test/helpers/fixtures.js';
 
@@ -119,7 +119,7 @@ export async function hotPath(): Promise<string> {
       {
         name: 'OTLP protobuf encoding of the record (once: the spool and the wire use these bytes)',
         run: (i) =>
-          encodeLogRecord({ timeMillis: 1, observedMillis: 1, severityNumber: 9, severityText: 'INFO', eventName: 'x', body: events[i % 40], attributes: attributes[i % 40]! }),
+          encodeLogRecord({ timestamp: 1, observedTimestamp: 1, severityNumber: 9, severityText: 'INFO', eventName: 'x', body: events[i % 40], attributes: attributes[i % 40]! }),
       },
     ],
     PER_ROUND,

@@ -1,4 +1,4 @@
-import type { ValidationIssue } from './record.js';
+import type { ValidationIssue } from './record/mapping.js';
 
 /**
  * How much a report matters. `error`: events lost or set aside (dropped, dead-lettered, skipped as

@@ -7,8 +7,8 @@ export { actorSchema, contextSchema } from './catalog/envelope.js';
 export type { Actor, AuditContext, AuditEvent } from './catalog/envelope.js';
 export { jsonValue } from './catalog/json-value.js';
 export type { JsonValue } from './catalog/json-value.js';
-export { toLogRecord } from './record.js';
-export type { AuditLogRecord, LogBody, ValidationIssue } from './record.js';
+export { toLogRecord } from './record/mapping.js';
+export type { AuditLogRecord, LogBody, ValidationIssue } from './record/mapping.js';
 export { ATTR, inSiteCopy, siteCopyDropCondition } from './attributes.js';
 export { AuditError, AuditValidationError, AuditDeliveryError, AuditLoggerError, FlushTimeoutError } from './errors.js';
 export type {

@@ -9,7 +9,7 @@ import { PendingEvents } from './pending-events.js';
 import { Delivery, type ShutdownResult } from './delivery/delivery.js';
 import { nodeFileSystem, type FileSystem } from './delivery/file-system.js';
 import { publishStats } from './delivery/metrics.js';
-import { encodeLogRecord, type AttributeValue, type Origin } from './delivery/record-format.js';
+import type { Origin } from './delivery/framer.js';
 import { emptyStats, oldestOf, type DeliveryStats, type PendingReport } from './delivery/stats.js';
 import { createOtlpTransport } from './delivery/otlp-http.js';
 import { exporterTransport } from './delivery/transport.js';
@@ -18,9 +18,11 @@ import { canonicalJson } from './integrity/canonical-json.js';
 import { GENESIS_HASH, HashChain, type ChainHead, type ChainLink, type SiteHead } from './integrity/chain.js';
 import { checkpointEvent, SiteCheckpoints, siteCheckpointEvent, startCheckpointEvent, type CheckpointEvent, type CheckpointKind } from './integrity/checkpoint.js';
 import { compileCanonicalWriter, outputIsDetached } from './integrity/canonical-writer.js';
+import { linkHeader, SpooledHead } from './integrity/spooled-head.js';
 import { ATTR } from './attributes.js';
 import { DEFAULTS, resolveOptions, type AuditLoggerOptions } from './options.js';
-import { eventTimeOf, recordAttributes, severityOf, siteIdOf, text, type ValidationIssue } from './record.js';
+import { encodeLogRecord } from './record/encoder.js';
+import { siteIdOf, toLogRecord, type AuditLogRecord, type ValidationIssue } from './record/mapping.js';
 import { auditResource } from './resource.js';
 import { reportToDiag } from './diagnostics.js';
 import { safeString, toJsonSafe } from './sanitize.js';
@@ -147,6 +149,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       info('default_endpoint', `audit events go to ${endpoint}, the local gateway's default: no endpoint option and no OTEL_AUDIT_EXPORTER_OTLP_ENDPOINT is set (the generic OTEL_EXPORTER_OTLP_* variables are not used for the audit stream)`, { endpoint }),
     );
   }
+  let ownSlot: SpooledHead | undefined;
   const origin: Origin = { resource: resource.attributes, scope: { name: 'otel-audit', version: VERSION } };
   const delivery = new Delivery({
     settings: resolved.delivery,
@@ -156,8 +159,9 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     fs: internals.fs,
     now: internals.now,
     slot: internals.slot,
-    // Called only once events are appended, after the chain below exists.
-    chainHead: (): ChainHead => chain.persistentHead(),
+    // The chain owns its head: the spool keeps it as bytes, hands it back here at open, and states
+    // the chain's head in each new segment once the chain below follows it.
+    heads: { own: (streamId) => (ownSlot = new SpooledHead(streamId)), adopted: (streamId) => new SpooledHead(streamId) },
   });
   /** Emit time of the oldest record or event not yet acknowledged: in the queues, else the first waiting to be chained (newer than anything queued). */
   const oldestPendingAt = (): number | undefined => delivery.oldestPendingAt() ?? pending.first?.now;
@@ -175,7 +179,8 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
     const now = internals.now();
     return { count: stats.pending + pending.size, oldest: oldestOf(oldestPendingAt(), now), unchained: pending.size, ...delivery.waiting(now) };
   };
-  const chain: HashChain = new HashChain(delivery.spooledHead ?? { streamId: randomUUID(), seq: 0, hash: GENESIS_HASH }, resolved.hmacKey);
+  const chain: HashChain = new HashChain(ownSlot?.recovered ?? { streamId: randomUUID(), seq: 0, hash: GENESIS_HASH }, resolved.hmacKey);
+  ownSlot?.follow(chain);
   // The application's global MeterProvider unless one is given (a no-op one when the application registered none).
   publishStats(resolved.meterProvider ?? metrics.getMeterProvider(), snapshot, VERSION, chain.head.streamId);
   const checkpoints = resolved.checkpoints;
@@ -184,19 +189,10 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
   /** Set once shutdown has written the final checkpoint: from then on no event is taken. */
   let stopped = false;
 
-  /** Encodes and queues one record; returns its ordinal (0: not kept, reported). */
-  function send(event: AuditEvent, now: number, attributes: Record<string, AttributeValue>, link: ChainLink | undefined, span: SpanContext | undefined): number {
-    const withSpan = span && isSpanContextValid(span);
-    const bytes = encodeLogRecord({
-      timeMillis: eventTimeOf(event, now),
-      observedMillis: now,
-      ...severityOf(attributes[ATTR.invalid] === true),
-      eventName: text(event.action) ?? 'audit.unknown',
-      body: event,
-      attributes,
-      ...(withSpan ? { traceId: span.traceId, spanId: span.spanId, traceFlags: span.traceFlags } : {}),
-    });
-    return delivery.accept(bytes, now, link?.seq ?? 0, link?.hash ?? '');
+  /** Encodes and queues one record (the one mapping's, `toLogRecord`); returns its ordinal (0: not kept, reported). */
+  function send(record: AuditLogRecord, link: ChainLink | undefined, span: SpanContext | undefined): number {
+    const bytes = encodeLogRecord(record, span && isSpanContextValid(span) ? span : undefined);
+    return delivery.accept(bytes, record.observedTimestamp, linkHeader(link));
   }
 
   /**
@@ -212,7 +208,7 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
       if (seq === 1) checkpointing('start', () => sendSiteCheckpoint('start', site, { seq: 0, hash: GENESIS_HASH }, checkpoints!.intervalMillis, now));
       siteCheckpoints.advanced(site);
     }
-    const ordinal = send(event, now, recordAttributes(event, { link, issues }), link, span);
+    const ordinal = send(toLogRecord(event, { observedAt: now, link, issues }), link, span);
     stats.emitted++;
     return ordinal;
   }
@@ -261,14 +257,15 @@ export function createAuditLoggerWith<C extends Catalog>(options: AuditLoggerOpt
 
   /** Queues a checkpoint record: the stream's, or (`site`) a site's, with the site head it states among its attributes, so that it passes the site's filter. */
   function sendCheckpoint(checkpoint: { event: CheckpointEvent; signature?: string }, now: number, site?: SiteHead): void {
-    const attributes = recordAttributes(checkpoint.event, {});
+    const record = toLogRecord(checkpoint.event, { observedAt: now });
+    const { attributes } = record;
     attributes[ATTR.streamId] = chain.head.streamId;
     if (site) {
       attributes[ATTR.siteSeq] = site.seq;
       attributes[ATTR.siteHash] = site.hash;
     }
     if (checkpoint.signature) attributes[ATTR.signature] = checkpoint.signature;
-    send(checkpoint.event, now, attributes, undefined, undefined);
+    send(record, undefined, undefined);
   }
 
   function sendSiteCheckpoint(kind: CheckpointKind, site: string, head: SiteHead, intervalMillis: number, now: number): void {

@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { CollectorSupervisor, conciseError } from '../admin/supervisor.js';
 import { freePort } from '../admin/ports.js';
-import { tryLockSlot } from '../delivery/slot-lock.js';
+import { tryLockSlot } from '../delivery/spool/lock.js';
 import { EXIT, stringOption as str, UsageError, type Command } from './args.js';
 import { buildCollector, packageRoot } from './collector.js';
 

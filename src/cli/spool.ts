@@ -5,17 +5,20 @@ import { hostname } from 'node:os';
 import { lockDeadLetters, readDeadLetters, rewriteDeadLetters, DeadLettersLockedError } from '../delivery/dead-letters.js';
 import { nodeFileSystem } from '../delivery/file-system.js';
 import { createOtlpTransport } from '../delivery/otlp-http.js';
-import { inspectSlot, slotsOf } from '../delivery/spool.js';
+import { DEAD_LETTERS_FILE } from '../delivery/spool/format.js';
+import { inspectSlot, type SlotInspection } from '../delivery/spool/inspect.js';
+import { slotsOf } from '../delivery/spool/slots.js';
+import { SpooledHead } from '../integrity/spooled-head.js';
 import type { ExportSettings } from '../delivery/transport.js';
 import { resolveExportOptions } from '../options.js';
 import { createAuditLoggerWith } from '../logger.js';
 import type { AuditError } from '../errors.js';
+import type { ChainHead } from '../integrity/chain.js';
 import { VERSION } from '../version.js';
 import { EXIT, UsageError, headersOf, type Command } from './args.js';
 import { catalogOption, loadCatalog } from './catalog-option.js';
 import { endpointHelp, endpointOptions, millis, protocolOf, resolvedEndpoint } from './endpoint.js';
 
-const DEAD_LETTERS = 'dead-letters.ndjson';
 
 export const spoolCommand: Command = {
   name: 'spool',
@@ -52,7 +55,7 @@ Exit codes: 0 done (for --replay and --redrive: everything acknowledged), 2 usag
       timeoutMillis: millis(values['timeout'], '--timeout'),
     });
     if (values['dead-letters']) {
-      for (const slot of slots) for (const { letter } of readDeadLetters(join(slot, DEAD_LETTERS)).letters) process.stdout.write(`${JSON.stringify(letter)}\n`);
+      for (const slot of slots) for (const { letter } of readDeadLetters(join(slot, DEAD_LETTERS_FILE)).letters) process.stdout.write(`${JSON.stringify(letter)}\n`);
       return EXIT.ok;
     }
     if (values['redrive']) return redrive(slots, resolveExportOptions(endpoint()));
@@ -78,7 +81,7 @@ Exit codes: 0 done (for --replay and --redrive: everything acknowledged), 2 usag
       if (!complete) process.stderr.write('replay incomplete: the rest stays in the spool\n');
       return complete ? EXIT.ok : EXIT.failure;
     }
-    const inspections = slots.map((slot) => ({ ...inspectSlot(nodeFileSystem, slot), deadLetters: readDeadLetters(join(slot, DEAD_LETTERS)).letters.length }));
+    const inspections = slots.map((slot) => ({ ...withHead(slot), deadLetters: readDeadLetters(join(slot, DEAD_LETTERS_FILE)).letters.length }));
     if (values['json']) process.stdout.write(`${JSON.stringify(inspections, null, 2)}\n`);
     else {
       for (const inspection of inspections) {
@@ -99,6 +102,13 @@ Exit codes: 0 done (for --replay and --redrive: everything acknowledged), 2 usag
   },
 };
 
+/** A slot's inspection with the chain head its segments keep (the greatest of any stream: nothing is filtered offline). */
+function withHead(slot: string): SlotInspection & { head: ChainHead | undefined } {
+  const head = new SpooledHead();
+  const { streamId, segments, pending, corrupt, inUse } = inspectSlot(nodeFileSystem, slot, head);
+  return { slot, streamId, head: head.found, segments, pending, corrupt, inUse };
+}
+
 /**
  * Sends each slot's dead letters again, one request each, in order, holding the file's lock; keeps
  * what is not acknowledged whole (still rejected, a partial success, not sent) and every line that
@@ -113,7 +123,7 @@ async function redrive(slots: readonly string[], settings: ExportSettings): Prom
   let complete = true;
   try {
     for (const slot of slots) {
-      const file = join(slot, DEAD_LETTERS);
+      const file = join(slot, DEAD_LETTERS_FILE);
       if (!existsSync(file)) continue;
       let lock;
       try {
@@ -132,7 +142,7 @@ async function redrive(slots: readonly string[], settings: ExportSettings): Prom
         }
         const accepted = new Set<number>();
         for (const { letter, bytes, line } of letters) {
-          const outcome = await transport.send([{ bytes, at: 0, seq: 0, hash: '', ordinal: 0 }], signal);
+          const outcome = await transport.send([{ bytes, at: 0, header: new Uint8Array(0), ordinal: 0 }], signal);
           if (outcome.kind === 'ack') {
             accepted.add(line);
             continue;

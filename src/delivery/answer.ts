@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { ProtoDecodeError, ProtoReader } from './record-format.js';
+import { LENGTH_DELIMITED, ProtoDecodeError, ProtoReader, VARINT } from '../record/protobuf.js';
 
 /**
  * What one export attempt came to. Every answer (and every failure to get one) is classified once,
@@ -82,9 +82,6 @@ function utf8(r: ProtoReader): string {
   if (!isUtf8(bytes)) throw new NotOtlpError('a string field that is not UTF-8');
   return bytes.toString('utf8');
 }
-
-const VARINT = 0;
-const LENGTH_DELIMITED = 2;
 
 /**
  * ExportLogsServiceResponse { ExportLogsPartialSuccess partial_success = 1 }

@@ -3,8 +3,8 @@ import { dirname } from 'node:path';
 import { ATTR } from '../attributes.js';
 import { PRIVATE_FILE_MODE } from './file-system.js';
 import type { QueuedRecord } from './queue.js';
-import { decodeLogRecord } from './record-format.js';
-import { tryLockFile, type SlotLock } from './slot-lock.js';
+import { decodeLogRecord } from '../record/decoder.js';
+import { tryLockFile, type SlotLock } from './spool/lock.js';
 
 /**
  * Dead letters: NDJSON, one line per record the collector refused for good (a 400 with an OTLP

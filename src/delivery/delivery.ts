@@ -1,14 +1,15 @@
 import { join } from 'node:path';
 import { deliveryReport, FlushTimeoutError, info, type AuditInfo, type AuditReport } from '../errors.js';
-import type { ChainHead } from '../integrity/chain.js';
 import { sleep, type RetryOptions } from './backoff.js';
 import { appendDeadLetters, countDeadLetters, deadLetterOf, DeadLettersLockedError } from './dead-letters.js';
 import type { FileSystem } from './file-system.js';
 import { MemoryQueue } from './memory-queue.js';
 import { CompositeQueue, type QueuedRecord, type RecordQueue } from './queue.js';
-import { decodeLogRecord } from './record-format.js';
+import { decodeLogRecord } from '../record/decoder.js';
 import { Sender } from './sender.js';
-import { openSlot, openSpool, orphanedSlots, SpoolOpenError, type Spool, type SpoolOptions } from './spool.js';
+import { DEAD_LETTERS_FILE, type HeadKeeper } from './spool/format.js';
+import type { Spool, SpoolOptions } from './spool/queue.js';
+import { openSlot, openSpool, orphanedSlots, SpoolOpenError } from './spool/slots.js';
 import { oldestOf, type MutableStats, type PendingSlot } from './stats.js';
 import type { Transport } from './transport.js';
 
@@ -32,6 +33,12 @@ export interface ShutdownResult {
   readonly undelivered: number;
   /** Of those, kept in the spool for the next start (the rest were dropped and reported). */
   readonly keptInSpool: number;
+}
+
+/** The writer's head that each spool slot keeps: the own slot's follows the writer; an adopted one's is only read back. */
+export interface SlotHeads {
+  own(streamId: string): HeadKeeper;
+  adopted(streamId: string): HeadKeeper;
 }
 
 /** How often a logger with a spool looks for slots whose backlog no process delivers. */
@@ -65,6 +72,7 @@ export class Delivery {
   readonly #queue: RecordQueue;
   readonly #sender: Sender;
   readonly #deadLetterFile: string | undefined;
+  readonly #heads: SlotHeads;
   readonly #waiters = new Map<number, Deferred>();
   #flushWaiters: { target: number; resolve(): void; reject(error: Error): void }[] = [];
   #nextOrdinal = 0;
@@ -84,8 +92,8 @@ export class Delivery {
     now: () => number;
     /** One given slot of the spool directory instead of the lowest free one. */
     slot?: string | undefined;
-    /** The logger's chain head, for the HEAD frames of its own spool (see `SpoolOptions.chainHead`). */
-    chainHead?: () => ChainHead;
+    /** The writer's head of the own slot and of each adopted one, which the spool keeps (see `HeadKeeper`). */
+    heads: SlotHeads;
   }) {
     const { settings } = options;
     this.#settings = settings;
@@ -93,10 +101,11 @@ export class Delivery {
     this.#report = options.report;
     this.#transport = options.transport;
     this.#now = options.now;
-    this.#spool = settings.spoolDir === undefined ? undefined : this.#openSpool(settings.spoolDir, options.fs, options.slot, options.chainHead);
+    this.#heads = options.heads;
+    this.#spool = settings.spoolDir === undefined ? undefined : this.#openSpool(settings.spoolDir, options.fs, options.slot);
     this.#memory = this.#spool ? undefined : new MemoryQueue(settings.maxQueueRecords);
     this.#queue = this.#spool ? new CompositeQueue(this.#spool, (queue) => void (queue as Spool).close()) : this.#memory!;
-    this.#deadLetterFile = settings.deadLetterFile ?? (this.#spool ? join(this.#spool.dir, 'dead-letters.ndjson') : undefined);
+    this.#deadLetterFile = settings.deadLetterFile ?? (this.#spool ? join(this.#spool.dir, DEAD_LETTERS_FILE) : undefined);
     this.#deadLettersAtStart = this.#deadLetterFile ? countDeadLetters(this.#deadLetterFile) : 0;
     if (this.#spool) {
       this.#backlog(this.#spool, false);
@@ -147,7 +156,7 @@ export class Delivery {
     const { fs, dir: spoolDir } = this.#spoolLocation;
     try {
       for (const dir of orphanedSlots(fs, spoolDir, this.#spool.dir)) {
-        const adopted = openSlot(dir, this.#spoolOptionsFor(fs));
+        const adopted = openSlot(dir, { ...this.#spoolOptionsFor(fs), head: (streamId) => this.#heads.adopted(streamId) });
         if (!adopted) continue; // another process was faster
         if (adopted.pending === 0) {
           void adopted.close(); // delivered meanwhile by whoever held it
@@ -162,7 +171,7 @@ export class Delivery {
     }
   }
 
-  #spoolOptionsFor(fs: FileSystem): SpoolOptions {
+  #spoolOptionsFor(fs: FileSystem): Omit<SpoolOptions, 'head'> {
     return {
       fs,
       maxSegmentBytes: this.#settings.maxSegmentBytes,
@@ -190,10 +199,10 @@ export class Delivery {
     };
   }
 
-  #openSpool(dir: string, fs: FileSystem, slot: string | undefined, chainHead: (() => ChainHead) | undefined): Spool | undefined {
+  #openSpool(dir: string, fs: FileSystem, slot: string | undefined): Spool | undefined {
     try {
       // Only the own slot is written to: adopted ones are delivered, never appended to.
-      const spoolOptions = { ...this.#spoolOptionsFor(fs), chainHead };
+      const spoolOptions = { ...this.#spoolOptionsFor(fs), head: (streamId: string) => this.#heads.own(streamId) };
       if (slot === undefined) return openSpool(dir, spoolOptions);
       const spool = openSlot(slot, spoolOptions);
       if (!spool) throw new SpoolOpenError(`spool slot ${slot} is held by a running process`);
@@ -203,11 +212,6 @@ export class Delivery {
       this.#report(deliveryReport('spool_unavailable', `${why}; using the in-memory queue`, 0, { path: slot ?? dir, operation: 'open' }, error));
       return undefined;
     }
-  }
-
-  /** Where the stream stands in the spool (an earlier process's head), when there is a spool. */
-  get spooledHead(): ChainHead | undefined {
-    return this.#spool?.recoveredHead;
   }
 
   /** True once shutdown has completed: nothing more is accepted. */
@@ -232,9 +236,9 @@ export class Delivery {
     return { slots, deadLetters: { file: this.#deadLetterFile, count: this.#deadLettersAtStart + this.#stats.deadLettered } };
   }
 
-  /** Takes an encoded record; returns its ordinal, or 0 when it could not be kept (reported). */
-  accept(bytes: Uint8Array, at: number, seq: number, hash: string): number {
-    const record: QueuedRecord = { bytes, at, seq, hash, ordinal: ++this.#nextOrdinal };
+  /** Takes an encoded record and its writer's header (see `QueuedRecord`); returns its ordinal, or 0 when it could not be kept (reported). */
+  accept(bytes: Uint8Array, at: number, header: Uint8Array): number {
+    const record: QueuedRecord = { bytes, at, header, ordinal: ++this.#nextOrdinal };
     if (this.#closed) {
       this.#drop('logger_shut_down', [record], 'the logger is shut down; the event was not kept', false);
       return 0;

@@ -6,7 +6,8 @@ import { toAnyValue, toKeyValues } from '../integrity/otlp-json.js';
 import { VERSION } from '../version.js';
 import { classifyAnswer, RESPONSE_BODY_LIMIT, type ExportOutcome } from './answer.js';
 import type { QueuedRecord } from './queue.js';
-import { decodeLogRecord, requestFramer, type DecodedLogRecord, type Origin } from './record-format.js';
+import { decodeLogRecord, type DecodedLogRecord } from '../record/decoder.js';
+import { requestFramer, type Origin } from './framer.js';
 import type { ExportSettings, Transport } from './transport.js';
 
 const gzipped = promisify(gzip);

@@ -10,10 +10,8 @@ export interface QueuedRecord {
   readonly bytes: Uint8Array;
   /** Emit time, ms since the epoch (the age of the oldest pending record is reported). */
   readonly at: number;
-  /** The record's place in its hash chain; 0 for records outside it (checkpoints). */
-  readonly seq: number;
-  /** Hex SHA-256 of the chained record (empty outside the chain). */
-  readonly hash: string;
+  /** Its writer's header, kept with it in the spool and read by no queue (the chain's link: see integrity/spooled-head.ts). */
+  readonly header: Uint8Array;
   /** Process-local order of acceptance (0 for records an earlier process left in the spool). */
   readonly ordinal: number;
 }

@@ -1,6 +1,8 @@
 import type { ExportedLogRecord, ExportedResource, LogRecordExporter } from './log-record-exporter.js';
 import type { ExportOutcome } from './answer.js';
-import { decodeLogRecord, type AttributeValue, type Origin } from './record-format.js';
+import { decodeLogRecord } from '../record/decoder.js';
+import type { AttributeValue } from '../record/encoder.js';
+import type { Origin } from './framer.js';
 import type { QueuedRecord } from './queue.js';
 
 /** OTLP over HTTP: protobuf (smaller and sent as encoded at emit, the default) or JSON (a slower path). */

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
-import { decodeLogRecord } from '../../src/delivery/record-format.js';
+import { decodeLogRecord } from '../../src/record/decoder.js';
 import { AuditDeliveryError, createAuditLogger, type AuditError, type AuditInfo } from '../../src/index.js';
 import type { TrailRecord } from '../../src/integrity/trail.js';
 import { verifyTrail } from '../../src/integrity/verify.js';

@@ -9,8 +9,12 @@ import { join } from 'node:path';
 import { classifyAnswer, RESPONSE_BODY_LIMIT } from '../../src/delivery/answer.js';
 import { readDeadLetters } from '../../src/delivery/dead-letters.js';
 import { nodeFileSystem } from '../../src/delivery/file-system.js';
-import { decodeLogRecord, encodeLogRecord, ProtoDecodeError } from '../../src/delivery/record-format.js';
-import { inspectSlot, openSlot } from '../../src/delivery/spool.js';
+import { decodeLogRecord } from '../../src/record/decoder.js';
+import { encodeLogRecord } from '../../src/record/encoder.js';
+import { ProtoDecodeError } from '../../src/record/protobuf.js';
+import { inspectSlot } from '../../src/delivery/spool/inspect.js';
+import { openSlot } from '../../src/delivery/spool/slots.js';
+import { linkOfHeader, SpooledHead } from '../../src/integrity/spooled-head.js';
 import { otlpStatus, partialSuccess } from '../helpers/otlp-listener.js';
 import { mutate, random, value } from '../helpers/random.js';
 
@@ -99,7 +103,7 @@ async function logRecords(seed: number, count: number): Promise<FuzzReport> {
   const tally = new Tally();
   for (let i = 0; i < count; i++) {
     const body = { id: `e${i}`, details: value(next, 0) };
-    const encoded = encodeLogRecord({ timeMillis: 1_700_000_000_000 + i, observedMillis: 1_700_000_000_001 + i, severityNumber: 9, severityText: 'INFO', eventName: 'x.y', body, attributes: { 'audit.seq': i, 'log.record.uid': `e${i}` } });
+    const encoded = encodeLogRecord({ timestamp: 1_700_000_000_000 + i, observedTimestamp: 1_700_000_000_001 + i, severityNumber: 9, severityText: 'INFO', eventName: 'x.y', body, attributes: { 'audit.seq': i, 'log.record.uid': `e${i}` } });
     const input = next() < 0.1 ? Buffer.from(Array.from({ length: Math.floor(next() * 200) }, () => Math.floor(next() * 256))) : mutate(next, encoded);
     try {
       const decoded = await tally.time(() => decodeLogRecord(input));
@@ -186,13 +190,14 @@ async function spoolFrames(seed: number, count: number): Promise<FuzzReport> {
           onWriteFailure: () => undefined,
           onOverflow: () => undefined,
           onCommit: () => undefined,
+          head: (id) => new SpooledHead(id),
         })!;
         const limits = { maxRecords: 1 + Math.floor(next() * 8), maxBytes: 1024 + Math.floor(next() * 2048) };
         for (let guard = 0; spool.hasUnsent; guard++) {
           if (guard > 10_000) throw new Error('the reader does not advance');
           const batch = await spool.next(limits);
           if (!batch) continue;
-          read.push(...batch.records.map((r) => r.seq));
+          read.push(...batch.records.map((r) => linkOfHeader(r.header).seq));
           batch.ack();
         }
         await spool.close();
@@ -223,7 +228,7 @@ async function deadLetterLines(seed: number, count: number): Promise<FuzzReport>
     for (let done = 0; done < count; done += perFile) {
       const lines: { text: string; valid: boolean }[] = [];
       for (let n = 0; n < perFile; n++) {
-        const record = encodeLogRecord({ timeMillis: 1, observedMillis: 1, severityNumber: 9, severityText: 'INFO', eventName: 'x.y', body: value(next, 2), attributes: {} });
+        const record = encodeLogRecord({ timestamp: 1, observedTimestamp: 1, severityNumber: 9, severityText: 'INFO', eventName: 'x.y', body: value(next, 2), attributes: {} });
         const letter = JSON.stringify({ time: new Date(0).toISOString(), reason: 'dead_letter', status: 400, error: 'e', id: `id${n}`, stream: 's', seq: n + 1, event: null, record: Buffer.from(record).toString('base64') });
         const roll = next();
         const text = roll < 0.4 ? letter : roll < 0.9 ? mutate(next, Buffer.from(letter)).toString('utf8') : mutate(next, Buffer.from(Array.from({ length: 40 }, () => Math.floor(next() * 256)))).toString('latin1');

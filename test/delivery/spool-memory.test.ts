@@ -18,7 +18,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeFileSystem } from './src/delivery/file-system.ts';
-import { openSpool } from './src/delivery/spool.ts';
+import { openSpool } from './src/delivery/spool/slots.ts';
+import { linkHeader, SpooledHead } from './src/integrity/spooled-head.ts';
 
 const events = ${HOURS} * 3600 * ${EVENTS_PER_SECOND};
 const stepMillis = 1000 / ${EVENTS_PER_SECOND};
@@ -27,6 +28,7 @@ const fs = { ...nodeFileSystem, write: async (_fd, _data, _offset, length) => le
 const spool = openSpool(mkdtempSync(join(tmpdir(), 'otel-audit-outage-')), {
   fs, maxSegmentBytes: 16 * 1024 * 1024, maxMemoryRecords: 20000, recoveryMillis: 1000,
   onCorrupt: () => undefined, onWriteFailure: (e) => { throw e; }, onOverflow: () => { throw new Error('overflow'); }, onCommit: () => undefined,
+  head: (streamId) => new SpooledHead(streamId),
 });
 const bytes = Buffer.alloc(120, 7);
 const start = Date.UTC(2026, 0, 1);
@@ -34,7 +36,7 @@ const sample = () => { globalThis.gc(); const m = process.memoryUsage(); return 
 const figures = [];
 let before;
 for (let i = 0; i < events; i++) {
-  spool.append({ bytes, at: start + Math.floor(i * stepMillis), seq: i + 1, hash: (i + 1).toString(16).padStart(64, '0'), ordinal: i + 1 });
+  spool.append({ bytes, at: start + Math.floor(i * stepMillis), header: linkHeader({ seq: i + 1, hash: (i + 1).toString(16).padStart(64, '0') }), ordinal: i + 1 });
   await spool.committed();
   if (i === 10000) before = sample();
   if ((i + 1) % (events / ${HOURS}) === 0) figures.push({ hour: (i + 1) / (events / ${HOURS}), ...sample() });

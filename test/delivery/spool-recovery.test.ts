@@ -8,18 +8,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { QueuedRecord } from '../../src/delivery/queue.js';
-import { inspectSlot, openSpool, type Spool, type SpoolCorruptionError } from '../../src/delivery/spool.js';
+import type { SpoolCorruptionError } from '../../src/delivery/spool/format.js';
+import { inspectSlot } from '../../src/delivery/spool/inspect.js';
+import type { Spool } from '../../src/delivery/spool/queue.js';
+import { openSpool } from '../../src/delivery/spool/slots.js';
 import { nodeFileSystem } from '../../src/delivery/file-system.js';
+import { linkHeader, linkOfHeader, SpooledHead } from '../../src/integrity/spooled-head.js';
 import { faultyFs, type Faults } from '../helpers/faulty-fs.js';
 
 const limits = { maxRecords: 7, maxBytes: 1024 * 1024 };
 const hashOf = (seq: number) => seq.toString(16).padStart(64, '0');
-const record = (seq: number, size = 50): QueuedRecord => ({ bytes: Buffer.alloc(size, seq % 251), at: 1_700_000_000_000 + seq, seq, hash: hashOf(seq), ordinal: seq });
+const record = (seq: number, size = 50): QueuedRecord => ({ bytes: Buffer.alloc(size, seq % 251), at: 1_700_000_000_000 + seq, header: linkHeader({ seq, hash: hashOf(seq) }), ordinal: seq });
+const seqOf = (r: QueuedRecord) => linkOfHeader(r.header).seq;
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 function open(dir: string, faults: Faults, maxSegmentBytes = 4096, maxMemoryRecords = 1000) {
   const injected = faultyFs(faults);
   const events = { committed: [] as number[], failures: [] as string[], corrupt: [] as SpoolCorruptionError[], overflow: [] as number[] };
+  // The writer (a chain's stand-in): its head is the last record it appended, the one read back until then.
+  let appended = 0;
+  let head: SpooledHead | undefined;
   const spool = openSpool(dir, {
     fs: injected.fs,
     maxSegmentBytes,
@@ -27,10 +35,19 @@ function open(dir: string, faults: Faults, maxSegmentBytes = 4096, maxMemoryReco
     recoveryMillis: 20,
     onCorrupt: (error) => events.corrupt.push(error),
     onWriteFailure: (error) => events.failures.push((error as NodeJS.ErrnoException).code ?? error.message),
-    onOverflow: (records) => events.overflow.push(...records.map((r) => r.seq)),
-    onCommit: (records) => events.committed.push(...records.map((r) => r.seq)),
+    onOverflow: (records) => events.overflow.push(...records.map(seqOf)),
+    onCommit: (records) => events.committed.push(...records.map(seqOf)),
+    head: (streamId) => {
+      const keeper = new SpooledHead(streamId);
+      keeper.follow({ persistentHead: () => (appended === 0 ? keeper.recovered : { streamId, seq: appended, hash: hashOf(appended) }) });
+      return (head = keeper);
+    },
   });
-  return { spool, events, violations: injected.violations };
+  const append = (seq: number, size?: number): boolean => {
+    appended = seq;
+    return spool.append(record(seq, size));
+  };
+  return { spool, events, violations: injected.violations, recoveredHead: head!.recovered, append };
 }
 
 /** Reads every batch, acknowledging each, until nothing is left; returns the seqs in order. */
@@ -39,7 +56,7 @@ async function drain(spool: Spool): Promise<number[]> {
   for (let guard = 0; spool.hasUnsent && guard < 10_000; guard++) {
     const batch = await spool.next(limits);
     if (!batch) continue;
-    seqs.push(...batch.records.map((r) => r.seq));
+    seqs.push(...batch.records.map(seqOf));
     batch.ack();
   }
   return seqs;
@@ -68,13 +85,13 @@ describe('spool recovery (table)', () => {
     it(`${c.name}: records wait in memory in order, go back to disk, are read once each in seq order; the reopened slot continues`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'otel-audit-recovery-'));
       const faults: Faults = {};
-      const { spool, events, violations } = open(dir, faults);
+      const { spool, events, violations, append } = open(dir, faults);
       let seq = 0;
-      for (let i = 0; i < c.before; i++) spool.append(record(++seq, c.size));
+      for (let i = 0; i < c.before; i++) append(++seq, c.size);
       await spool.committed();
       Object.assign(faults, c.fault);
       for (let i = 0; i < c.during; i++) {
-        spool.append(record(++seq, c.size));
+        append(++seq, c.size);
         if (i % 5 === 4) await tick();
       }
       await spool.committed();
@@ -91,8 +108,8 @@ describe('spool recovery (table)', () => {
       assert.deepEqual(violations, []);
 
       const reopened = open(dir, {});
-      assert.equal(reopened.spool.recoveredHead.seq, seq, 'the head survives');
-      assert.equal(reopened.spool.recoveredHead.hash, hashOf(seq));
+      assert.equal(reopened.recoveredHead.seq, seq, 'the head survives');
+      assert.equal(reopened.recoveredHead.hash, hashOf(seq));
       assert.equal(reopened.spool.replayed, 0, 'everything was acknowledged');
       await reopened.spool.close();
     });
@@ -100,8 +117,8 @@ describe('spool recovery (table)', () => {
 
   it('an acknowledgement in the middle of a segment, then a crash: the next process replays exactly the rest', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'otel-audit-recovery-'));
-    const { spool } = open(dir, {}, 1 << 20);
-    for (let seq = 1; seq <= 30; seq++) spool.append(record(seq));
+    const { spool, append } = open(dir, {}, 1 << 20);
+    for (let seq = 1; seq <= 30; seq++) append(seq);
     await spool.committed();
     const first = await spool.next({ maxRecords: 12, maxBytes: 1 << 20 });
     first!.ack();
@@ -115,8 +132,8 @@ describe('spool recovery (table)', () => {
 
   it('a torn tail after a crash mid-write: the intact records are replayed, the damage reported with segment and offset, the head is the last intact record', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'otel-audit-recovery-'));
-    const { spool } = open(dir, {}, 1 << 20);
-    for (let seq = 1; seq <= 9; seq++) spool.append(record(seq));
+    const { spool, append } = open(dir, {}, 1 << 20);
+    for (let seq = 1; seq <= 9; seq++) append(seq);
     await spool.committed();
     await spool.close();
     const slot = join(dir, 'slot-0000');
@@ -125,15 +142,15 @@ describe('spool recovery (table)', () => {
     const next = open(dir, {}, 1 << 20);
     assert.equal(next.events.corrupt.length, 1);
     assert.match(next.events.corrupt[0]!.message, new RegExp(`${segment} at offset \\d+: torn frame`));
-    assert.equal(next.spool.recoveredHead.seq, 9);
+    assert.equal(next.recoveredHead.seq, 9);
     assert.deepEqual(await drain(next.spool), range(1, 9));
     await next.spool.close();
   });
 
   it('damaged frames in the middle of a segment: the records after each are kept (resynchronised on the next frame whose checksum holds), each damage reported once with segment and offset', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'otel-audit-recovery-'));
-    const { spool } = open(dir, {}, 1 << 20);
-    for (let seq = 1; seq <= 30; seq++) spool.append(record(seq, 60));
+    const { spool, append } = open(dir, {}, 1 << 20);
+    for (let seq = 1; seq <= 30; seq++) append(seq, 60);
     await spool.committed();
     await spool.close();
     const slot = join(dir, 'slot-0000');
@@ -158,16 +175,16 @@ describe('spool recovery (table)', () => {
     );
     assert.equal(next.spool.replayed, 25);
     assert.deepEqual(await drain(next.spool), range(1, 30).filter((seq) => ![8, 15, 21, 22, 23].includes(seq)));
-    assert.equal(next.spool.recoveredHead.seq, 30);
+    assert.equal(next.recoveredHead.seq, 30);
     await next.spool.close();
   });
 
   it('rotation: old segments are deleted once acknowledged, the write segment never; the head stays recoverable when all was acknowledged', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'otel-audit-recovery-'));
-    const { spool } = open(dir, {}, 4096);
+    const { spool, append } = open(dir, {}, 4096);
     // One commit group per tick: a group is written whole, so rotation happens between groups.
     for (let seq = 1; seq <= 100; seq++) {
-      spool.append(record(seq, 300));
+      append(seq, 300);
       if (seq % 5 === 0) await spool.committed();
     }
     const slot = join(dir, 'slot-0000');
@@ -176,21 +193,21 @@ describe('spool recovery (table)', () => {
     await spool.close();
     assert.equal(readdirSync(slot).filter((n) => n.endsWith('.seg')).length, 1);
     const next = open(dir, {}, 4096);
-    assert.deepEqual({ seq: next.spool.recoveredHead.seq, replayed: next.spool.replayed }, { seq: 100, replayed: 0 });
+    assert.deepEqual({ seq: next.recoveredHead.seq, replayed: next.spool.replayed }, { seq: 100, replayed: 0 });
     await next.spool.close();
   });
 
   it('a recovery write that fails while new records arrive: what the memory bound cannot hold is reported, nothing vanishes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'otel-audit-recovery-'));
     const faults: Faults = { asyncWrite: 'EIO', asyncDelayMillis: 30 };
-    const { spool, events } = open(dir, faults, 4096, 10);
+    const { spool, events, append } = open(dir, faults, 4096, 10);
     let seq = 0;
-    for (let i = 0; i < 10; i++) spool.append(record(++seq));
+    for (let i = 0; i < 10; i++) append(++seq);
     await spool.committed();
     // Recovery tries every 20 ms and its write takes 30 ms to fail: some of these land while it is out.
     const refused: number[] = [];
     for (let i = 0; i < 20; i++) {
-      if (!spool.append(record(++seq))) refused.push(seq); // the caller reports those (queue_full)
+      if (!append(++seq)) refused.push(seq); // the caller reports those (queue_full)
       await new Promise((resolve) => setTimeout(resolve, 7));
     }
     delete faults.asyncWrite;
@@ -204,9 +221,9 @@ describe('spool recovery (table)', () => {
 
   it('an export that ends after the spool closed acknowledges nothing: no error, no deletion', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'otel-audit-recovery-'));
-    const { spool } = open(dir, {}, 4096);
+    const { spool, append } = open(dir, {}, 4096);
     for (let seq = 1; seq <= 40; seq++) {
-      spool.append(record(seq, 300));
+      append(seq, 300);
       if (seq % 5 === 0) await spool.committed();
     }
     const batch = await spool.next({ maxRecords: 100, maxBytes: 1 << 20 }); // the whole first segment: its ack would delete it

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { AuditDeliveryError, createAuditLogger, type AuditError } from '../../src/index.js';
 import { nodeFileSystem, type FileSystem } from '../../src/delivery/file-system.js';
-import { tryLockSlot, type SlotLock } from '../../src/delivery/slot-lock.js';
+import { tryLockSlot, type SlotLock } from '../../src/delivery/spool/lock.js';
 import { createAuditLoggerWith } from '../../src/logger.js';
 import { freePort } from '../../scripts/lib/ports.js';
 import { otlpStatus, startOtlpListener, type ReceivedRecord } from '../helpers/otlp-listener.js';

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { ATTR } from '../../src/attributes.js';
-import { encodeLogRecord } from '../../src/delivery/record-format.js';
+import { encodeLogRecord } from '../../src/record/encoder.js';
 import { canonicalJson } from '../../src/integrity/canonical-json.js';
 import { GENESIS_HASH, HashChain, linkHash, siteHeadsOf, type ChainHead } from '../../src/integrity/chain.js';
-import { SegmentHead, siteLinkOf } from '../../src/integrity/head-recovery.js';
+import { SegmentHead, siteLinkOf } from '../../src/integrity/spooled-head.js';
 import type { TrailRecord } from '../../src/integrity/trail.js';
 import { verifyTrail } from '../../src/integrity/verify.js';
 import { mutate, pieces, random, value } from '../helpers/random.js';
@@ -43,7 +43,7 @@ describe('site chains, fuzzed', () => {
       const attributes: Record<string, string | number | boolean> = { [ATTR.seq]: i + 1, [ATTR.recordUid]: `e${i}`, 'another.attribute': String(value(next, 2)) };
       const linked = next() < 0.8;
       if (linked) Object.assign(attributes, { [ATTR.siteId]: link.site, [ATTR.siteSeq]: link.seq, [ATTR.siteHash]: link.hash, [ATTR.sitePrevHash]: hexOf(next) });
-      const bytes = encodeLogRecord({ timeMillis: 1_700_000_000_000, observedMillis: 1_700_000_000_001, severityNumber: 9, severityText: 'INFO', eventName: 'document.create', body: { id: `e${i}`, details: value(next, 0) }, attributes });
+      const bytes = encodeLogRecord({ timestamp: 1_700_000_000_000, observedTimestamp: 1_700_000_000_001, severityNumber: 9, severityText: 'INFO', eventName: 'document.create', body: { id: `e${i}`, details: value(next, 0) }, attributes });
       const kind = next();
       if (kind < 0.2) {
         assert.deepEqual(siteLinkOf(bytes), linked ? link : undefined, 'an untouched record gives exactly its link');

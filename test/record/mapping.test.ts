@@ -2,16 +2,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { context, logs, trace, TraceFlags } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
-import { ATTR } from '../src/attributes.js';
-import { encodeLogRecord } from '../src/delivery/record-format.js';
-import { createOtlpTransport } from '../src/delivery/otlp-http.js';
-import type { OtlpProtocol } from '../src/delivery/transport.js';
-import { resolveExportOptions } from '../src/options.js';
-import { createAuditLogger } from '../src/index.js';
-import { siteIdOf, toLogRecord } from '../src/record.js';
-import { sampleEvent } from './helpers/fixtures.js';
-import { startOtlpListener } from './helpers/otlp-listener.js';
+import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
+import { ATTR } from '../../src/attributes.js';
+import { encodeLogRecord } from '../../src/record/encoder.js';
+import { createOtlpTransport } from '../../src/delivery/otlp-http.js';
+import type { OtlpProtocol } from '../../src/delivery/transport.js';
+import { resolveExportOptions } from '../../src/options.js';
+import { createAuditLogger } from '../../src/index.js';
+import { siteIdOf, toLogRecord } from '../../src/record/mapping.js';
+import { linkHeader } from '../../src/integrity/spooled-head.js';
+import { sampleEvent } from '../helpers/fixtures.js';
+import { startOtlpListener } from '../helpers/otlp-listener.js';
 
 const link = { streamId: 'stream-1', seq: 7, prevHash: 'a'.repeat(64), hash: 'b'.repeat(64) };
 
@@ -108,8 +109,8 @@ for (const protocol of ['http/protobuf', 'http/json'] as OtlpProtocol[]) {
       const observedAt = Date.parse('2024-11-13T06:00:52.000Z');
       const expected = toLogRecord(sampleEvent, { observedAt, link });
       const bytes = encodeLogRecord({
-        timeMillis: Number(expected.timestamp),
-        observedMillis: observedAt,
+        timestamp: Number(expected.timestamp),
+        observedTimestamp: observedAt,
         severityNumber: 9,
         severityText: 'INFO',
         eventName: 'document.create',
@@ -117,7 +118,7 @@ for (const protocol of ['http/protobuf', 'http/json'] as OtlpProtocol[]) {
         attributes: expected.attributes as Record<string, string | number | boolean>,
       });
       const transport = createOtlpTransport(resolveExportOptions({ endpoint: listener.url, protocol }), { resource: { 'service.name': 'wire-test' }, scope: { name: 'otel-audit', version: '0.0.0' } });
-      const outcome = await transport.send([{ bytes, at: observedAt, seq: link.seq, hash: link.hash, ordinal: 1 }], new AbortController().signal);
+      const outcome = await transport.send([{ bytes, at: observedAt, header: linkHeader(link), ordinal: 1 }], new AbortController().signal);
       await transport.shutdown();
       assert.deepEqual(outcome, { kind: 'ack' });
 

@@ -1,6 +1,6 @@
-import { ATTR } from './attributes.js';
-import type { AuditEvent } from './catalog/envelope.js';
-import type { ChainLink } from './integrity/chain.js';
+import { ATTR } from '../attributes.js';
+import type { AuditEvent } from '../catalog/envelope.js';
+import type { ChainLink } from '../integrity/chain.js';
 
 /** One failed check of an invalid event: where (dotted path) and what. */
 export interface ValidationIssue {

@@ -1,14 +1,50 @@
-// Where a stream stood when its process stopped, read back from the spool: the chain owns its
-// head, the spool keeps opaque bytes. A segment starts with a HEAD frame (the chain's
-// `persistentHead()` when the segment opened: the stream's head and every site's); the records
-// after it advance the stream's head by their frame header, and a site's head by the site link
-// they carry among their attributes, read here.
+// The chain's part of the spool: the chain owns its head, the spool keeps it as bytes it does not
+// read (delivery/spool/format.ts) and hands them back when a slot opens. What those bytes are is
+// defined here: a segment's HEAD frame keeps the chain's `persistentHead()` as JSON (the stream's
+// head and every site's), and each record's header its link (seq and hash). Read back, the records
+// after a HEAD advance the stream's head by their header, and a site's head by the site link they
+// carry among their attributes, read here.
 import { ATTR } from '../attributes.js';
-import { ProtoReader } from '../delivery/record-format.js';
-import { headWithSites, siteHeadsOf, type ChainHead, type SiteHead } from './chain.js';
+import { LENGTH_DELIMITED, ProtoReader, VARINT } from '../record/protobuf.js';
+import { GENESIS_HASH, headWithSites, siteHeadsOf, type ChainHead, type HashChain, type SiteHead } from './chain.js';
 
-const LENGTH_DELIMITED = 2;
-const VARINT = 0;
+/** A record's header in the spool: seq u48le | hash (32 bytes); zeros for a record outside the chain (a checkpoint). */
+export const LINK_HEADER_BYTES = 38;
+const SEQ_BYTES = 6;
+const OUTSIDE_THE_CHAIN = new Uint8Array(LINK_HEADER_BYTES);
+
+/** The header the spool keeps before a record: its link in the stream's chain, or zeros outside it. */
+export function linkHeader(link: { readonly seq: number; readonly hash: string } | undefined): Uint8Array {
+  if (!link) return OUTSIDE_THE_CHAIN;
+  const header = Buffer.allocUnsafe(LINK_HEADER_BYTES);
+  header.writeUIntLE(link.seq, 0, SEQ_BYTES);
+  header.write(link.hash, SEQ_BYTES, LINK_HEADER_BYTES - SEQ_BYTES, 'hex');
+  return header;
+}
+
+/** The link a header states: seq 0 and no hash outside the chain (or for a header of another size). */
+export function linkOfHeader(header: Uint8Array): { seq: number; hash: string } {
+  if (header.length !== LINK_HEADER_BYTES) return { seq: 0, hash: '' };
+  const bytes = Buffer.from(header.buffer, header.byteOffset, header.byteLength);
+  const seq = bytes.readUIntLE(0, SEQ_BYTES);
+  return { seq, hash: seq === 0 ? '' : bytes.toString('hex', SEQ_BYTES) };
+}
+
+/** A HEAD frame's payload: the head as JSON. */
+export function headPayload(head: ChainHead): Uint8Array {
+  return Buffer.from(JSON.stringify(head));
+}
+
+/** The head a HEAD frame's payload states, or undefined when it is not one (another writer's bytes, a hand-made frame). */
+export function headOfPayload(payload: Uint8Array): ChainHead | undefined {
+  try {
+    const head = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8')) as Partial<ChainHead> | null;
+    return typeof head?.streamId === 'string' && Number.isSafeInteger(head.seq) && typeof head.hash === 'string' ? (head as ChainHead) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** OTLP `LogRecord.attributes` and the fields of a `KeyValue` and an `AnyValue`. */
 const ATTRIBUTES_FIELD = 6;
 const KEY_FIELD = 1;
@@ -113,5 +149,65 @@ export class SegmentHead {
     const sites = siteHeadsOf(this.#base);
     for (const [site, link] of this.#siteLinks) sites.set(site, link);
     return headWithSites(head, sites);
+  }
+}
+
+/**
+ * The head of one spool slot, kept by the spool for the chain (the spool's `HeadKeeper`): at open,
+ * each segment's head is read back (`SegmentHead`) and the greatest of the slot's stream is the one
+ * the stream continues from; from then on each new segment's HEAD states the chain's head, once the
+ * chain that continues the stream is given (`follow`), and the head read back until then.
+ */
+export class SpooledHead {
+  readonly #streamId: string | undefined;
+  #segment: SegmentHead | undefined;
+  #found: ChainHead | undefined;
+  #chain: Pick<HashChain, 'persistentHead'> | undefined;
+
+  /** `streamId`: the slot's stream, whose heads alone count; none (offline inspection): any stream's. */
+  constructor(streamId?: string) {
+    this.#streamId = streamId;
+  }
+
+  segment(): void {
+    this.#settle();
+    this.#segment = new SegmentHead();
+  }
+
+  head(payload: Uint8Array): void {
+    const head = headOfPayload(payload);
+    if (head) this.#segment?.headFrame(head);
+  }
+
+  record(header: Uint8Array, bytes: Uint8Array): void {
+    const { seq, hash } = linkOfHeader(header);
+    this.#segment?.record(seq, hash, bytes);
+  }
+
+  /** The greatest head read back (of the slot's stream), sites included; undefined when none was. */
+  get found(): ChainHead | undefined {
+    this.#settle();
+    return this.#found;
+  }
+
+  /** Where the stream continues: the head read back, else the stream's start. */
+  get recovered(): ChainHead {
+    return this.found ?? { streamId: this.#streamId ?? '', seq: 0, hash: GENESIS_HASH };
+  }
+
+  /** From now on, new segments state this chain's head. */
+  follow(chain: Pick<HashChain, 'persistentHead'>): void {
+    this.#chain = chain;
+  }
+
+  current(): Uint8Array {
+    return headPayload(this.#chain?.persistentHead() ?? this.recovered);
+  }
+
+  #settle(): void {
+    const head = this.#segment?.head;
+    this.#segment = undefined;
+    if (!head || (this.#streamId !== undefined && head.streamId !== this.#streamId)) return;
+    if (!this.#found || head.seq >= this.#found.seq) this.#found = head;
   }
 }

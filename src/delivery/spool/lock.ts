@@ -11,6 +11,8 @@ import { basename, dirname } from 'node:path';
  * `exclusive` keeps a cluster worker from delegating the bind to the primary process.
  * Elsewhere (no abstract namespace) the socket is a file in the slot directory, which a crashed
  * process leaves behind: such a slot stays claimed until the file is removed.
+ * The same lock keeps a dead-letter file (`tryLockFile`) and a gateway's state directory
+ * (`otel-audit gateway`) to one holder.
  */
 export interface SlotLock {
   release(): void;

@@ -3,7 +3,9 @@
 // negative and large numbers), and our own decoder (the slow paths) agrees.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeLogRecord, encodeLogRecord, requestFramer } from '../../src/delivery/record-format.js';
+import { requestFramer } from '../../src/delivery/framer.js';
+import { decodeLogRecord } from '../../src/record/decoder.js';
+import { encodeLogRecord } from '../../src/record/encoder.js';
 import { fromAnyValue, fromKeyValues, type OtlpAnyValue, type OtlpKeyValue } from '../../src/integrity/otlp-json.js';
 import { decodeLogsRequest } from '../helpers/otlp-protobuf.js';
 import { pieces, random, value } from '../helpers/random.js';
@@ -19,7 +21,7 @@ describe('record format', () => {
       const body = { id: `e${n}`, details: value(next, 0), text: pieces[n % pieces.length] };
       const attributes = { 'log.record.uid': `e${n}`, 'audit.seq': n + 1, 'audit.invalid': n % 2 === 0, 'user.name': pieces[n % pieces.length]! };
       const timeMillis = 1_731_477_651_518 + n;
-      const bytes = encodeLogRecord({ timeMillis, observedMillis: timeMillis + 1, severityNumber: 9, severityText: 'INFO', eventName: 'document.create', body, attributes });
+      const bytes = encodeLogRecord({ timestamp: timeMillis, observedTimestamp: timeMillis + 1, severityNumber: 9, severityText: 'INFO', eventName: 'document.create', body, attributes });
       const request = decodeLogsRequest(Buffer.from(frame([bytes, bytes])));
       const resourceLogs = request.resourceLogs[0] as { resource: { attributes: OtlpKeyValue[] }; scopeLogs: { scope: { name: string }; logRecords: Record<string, unknown>[] }[] };
       assert.equal(fromKeyValues(resourceLogs.resource.attributes)['service.name'], 'rf');
@@ -37,13 +39,13 @@ describe('record format', () => {
   });
 
   it('a lone surrogate is written as U+FFFD, as the canonical JSON hashes it', () => {
-    const bytes = encodeLogRecord({ timeMillis: 1, observedMillis: 1, severityNumber: 9, severityText: 'INFO', eventName: 'x', body: { name: 'a\ud800b' }, attributes: {} });
+    const bytes = encodeLogRecord({ timestamp: 1, observedTimestamp: 1, severityNumber: 9, severityText: 'INFO', eventName: 'x', body: { name: 'a\ud800b' }, attributes: {} });
     assert.deepEqual(decodeLogRecord(bytes).body, { name: 'a\ufffdb' });
   });
 
   it('a member named __proto__ (JSON data like any other, which jsonValue accepts) stays a member through the slow path', () => {
     const body = JSON.parse('{"details":{"__proto__":{"polluted":true},"kept":1}}') as Record<string, unknown>;
-    const bytes = encodeLogRecord({ timeMillis: 1, observedMillis: 1, severityNumber: 9, severityText: 'INFO', eventName: 'x', body, attributes: {} });
+    const bytes = encodeLogRecord({ timestamp: 1, observedTimestamp: 1, severityNumber: 9, severityText: 'INFO', eventName: 'x', body, attributes: {} });
     const decoded = decodeLogRecord(bytes).body as { details: Record<string, unknown> };
     assert.deepEqual(Object.keys(decoded.details), ['__proto__', 'kept']);
     assert.deepEqual(decoded, body);
