@@ -13,7 +13,7 @@ import { readTrail } from '../src/integrity/trail.js';
 import { verifyTrail } from '../src/integrity/verify.js';
 import { driveAllActions } from '../examples/docs-service/traffic.js';
 import { startAdmin, type RunningAdmin } from '../src/admin/app.js';
-import { freePort, localPipeline, ROOT, waitFor } from './lib/processes.js';
+import { freePort, localPipeline, ROOT, waitFor } from '../test/helpers/processes.js';
 
 const keepRunning = process.argv.includes('--keep-running');
 const out = join(ROOT, '.run/demo');

@@ -16,6 +16,6 @@ fi
 # In a terminal: a dot per test, the failures in full, then the counts. Elsewhere (CI, a pipe): TAP,
 # which ends with the runner's counts (named, because Node 24's default there is `spec`).
 reporter=(--test-reporter=tap)
-[ -t 1 ] && reporter=(--test-reporter=./scripts/lib/terminal-reporter.mjs)
+[ -t 1 ] && reporter=(--test-reporter=./scripts/terminal-reporter.mjs)
 # One file at a time: the end-to-end tests start Collectors and daemons of their own.
 exec "${NODE:-node}" --import tsx --test "${reporter[@]}" --test-concurrency=1 --test-timeout=600000 "${files[@]}"

@@ -13,7 +13,7 @@ import {
   type AuditError,
   type AuditLogger,
 } from '../src/index.js';
-import { freePort } from '../scripts/lib/ports.js';
+import { freePort } from './helpers/ports.js';
 import { sampleEvent } from './helpers/fixtures.js';
 import { startOtlpListener } from './helpers/otlp-listener.js';
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../../src/index.js';
-import { freePort } from '../../scripts/lib/ports.js';
+import { freePort } from '../helpers/ports.js';
 import { startOtlpListener } from '../helpers/otlp-listener.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { hashPassword } from '../../src/admin/auth.js';
 import { otlpRequest } from '../../src/admin/replay.js';
 import { readTrail, type TrailRecord } from '../../src/integrity/trail.js';
-import { freePort, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { freePort, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../helpers/processes.js';
 import { login, startTestAdmin, type Client } from '../admin/helpers.js';
 
 const OWNER_PASSWORD = 'owner password of acme';

@@ -12,7 +12,7 @@ import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger, readTrail, verifyTrail, type AuditLogger, type TrailRecord } from '../../src/index.js';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { freePort, localPipeline, ROOT, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { freePort, localPipeline, ROOT, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../helpers/processes.js';
 import { sampleEvent } from '../helpers/fixtures.js';
 import { archived as archivedBy, login, startTestAdmin, type Client } from '../admin/helpers.js';
 import { TEST_ATTRIBUTE } from '../../src/admin/render.js';

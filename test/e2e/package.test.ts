@@ -10,9 +10,9 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, symlinkSync, write
 import { delimiter, dirname, join, normalize } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { startOtlpReceiver } from '../../scripts/lib/gateway.js';
+import { startOtlpReceiver } from '../helpers/gateway.js';
 import { readTrail } from '../../src/integrity/trail.js';
-import { COLLECTOR, freePort, ROOT, startHecReceiver, tempDir, track, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { COLLECTOR, freePort, ROOT, startHecReceiver, tempDir, track, waitFor, type RunningProcess } from '../helpers/processes.js';
 
 const run = promisify(execFile);
 const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string>; peerDependencies: Record<string, string> };

@@ -11,8 +11,8 @@ import { promisify } from 'node:util';
 import { toKeyValues } from '../../src/integrity/otlp-json.js';
 import { readTrail, type TrailDamage, type TrailRecord } from '../../src/integrity/trail.js';
 import { verifyTrail } from '../../src/integrity/verify.js';
-import { ROOT } from '../../scripts/lib/processes.js';
-import { syntheticTrail } from '../../scripts/lib/synthetic-trail.js';
+import { ROOT } from '../helpers/processes.js';
+import { syntheticTrail } from '../helpers/synthetic-trail.js';
 import { archive, compressedFrame, rawFrame, rleFrame } from './zstd-archive.js';
 
 const run = promisify(execFile);

@@ -1,5 +1,9 @@
 // Real processes for the end-to-end tests and the demo: the otelcol-audit Collector and rsyslogd,
 // on free loopback ports, each stopped by whoever started it.
+// test/helpers is the one helpers folder: what starts real components (this file, kafka.ts,
+// gateway.ts, topology.ts) and the synthetic trail are run by the demo, the benchmarks and
+// scripts/*.ts too, which import them from here rather than from a second, shared folder, so that
+// there is one place to look for a helper and one copy of each.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
