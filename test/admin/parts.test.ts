@@ -17,7 +17,7 @@ import { HealthMonitor, lastErrorOf, parseExporterMetrics } from '../../src/admi
 import { otlpRequest } from '../../src/admin/replay.js';
 import { Archive, frameRanges } from '../../src/admin/archive.js';
 import type { TrailRecord } from '../../src/integrity/trail.js';
-import { appendFrame, archiveFrame, idOf, record } from './archive-fixture.js';
+import { appendFrame, archiveFrame, idOf, record } from '../helpers/archive-fixture.js';
 import { StateDirectory, type Revision } from '../../src/admin/state.js';
 import { CollectorSupervisor } from '../../src/admin/supervisor.js';
 import { decodeMetricsPush, MetricsDecodeError, startMetricsReceiver, type MetricsPush } from '../../src/admin/metrics-push.js';

@@ -14,7 +14,7 @@ import { hashPassword } from '../../src/admin/auth.js';
 import { otlpRequest } from '../../src/admin/replay.js';
 import { readTrail, type TrailRecord } from '../../src/integrity/trail.js';
 import { freePort, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../helpers/processes.js';
-import { login, startTestAdmin, type Client } from '../admin/helpers.js';
+import { login, startTestAdmin, type Client } from '../helpers/admin.js';
 
 const OWNER_PASSWORD = 'owner password of acme';
 const idsIn = (file: string) => new Set((existsSync(file) ? readTrail(file) : []).map((r) => String((r.body as { id: string }).id)));

@@ -20,7 +20,7 @@ import { readTrail, type TrailRecord } from '../../src/integrity/trail.js';
 import { startKafka, type KafkaBroker } from '../helpers/kafka.js';
 import { CONFIG, freePort, ROOT, startCollector, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../helpers/processes.js';
 import { startLoadBalancerFor } from '../helpers/topology.js';
-import { login, startTestAdmin } from '../admin/helpers.js';
+import { login, startTestAdmin } from '../helpers/admin.js';
 
 const run = promisify(execFile);
 const TOPIC = 'audit-events';

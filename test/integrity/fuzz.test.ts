@@ -15,7 +15,7 @@ import { toKeyValues } from '../../src/integrity/otlp-json.js';
 import { streamTrail, type TrailDamage, type TrailRecord } from '../../src/integrity/trail.js';
 import { TrailVerifier } from '../../src/integrity/verify.js';
 import { syntheticTrail } from '../helpers/synthetic-trail.js';
-import { archive, compressedFrame, rawFrame } from './zstd-archive.js';
+import { archive, compressedFrame, rawFrame } from '../helpers/zstd-archive.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'otel-audit-fuzz-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -13,7 +13,7 @@ import { readTrail, type TrailDamage, type TrailRecord } from '../../src/integri
 import { verifyTrail } from '../../src/integrity/verify.js';
 import { ROOT } from '../helpers/processes.js';
 import { syntheticTrail } from '../helpers/synthetic-trail.js';
-import { archive, compressedFrame, rawFrame, rleFrame } from './zstd-archive.js';
+import { archive, compressedFrame, rawFrame, rleFrame } from '../helpers/zstd-archive.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'otel-audit-trail-damage-'));
