@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixtures = ['test/types/logger-types.ts', 'test/types/middleware-types.ts', 'test/types/auth-catalog-types.ts'];
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 
