@@ -22,7 +22,7 @@ import { lineDiff } from './diff.js';
 import type { ReplayWindow } from './replay.js';
 import { openApiDocument } from './openapi.js';
 import { PAGE_HTML, PAGE_SCRIPT } from './page.js';
-import { freePort } from './ports.js';
+import { freePort } from '../gateway/ports.js';
 
 export interface AdminServerOptions {
   readonly control: AdminControl;

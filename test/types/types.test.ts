@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const fixtures = ['test/types/logger-types.ts', 'test/types/middleware-types.ts', 'test/types/auth-catalog-types.ts'];
+const fixtures = ['test/types/logger-types.ts', 'test/types/middleware-types.ts', 'test/types/auth-catalog-types.ts', 'test/types/admin-types.ts'];
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 
 /** Compiles one file with the project's settings; returns the diagnostics (empty when it compiles). */
