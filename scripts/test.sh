@@ -16,7 +16,7 @@ if [ "${1:-}" = --unit ]; then
 fi
 if ! $unit; then
   bash scripts/build-collector.sh
-  npx tsc -p tsconfig.json --noEmit
+  npm run --silent typecheck
 fi
 if [ $# -gt 0 ]; then
   files=("$@")
