@@ -14,6 +14,8 @@ if [ "${1:-}" = --unit ]; then
   unit=true
   shift
 fi
+# The official OTLP .proto files, the oracle of the record encoder's test (from Maven Central, once).
+bash scripts/otlp-proto/resolve.sh
 if ! $unit; then
   bash scripts/build-collector.sh
   npm run --silent typecheck
