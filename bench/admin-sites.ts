@@ -12,11 +12,11 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { startAdmin } from '../src/admin/app.js';
 import { parseDestination } from '../src/admin/destinations.js';
-import { freePort } from '../src/admin/ports.js';
+import { freePort } from '../src/gateway/ports.js';
 import { otlpRequest } from '../src/admin/replay.js';
 import type { StoredDestination } from '../src/admin/state.js';
 import type { TrailRecord } from '../src/integrity/trail.js';
-import { tempDir } from '../scripts/lib/processes.js';
+import { tempDir } from '../test/helpers/processes.js';
 import { fmt, machine, median, processCpuMillis, startNullSink, table, waitForQuietMachine } from './lib.js';
 
 const EVENTS = 20_000;

@@ -14,7 +14,7 @@ import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../src/index.js';
 import { DEFAULTS } from '../src/options.js';
 import { toLogRecord } from '../src/record/mapping.js';
-import { localPipeline, tempDir, waitFor } from '../scripts/lib/processes.js';
+import { localPipeline, tempDir, waitFor } from '../test/helpers/processes.js';
 import { fmt, median, ownCpuMillis, processCpuMillis, prometheusCounter, propsFor, spread, startNullSink, table } from './lib.js';
 
 const OFFERED = 100_000;

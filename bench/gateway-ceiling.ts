@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../src/index.js';
-import { gatewayEnv, gatewayFiles, gatewayPorts } from '../scripts/lib/gateway.js';
-import { freePort, localPipeline, startCollector, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../scripts/lib/processes.js';
+import { gatewayEnv, gatewayFiles, gatewayPorts } from '../test/helpers/gateway.js';
+import { freePort, localPipeline, startCollector, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../test/helpers/processes.js';
 import { fmt, machineCpuMillis, median, ownCpuMillis, processCpuMillis, processPeakRssMiB, prometheusCounter, propsFor, spread, table, waitForQuietMachine } from './lib.js';
 
 const EVENTS_PER_RUN = 200_000;

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, ROOT } from '../scripts/lib/processes.js';
+import { freePort, ROOT } from '../test/helpers/processes.js';
 import { fmt, table } from './lib.js';
 
 interface Sample {

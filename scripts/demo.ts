@@ -12,8 +12,8 @@ import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
 import { readTrail } from '../src/integrity/trail.js';
 import { verifyTrail } from '../src/integrity/verify.js';
 import { driveAllActions } from '../examples/docs-service/traffic.js';
-import { startAdmin, type RunningAdmin } from '../src/admin/app.js';
-import { freePort, localPipeline, ROOT, waitFor } from './lib/processes.js';
+import { startAdmin, type AdminPanel } from '../src/admin/index.js';
+import { freePort, localPipeline, ROOT, waitFor } from '../test/helpers/processes.js';
 
 const keepRunning = process.argv.includes('--keep-running');
 const out = join(ROOT, '.run/demo');
@@ -22,11 +22,11 @@ mkdirSync(out, { recursive: true });
 
 const pipeline = await localPipeline(out);
 const { running } = pipeline;
-let panel: RunningAdmin | undefined;
+let panel: AdminPanel | undefined;
 async function stopAll(): Promise<void> {
   if (panel) {
     await panel.close();
-    writeFileSync(join(out, 'admin-collector.log'), panel.control.supervisor.log());
+    writeFileSync(join(out, 'admin-collector.log'), panel.collectorLog());
   }
   await pipeline.stopAll();
   for (const p of running) writeFileSync(join(out, `${p.name}.log`), p.output());

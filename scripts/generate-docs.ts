@@ -4,7 +4,7 @@
 // test/catalog/siem-mapping.test.ts check them.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { bundledActions, bundledReferences } from '../src/catalog/catalogs/references.js';
-import { SIEM_FORMATS, siemFragment } from './lib/siem-fragments.js';
+import { SIEM_FORMATS, siemFragment } from './siem-fragments.js';
 
 const docs = new URL('../docs/', import.meta.url);
 mkdirSync(docs, { recursive: true });

@@ -15,8 +15,8 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../src/index.js';
-import { tempDir, waitFor, type RunningProcess } from './lib/processes.js';
-import { countDelivery, readCopies, startTopology } from './lib/topology.js';
+import { tempDir, waitFor, type RunningProcess } from '../test/helpers/processes.js';
+import { countDelivery, readCopies, startTopology } from '../test/helpers/topology.js';
 
 const TOTAL = Number(process.argv[2] ?? 40_000);
 const IN_FLIGHT = Number(process.argv[3] ?? 1);

@@ -8,8 +8,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './lib/processes.js';
-import { syntheticTrail, writeOtlpJsonLines } from './lib/synthetic-trail.js';
+import { ROOT } from '../test/helpers/processes.js';
+import { syntheticTrail, writeOtlpJsonLines } from '../test/helpers/synthetic-trail.js';
 
 const events = Number(process.argv[2] ?? 1_000_000);
 const dir = process.argv[3] ?? mkdtempSync(join(tmpdir(), 'otel-audit-verify-scale-'));

@@ -1,5 +1,7 @@
 export { createAuditLogger } from './logger.js';
 export type { AuditLogger, AuditLoggerOptions, LogEventProps, ShutdownResult } from './logger.js';
+export { replaySpool } from './spool-replay.js';
+export type { SlotReplay } from './spool-replay.js';
 export { AuditOptionsError } from './options.js';
 export { defineCatalog, extendCatalog, CatalogDefinitionError } from './catalog/define.js';
 export type { ActionDefinition, ActionOf, Catalog, DetailsOf, Scope } from './catalog/define.js';

@@ -19,7 +19,7 @@ import {
 import { nodeFileSystem } from '../src/delivery/file-system.js';
 import { emptyStats } from '../src/delivery/stats.js';
 import { createAuditLoggerWith } from '../src/logger.js';
-import { freePort } from '../scripts/lib/ports.js';
+import { freePort } from './helpers/ports.js';
 import { sampleEvent } from './helpers/fixtures.js';
 import { otlpStatus, startOtlpListener } from './helpers/otlp-listener.js';
 

@@ -23,7 +23,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 pom="$root/scripts/kafka/pom.xml"
 lib="$root/.kafka/lib"
 stamp="$lib/pom.sha256"
-# What scripts/lib/kafka.ts waits for too.
+# What test/helpers/kafka.ts waits for too.
 ready_line='Kafka Server started'
 java_kafka=(java -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true
   -Dlog4j2.configurationFile="$root/scripts/kafka/log4j2.properties" -cp "$lib/*")

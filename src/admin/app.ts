@@ -12,7 +12,7 @@ import { Archive } from './archive.js';
 import { Authenticator } from './auth.js';
 import { adminCatalog } from './catalog.js';
 import { AdminControl } from './control.js';
-import { freePort } from './ports.js';
+import { freePort } from '../gateway/ports.js';
 import { startMetricsReceiver } from './metrics-push.js';
 import { startAdminServer } from './server.js';
 
@@ -114,6 +114,20 @@ export function adminAuditLogger(options: { stateDir: string; endpoint: string; 
   });
 }
 
+/** The running panel, as a program embedding it sees it (the `otel-audit/admin` entry point). */
+export interface AdminPanel {
+  /** Where the panel and its JSON API listen: `http://<host>:<port>`. */
+  readonly url: string;
+  /** The administrator token, when it was made here (neither `adminToken` nor `usersFile` given): print it once. */
+  readonly oneTimeToken: string | undefined;
+  /** Where applications send their audit events (OTLP/HTTP). */
+  readonly ingestEndpoint: string;
+  /** What the supervised Collector printed, for a program that keeps it (a support bundle, a log file). */
+  collectorLog(): string;
+  /** Stops the panel: its server, its own audit logger (within 10 s), then the Collector. */
+  close(): Promise<void>;
+}
+
 export async function startAdmin(options: AdminOptions) {
   validateOptions(options);
   const adminToken = options.adminToken ?? (options.usersFile ? undefined : randomBytes(24).toString('base64url'));
@@ -183,6 +197,7 @@ export async function startAdmin(options: AdminOptions) {
     audit: logger,
     /** Where applications send their audit events (OTLP/HTTP). */
     ingestEndpoint: `http://${otlpEndpoint}/v1/logs`,
+    collectorLog: (): string => supervised.supervisor.log(),
     async close(): Promise<void> {
       await running.close();
       auth.close();

@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { deadLettersOf, redriveDeadLetters, type DestinationLetters } from '../gateway/dead-letters.js';
 import { componentNames, formatNames, loadFormats, renderCollectorConfig, TEST_ATTRIBUTE } from './render.js';
-import { CollectorSupervisor } from './supervisor.js';
+import { CollectorSupervisor } from '../gateway/supervisor.js';
 import { HealthMonitor, type DestinationHealth } from './health.js';
 import { replayArchive, postRecords, type ReplayWindow } from './replay.js';
 import { Archive } from './archive.js';

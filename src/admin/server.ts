@@ -21,8 +21,8 @@ import { stringify } from 'yaml';
 import { lineDiff } from './diff.js';
 import type { ReplayWindow } from './replay.js';
 import { openApiDocument } from './openapi.js';
-import { PAGE_HTML, PAGE_SCRIPT } from './page.js';
-import { freePort } from './ports.js';
+import { PAGE_HTML, readPageScript } from './page.js';
+import { freePort } from '../gateway/ports.js';
 
 export interface AdminServerOptions {
   readonly control: AdminControl;
@@ -179,7 +179,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<{ s
     routes.push({ method, pattern: new RegExp(`^${path.replace(/\{[a-z]+\}/g, '([^/]+)')}$`), access, handler });
 
   route('GET', '/', async () => ({ body: PAGE_HTML, headers: { 'content-type': 'text/html; charset=utf-8' } }), 'public');
-  route('GET', '/admin.js', async () => ({ body: PAGE_SCRIPT, headers: { 'content-type': 'text/javascript; charset=utf-8' } }), 'public');
+  const pageScript = readPageScript();
+  route('GET', '/admin.js', async () => ({ body: pageScript, headers: { 'content-type': 'text/javascript; charset=utf-8' } }), 'public');
 
   route(
     'POST',

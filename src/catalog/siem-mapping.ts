@@ -1,6 +1,6 @@
 // How each audit action appears in a SIEM's own data model: OCSF 1.6, Elastic ECS, Splunk CIM
 // (Change) and CEF. Pure data plus the default derivation from an action's `<object>.<verb>` name.
-// scripts/lib/siem-fragments.ts generates collector-config/formats/*.yaml from it and
+// scripts/siem-fragments.ts generates collector-config/formats/*.yaml from it and
 // docs/siem-mapping.md documents it (`npm run docs`); test/catalog/siem-mapping.test.ts checks both.
 import { ATTR } from '../attributes.js';
 import type { Catalog } from './define.js';

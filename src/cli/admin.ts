@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { hashPassword, hashToken, parseRoles } from '../admin/auth.js';
-import { startAdmin } from '../admin/app.js';
+import { hashPassword, hashToken, parseRoles, startAdmin } from '../admin/index.js';
 import { EXIT, stringOption as str, UsageError, type Command } from './args.js';
 
 export const adminCommand: Command = {

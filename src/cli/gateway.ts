@@ -5,8 +5,8 @@
 import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
-import { CollectorSupervisor, conciseError } from '../admin/supervisor.js';
-import { freePort } from '../admin/ports.js';
+import { CollectorSupervisor, conciseError } from '../gateway/supervisor.js';
+import { freePort } from '../gateway/ports.js';
 import { tryLockSlot } from '../delivery/spool/lock.js';
 import { EXIT, stringOption as str, UsageError, type Command } from './args.js';
 import { buildCollector, packageRoot } from './collector.js';

@@ -1,10 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import { adminAuditLogger } from '../admin/app.js';
-import { Archive } from '../admin/archive.js';
-import { replayArchive } from '../admin/replay.js';
-import { StateDirectory } from '../admin/state.js';
+import { replayToDestination, ReplayTargetError } from '../admin/index.js';
 import { EXIT, stringOption as str, UsageError, type Command } from './args.js';
 
 function time(option: string, value: string | undefined): number {
@@ -45,24 +40,27 @@ Options:
     const stateDir = str(values['state-dir']);
     const id = str(values['destination']);
     if (!stateDir || !id) throw new UsageError('--state-dir and --destination are required');
-    if (!existsSync(join(stateDir, 'revisions'))) throw new UsageError(`${stateDir} is not a state directory of otel-audit admin`);
     const since = time('since', str(values['since']));
     const until = values['until'] === undefined ? Date.now() : time('until', str(values['until']));
-    const state = new StateDirectory(stateDir);
-    const destination = state.lastGood()?.destinations.find((d) => d.id === id);
-    if (!destination) throw new UsageError(`no destination ${id} in the running configuration`);
-    const archive = Archive.ofStateDirectory(stateDir, str(values['archive']));
-    const replayed = await replayArchive({ archive, window: { since, until }, destination, scratchDir: state.root });
     const signingKeyFile = str(values['signing-key-file']);
-    const audit = adminAuditLogger({ stateDir, endpoint: `http://${str(values['otlp-endpoint']) ?? '127.0.0.1:4318'}/v1/logs`, ...(signingKeyFile ? { signingKeyFile } : {}) });
+    const archivePath = str(values['archive']);
+    const otlpEndpoint = str(values['otlp-endpoint']);
     const user = userInfo().username;
+    let replayed: number;
     try {
-      await audit.logEventOrThrow('audit_destination.replay', {
+      replayed = await replayToDestination({
+        stateDir,
+        destination: id,
+        since,
+        until,
         actor: { type: 'user', user: { id: user, email: '', name: user } },
-        details: { destination: { id, name: destination.name, type: destination.type }, since: new Date(since).toISOString(), until: new Date(until).toISOString(), replayed_events: replayed },
+        ...(archivePath ? { archivePath } : {}),
+        ...(otlpEndpoint ? { otlpEndpoint } : {}),
+        ...(signingKeyFile ? { signingKeyFile } : {}),
       });
-    } finally {
-      await audit.shutdown({ timeoutMillis: 10_000 }).catch(() => undefined);
+    } catch (error) {
+      if (error instanceof ReplayTargetError) throw new UsageError(error.message);
+      throw error;
     }
     process.stdout.write(`${replayed} event(s) replayed to ${id}\n`);
     return EXIT.ok;

@@ -11,9 +11,8 @@ import { slotsOf } from '../delivery/spool/slots.js';
 import { SpooledHead } from '../integrity/spooled-head.js';
 import type { ExportSettings } from '../delivery/transport.js';
 import { resolveExportOptions } from '../options.js';
-import { createAuditLoggerWith } from '../logger.js';
-import type { AuditError } from '../errors.js';
 import type { ChainHead } from '../integrity/chain.js';
+import { replaySpool } from '../spool-replay.js';
 import { VERSION } from '../version.js';
 import { EXIT, UsageError, headersOf, type Command } from './args.js';
 import { catalogOption, loadCatalog } from './catalog-option.js';
@@ -62,20 +61,15 @@ Exit codes: 0 done (for --replay and --redrive: everything acknowledged), 2 usag
     if (values['replay']) {
       const options = endpoint();
       let complete = true;
-      for (const slot of slots) {
-        const inspection = inspectSlot(nodeFileSystem, slot);
-        if (inspection.inUse || inspection.pending === 0) continue;
-        const problems: AuditError[] = [];
-        const audit = createAuditLoggerWith(
-          { catalog: await loadCatalog(String(values['catalog'])), serviceName: 'otel-audit-cli', ...options, spoolDir: dir, checkpoints: false, onError: (error) => problems.push(error) },
-          { fs: nodeFileSystem, now: Date.now, slot },
-        );
-        const result = await audit.shutdown({ timeoutMillis: options.timeoutMillis });
-        const stats = audit.stats();
-        process.stdout.write(`${slot}: replayed ${stats.replayed} record(s); acknowledged ${stats.exported}, dead-lettered ${stats.deadLettered}, left ${result.keptInSpool}\n`);
-        if (result.undelivered > 0) {
+      const replays = replaySpool(
+        { catalog: await loadCatalog(String(values['catalog'])), serviceName: 'otel-audit-cli', ...options, spoolDir: dir, onError: () => undefined },
+        { timeoutMillis: options.timeoutMillis },
+      );
+      for await (const replay of replays) {
+        process.stdout.write(`${replay.slot}: replayed ${replay.replayed} record(s); acknowledged ${replay.acknowledged}, dead-lettered ${replay.deadLettered}, left ${replay.keptInSpool}\n`);
+        if (replay.undelivered > 0) {
           complete = false;
-          for (const problem of problems) process.stderr.write(`  ${problem.message}\n`);
+          for (const problem of replay.problems) process.stderr.write(`  ${problem.message}\n`);
         }
       }
       if (!complete) process.stderr.write('replay incomplete: the rest stays in the spool\n');

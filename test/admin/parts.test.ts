@@ -12,14 +12,14 @@ import { componentNames, renderCollectorConfig } from '../../src/admin/render.js
 import { inSiteCopy } from '../../src/attributes.js';
 import { parse } from 'yaml';
 import { lineDiff } from '../../src/admin/diff.js';
-import { freePort } from '../../src/admin/ports.js';
+import { freePort } from '../../src/gateway/ports.js';
 import { HealthMonitor, lastErrorOf, parseExporterMetrics } from '../../src/admin/health.js';
 import { otlpRequest } from '../../src/admin/replay.js';
 import { Archive, frameRanges } from '../../src/admin/archive.js';
 import type { TrailRecord } from '../../src/integrity/trail.js';
-import { appendFrame, archiveFrame, idOf, record } from './archive-fixture.js';
+import { appendFrame, archiveFrame, idOf, record } from '../helpers/archive-fixture.js';
 import { StateDirectory, type Revision } from '../../src/admin/state.js';
-import { CollectorSupervisor } from '../../src/admin/supervisor.js';
+import { CollectorSupervisor } from '../../src/gateway/supervisor.js';
 import { decodeMetricsPush, MetricsDecodeError, startMetricsReceiver, type MetricsPush } from '../../src/admin/metrics-push.js';
 import { fromAnyValue, type OtlpAnyValue } from '../../src/integrity/otlp-json.js';
 import { createServer } from 'node:http';

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { bundledActions } from '../../src/catalog/catalogs/references.js';
 import { BUNDLED_SIEM_OVERRIDES, CIM_CHANGE_ACTIONS, deriveSiemMapping, ocsfTypeUid, siemMappingOf } from '../../src/catalog/siem-mapping.js';
-import { SIEM_FORMATS, siemFragment } from '../../scripts/lib/siem-fragments.js';
+import { SIEM_FORMATS, siemFragment } from '../../scripts/siem-fragments.js';
 
 const fixture = (path: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8'));
 const OCSF_SCHEMAS = { 6003: 'api_activity', 3001: 'account_change', 3004: 'entity_management' } as const;

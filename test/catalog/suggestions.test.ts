@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { suggestActions, unknownActionMessage } from '../../src/catalog/define.js';
 import { AuditValidationError, createAuditLogger } from '../../src/index.js';
-import { freePort } from '../../scripts/lib/ports.js';
+import { freePort } from '../helpers/ports.js';
 
 const actions = Object.keys(gristCatalog.actions);
 

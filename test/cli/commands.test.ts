@@ -1,30 +1,16 @@
-// The otel-audit command, run as a process: emit, doctor, spool, docs, schema, help and exit codes.
+// The otel-audit command, run as a process: emit, doctor, spool, docs, schema, help and exit codes
+// (its collector build, which needs Go and the Collector's builder: test/e2e/collector-build.test.ts).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../../src/index.js';
-import { freePort } from '../../scripts/lib/ports.js';
+import { cli } from '../helpers/cli.js';
+import { freePort } from '../helpers/ports.js';
 import { startOtlpListener } from '../helpers/otlp-listener.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const run = promisify(execFile);
-
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { env: { ...process.env, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('otel-audit', () => {
   it('prints help for itself and each command; a usage error exits 2 naming the mistake', async () => {
@@ -160,44 +146,5 @@ describe('otel-audit', () => {
     assert.equal(docs.stdout.match(/^## /gm)?.length, 40);
     const schema = await cli(['schema']);
     assert.equal(Object.keys(JSON.parse(schema.stdout).$defs).length, 40);
-  });
-});
-
-describe('otel-audit collector build', () => {
-  it('builds otelcol-audit from the shipped manifest and lock into --out, without contradictory output; then keeps it', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'otel-audit-collector-'));
-    // The builder tool installed by npm run collector:build (CI runs it first): no second download.
-    cpSync(join(ROOT, '.collector/bin'), join(out, 'bin'), { recursive: true });
-    const built = await cli(['collector', 'build', '--out', out]);
-    assert.equal(built.code, 0, built.stdout + built.stderr);
-    assert.match(built.stdout, new RegExp(`built ${out}/otelcol-audit in \\d+ s`));
-    assert.doesNotMatch(built.stdout + built.stderr, /source codes only|will not be compiled/i);
-    const { stdout: version } = await run(join(out, 'otelcol-audit'), ['--version']);
-    assert.match(version, /^otelcol-audit version /);
-    const again = await cli(['collector', 'build', '--out', out]);
-    assert.equal(again.code, 0);
-    assert.match(again.stdout, /is up to date with the manifest/);
-  });
-
-  it('without Go, fails (3) saying what to install; a wrong subcommand is a usage error (2)', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'otel-audit-collector-'));
-    const noGo = await cli(['collector', 'build', '--out', out], { PATH: '/usr/bin:/bin' });
-    assert.equal(noGo.code, 3);
-    assert.match(noGo.stderr, /the Go toolchain is required to build otelcol-audit/);
-    assert.ok(!existsSync(join(out, 'otelcol-audit')));
-    assert.equal((await cli(['collector', 'make'])).code, 2);
-  });
-});
-
-describe('npm run collector:build', () => {
-  it('fails with a clear message when Go is missing', async () => {
-    try {
-      await run('bash', [join(ROOT, 'scripts/build-collector.sh')], { env: { PATH: '/usr/bin:/bin' } });
-      assert.fail('the build should fail without Go');
-    } catch (error) {
-      const e = error as { code: number; stderr: string };
-      assert.equal(e.code, 1);
-      assert.match(e.stderr, /the Go toolchain is required to build otelcol-audit/);
-    }
   });
 });

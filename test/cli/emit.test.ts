@@ -8,8 +8,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { freePort } from '../../scripts/lib/ports.js';
-import { ROOT } from '../../scripts/lib/processes.js';
+import { freePort } from '../helpers/ports.js';
+import { ROOT } from '../helpers/processes.js';
 import { startOtlpListener } from '../helpers/otlp-listener.js';
 
 const run = promisify(execFile);

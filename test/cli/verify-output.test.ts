@@ -16,8 +16,8 @@ import type { TrailRecord } from '../../src/integrity/trail.js';
 import { canonicalJson } from '../../src/integrity/canonical-json.js';
 import { HashChain } from '../../src/integrity/chain.js';
 import { checkpointEvent, startCheckpointEvent } from '../../src/integrity/checkpoint.js';
-import { ROOT } from '../../scripts/lib/processes.js';
-import { syntheticTrail, type SyntheticTrailOptions } from '../../scripts/lib/synthetic-trail.js';
+import { ROOT } from '../helpers/processes.js';
+import { syntheticTrail, type SyntheticTrailOptions } from '../helpers/synthetic-trail.js';
 
 const run = promisify(execFile);
 const keys = generateKeyPairSync('ed25519');

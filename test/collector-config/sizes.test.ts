@@ -37,8 +37,14 @@ function numberOf(value: unknown): number | undefined {
 }
 
 /** Every exporter of a config, with the settings of the exporter it runs (inside `lossless` or not). */
-function exporters(config: Node): { name: string; type: string; settings: Node; lossless: boolean }[] {
-  return Object.entries((config['exporters'] as Node | undefined) ?? {}).flatMap(([name, value]) => {
+interface Exporter {
+  readonly name: string;
+  readonly type: string;
+  readonly settings: Node;
+  readonly lossless: boolean;
+}
+function exporters(config: Node): Exporter[] {
+  return Object.entries((config['exporters'] as Node | undefined) ?? {}).flatMap(([name, value]): Exporter[] => {
     if (!isMap(value)) return [];
     if (name.split('/')[0] === 'lossless') {
       return Object.entries((value['exporter'] as Node | undefined) ?? {}).map(([type, settings]) => ({ name, type, settings: isMap(settings) ? settings : {}, lossless: true }));

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ROOT } from '../../scripts/lib/processes.js';
+import { ROOT } from '../helpers/processes.js';
 
 interface GoEvent {
   readonly Action: string;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { AuditDeliveryError, createAuditLogger, type AuditError } from '../../src/index.js';
-import { freePort } from '../../scripts/lib/ports.js';
+import { freePort } from '../helpers/ports.js';
 import { startOtlpListener, type Answer } from '../helpers/otlp-listener.js';
 
 const details = (id: string) => ({ document: { id, name: `doc ${id}` } });

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { AuditDeliveryError, AuditOptionsError, createAuditLogger, defineCatalog, FlushTimeoutError, type AuditError, type AuditInfo } from '../../src/index.js';
 import { DEFAULTS } from '../../src/options.js';
-import { freePort } from '../../scripts/lib/ports.js';
+import { freePort } from '../helpers/ports.js';
 import { otlpStatus, startOtlpListener } from '../helpers/otlp-listener.js';
 
 const details = (id: string) => ({ document: { id, name: `doc ${id}` } });

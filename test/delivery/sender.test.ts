@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { AuditDeliveryError, createAuditLogger, FlushTimeoutError, type AuditError } from '../../src/index.js';
-import { freePort } from '../../scripts/lib/ports.js';
+import { freePort } from '../helpers/ports.js';
 import { otlpStatus, startOtlpListener } from '../helpers/otlp-listener.js';
 
 const details = (id: string) => ({ document: { id, name: `doc ${id}` } });

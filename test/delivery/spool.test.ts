@@ -11,7 +11,7 @@ import { AuditDeliveryError, createAuditLogger, type AuditError } from '../../sr
 import { nodeFileSystem, type FileSystem } from '../../src/delivery/file-system.js';
 import { tryLockSlot, type SlotLock } from '../../src/delivery/spool/lock.js';
 import { createAuditLoggerWith } from '../../src/logger.js';
-import { freePort } from '../../scripts/lib/ports.js';
+import { freePort } from '../helpers/ports.js';
 import { otlpStatus, startOtlpListener, type ReceivedRecord } from '../helpers/otlp-listener.js';
 import { faultyFs, type Faults } from '../helpers/faulty-fs.js';
 

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger, readTrail } from '../../src/index.js';
-import { freePort, ROOT, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { freePort, ROOT, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../helpers/processes.js';
 import { sampleEvent } from '../helpers/fixtures.js';
-import { login, startTestAdmin } from '../admin/helpers.js';
+import { login, startTestAdmin } from '../helpers/admin.js';
 import { hashPassword } from '../../src/admin/auth.js';
 
 const OWNER_PASSWORD = 'owner password of acme';

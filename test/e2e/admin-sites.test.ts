@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { hashPassword } from '../../src/admin/auth.js';
 import { otlpRequest } from '../../src/admin/replay.js';
 import { readTrail, type TrailRecord } from '../../src/integrity/trail.js';
-import { freePort, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
-import { archived, login, startTestAdmin, type Client } from '../admin/helpers.js';
+import { freePort, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../helpers/processes.js';
+import { archived, login, startTestAdmin, type Client } from '../helpers/admin.js';
 import { inSiteCopy } from '../../src/attributes.js';
 
 const OWNER_PASSWORD = 'owner password of acme';

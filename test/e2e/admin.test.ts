@@ -12,12 +12,12 @@ import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger, readTrail, verifyTrail, type AuditLogger, type TrailRecord } from '../../src/index.js';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { freePort, localPipeline, ROOT, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { freePort, localPipeline, ROOT, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../helpers/processes.js';
 import { sampleEvent } from '../helpers/fixtures.js';
-import { archived as archivedBy, login, startTestAdmin, type Client } from '../admin/helpers.js';
+import { archived as archivedBy, login, startTestAdmin, type Client } from '../helpers/admin.js';
 import { TEST_ATTRIBUTE } from '../../src/admin/render.js';
 import { otlpRequest } from '../../src/admin/replay.js';
-import { idOf, record } from '../admin/archive-fixture.js';
+import { idOf, record } from '../helpers/archive-fixture.js';
 import { parseTokensFile, parseUsersFile } from '../../src/admin/auth.js';
 
 const records = (file: string): TrailRecord[] => (existsSync(file) ? readTrail(file) : []);

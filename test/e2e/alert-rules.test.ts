@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
-import { freePort, ROOT, startCollector, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { freePort, ROOT, startCollector, tempDir, waitFor, type RunningProcess } from '../helpers/processes.js';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../../src/index.js';
 

@@ -9,7 +9,7 @@ import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../../src/index.js';
 import { readTrail, type TrailRecord } from '../../src/integrity/trail.js';
 import { sampleEvent } from '../helpers/fixtures.js';
-import { freePort, startCollector, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { freePort, startCollector, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../helpers/processes.js';
 
 const events = (file: string): TrailRecord[] =>
   existsSync(file) ? readTrail(file).filter((r) => (r.body as { action: string }).action !== 'audit.checkpoint') : [];

@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../../src/index.js';
 import { readTrail } from '../../src/integrity/trail.js';
-import { localPipeline, tempDir, waitFor } from '../../scripts/lib/processes.js';
+import { localPipeline, tempDir, waitFor } from '../helpers/processes.js';
 import { spawnFixture } from '../helpers/json-lines-child.js';
 
 /** Ids of the audit events a destination received (checkpoints, which the logger adds, left out). */

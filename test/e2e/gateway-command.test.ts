@@ -10,8 +10,8 @@ import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../../src/index.js';
 import { verifyTrail } from '../../src/integrity/verify.js';
 import { readTrail } from '../../src/integrity/trail.js';
-import { fileRecordUids } from '../../scripts/lib/gateway.js';
-import { COLLECTOR, freePort, ROOT, startHecReceiver, tempDir, track, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { fileRecordUids } from '../helpers/gateway.js';
+import { COLLECTOR, freePort, ROOT, startHecReceiver, tempDir, track, waitFor, type RunningProcess } from '../helpers/processes.js';
 
 const TOKEN = `hec-token-${process.pid}-never-shown`;
 

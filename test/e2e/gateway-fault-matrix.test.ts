@@ -18,10 +18,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import { fileRecordUids, gatewayEnv, kafkaRecordUids, startOtlpReceiver, tally } from '../../scripts/lib/gateway.js';
-import { startKafka, type KafkaBroker } from '../../scripts/lib/kafka.js';
-import { freePort, ROOT, startCollector, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
-import { startLoadBalancerFor } from '../../scripts/lib/topology.js';
+import { fileRecordUids, gatewayEnv, kafkaRecordUids, startOtlpReceiver, tally } from '../helpers/gateway.js';
+import { startKafka, type KafkaBroker } from '../helpers/kafka.js';
+import { freePort, ROOT, startCollector, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../helpers/processes.js';
+import { startLoadBalancerFor } from '../helpers/topology.js';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../../src/index.js';
 import { readTrail } from '../../src/integrity/trail.js';

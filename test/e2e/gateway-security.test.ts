@@ -8,8 +8,8 @@ import { connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { gatewayEnv, gatewayPorts } from '../../scripts/lib/gateway.js';
-import { COLLECTOR, CONFIG, freePort, startCollector, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { gatewayEnv, gatewayPorts } from '../helpers/gateway.js';
+import { COLLECTOR, CONFIG, freePort, startCollector, tempDir, waitFor, type RunningProcess } from '../helpers/processes.js';
 
 /** One OTLP/JSON log record: enough for the receiver to accept or refuse the request. */
 const otlpBody = JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'security test' } }] }] }] });

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { listening, ROOT, tempDir } from '../../scripts/lib/processes.js';
+import { listening, ROOT, tempDir } from '../helpers/processes.js';
 
 const script = join(ROOT, 'scripts/kafka/kafka.sh');
 

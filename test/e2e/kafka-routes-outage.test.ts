@@ -12,9 +12,9 @@ import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileRecordUids, gatewayEnv, gatewayPorts, tally } from '../../scripts/lib/gateway.js';
-import { freePort, startCollector, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
-import { startTopology, type Topology } from '../../scripts/lib/topology.js';
+import { fileRecordUids, gatewayEnv, gatewayPorts, tally } from '../helpers/gateway.js';
+import { freePort, startCollector, tempDir, waitFor, type RunningProcess } from '../helpers/processes.js';
+import { startTopology, type Topology } from '../helpers/topology.js';
 import { closeNow, documentEventIds, startElasticsearchBulkEndpoint, startUnavailableElasticsearch, type ElasticsearchBulkEndpoint } from '../helpers/elasticsearch-bulk.js';
 import { DRAIN_MILLIS, MIN_EVENTS_THROUGH_OUTAGE, OUTAGE_HOOK, OUTAGE_MILLIS, sendThroughOutage } from '../helpers/outage.js';
 

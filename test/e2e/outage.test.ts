@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileRecordUids, gatewayEnv, gatewayFiles, gatewayPorts, kafkaRecordUids, startOtlpReceiver, tally } from '../../scripts/lib/gateway.js';
-import { startKafka, type KafkaBroker } from '../../scripts/lib/kafka.js';
-import { freePort, localPipeline, startCollector, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { fileRecordUids, gatewayEnv, gatewayFiles, gatewayPorts, kafkaRecordUids, startOtlpReceiver, tally } from '../helpers/gateway.js';
+import { startKafka, type KafkaBroker } from '../helpers/kafka.js';
+import { freePort, localPipeline, startCollector, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../helpers/processes.js';
 import { DRAIN_MILLIS, MIN_EVENTS_THROUGH_OUTAGE, OUTAGE_HOOK, OUTAGE_MILLIS, sendThroughOutage } from '../helpers/outage.js';
 
 describe(`every shipped pipeline through a ${OUTAGE_MILLIS / 1000} s outage of every destination`, () => {

@@ -10,10 +10,11 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, symlinkSync, write
 import { delimiter, dirname, join, normalize } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { startOtlpReceiver } from '../../scripts/lib/gateway.js';
+import { startOtlpReceiver } from '../helpers/gateway.js';
 import { headingSlugs, linksOf } from '../helpers/markdown.js';
 import { readTrail } from '../../src/integrity/trail.js';
-import { COLLECTOR, freePort, ROOT, startHecReceiver, tempDir, track, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { importGraph } from '../helpers/import-graph.js';
+import { COLLECTOR, freePort, ROOT, startHecReceiver, tempDir, track, waitFor, type RunningProcess } from '../helpers/processes.js';
 
 const run = promisify(execFile);
 const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string>; peerDependencies: Record<string, string> };
@@ -314,12 +315,16 @@ describe('npm pack, installed into a fresh application', () => {
         assert.match(help.stdout, /^otel-audit <command> \[options\]/);
         assert.match(help.stdout, /\n {2}collector +build the otelcol-audit Collector distribution/);
 
-        // require() of the ESM package (Node >= 22.12 loads ES modules synchronously), both entry points.
+        // require() of the ESM package (Node >= 22.12 loads ES modules synchronously), its entry points.
         writeFileSync(
           join(dir, 'require-check.cjs'),
-          "const audit = require('otel-audit');\nconst { gristCatalog } = require('otel-audit/catalogs/grist');\nconsole.log(typeof audit.createAuditLogger, Object.keys(gristCatalog.actions).length);\n",
+          "const audit = require('otel-audit');\nconst { gristCatalog } = require('otel-audit/catalogs/grist');\nconst admin = require('otel-audit/admin');\nconsole.log(typeof audit.createAuditLogger, Object.keys(gristCatalog.actions).length, typeof admin.startAdmin);\n",
         );
-        assert.equal((await project.exec(project.node, ['require-check.cjs'], dir)).stdout.trim(), 'function 40');
+        assert.equal((await project.exec(project.node, ['require-check.cjs'], dir)).stdout.trim(), 'function 40 function');
+        // The core entry, as installed, loads none of the Admin Panel (its own entry: otel-audit/admin).
+        const core = importGraph(join(installedPackage, 'dist/src/index.js'));
+        assert.ok(core.size > 20, `the walk found ${core.size} modules`);
+        assert.deepEqual([...core.keys()].filter((file) => file.includes('/dist/src/admin/')), []);
 
         assert.equal(await compileIn(project, dir, 'quickstart.ts', quickstart!), '');
         const misspelled = quickstart!.replace("audit.logEvent('document.create'", "audit.logEvent('document.creat'");

@@ -11,8 +11,8 @@ import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../../src/index.js';
 import { readTrail, type TrailRecord } from '../../src/integrity/trail.js';
 import { sampleEvent } from '../helpers/fixtures.js';
-import { gatewayEnv, gatewayFiles, gatewayPorts } from '../../scripts/lib/gateway.js';
-import { freePort, ROOT, startCollector, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { gatewayEnv, gatewayFiles, gatewayPorts } from '../helpers/gateway.js';
+import { freePort, ROOT, startCollector, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../helpers/processes.js';
 
 const actions = Object.keys(gristCatalog.actions) as (keyof typeof gristCatalog.actions)[];
 

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { tempDir, waitFor } from '../../scripts/lib/processes.js';
-import { countDelivery, finalCheckpoints, startTopology, streamEvents, watchCopies, type Topology } from '../../scripts/lib/topology.js';
+import { tempDir, waitFor } from '../helpers/processes.js';
+import { countDelivery, finalCheckpoints, startTopology, streamEvents, watchCopies, type Topology } from '../helpers/topology.js';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger, verifyTrail, type AuditEvent, type AuditLogger } from '../../src/index.js';
 

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../../src/index.js';
-import { fileRecordUids, gatewayEnv, gatewayFiles, gatewayPorts, kafkaRecordUids, startOtlpReceiver, tally } from '../../scripts/lib/gateway.js';
-import { startKafka, type KafkaBroker } from '../../scripts/lib/kafka.js';
-import { startCollector, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { fileRecordUids, gatewayEnv, gatewayFiles, gatewayPorts, kafkaRecordUids, startOtlpReceiver, tally } from '../helpers/gateway.js';
+import { startKafka, type KafkaBroker } from '../helpers/kafka.js';
+import { startCollector, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../helpers/processes.js';
 
 // What a service manager waits after SIGTERM before it sends SIGKILL: Kubernetes' default
 // terminationGracePeriodSeconds (systemd's default TimeoutStopSec is 90 s).

@@ -20,9 +20,9 @@ import { readTrail, type TrailRecord } from '../../src/integrity/trail.js';
 import type { AuditEvent } from '../../src/catalog/envelope.js';
 import { sampleEvent } from '../helpers/fixtures.js';
 import { startElasticsearchBulkEndpoint, type ElasticsearchBulkEndpoint } from '../helpers/elasticsearch-bulk.js';
-import { startKafka, type KafkaBroker } from '../../scripts/lib/kafka.js';
-import { CIM_INDEXED_FIELDS } from '../../scripts/lib/siem-fragments.js';
-import { freePort, ROOT, startCollector, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { startKafka, type KafkaBroker } from '../helpers/kafka.js';
+import { CIM_INDEXED_FIELDS } from '../../scripts/siem-fragments.js';
+import { freePort, ROOT, startCollector, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../helpers/processes.js';
 
 type Json = Record<string, unknown>;
 interface OtlpResourceLogs {

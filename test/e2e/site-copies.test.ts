@@ -17,8 +17,8 @@ import { ATTR, inSiteCopy, siteCopyDropCondition } from '../../src/attributes.js
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../../src/index.js';
 import { readTrail, type TrailRecord } from '../../src/integrity/trail.js';
-import { gatewayEnv, gatewayFiles, gatewayPorts } from '../../scripts/lib/gateway.js';
-import { freePort, ROOT, startCollector, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { gatewayEnv, gatewayFiles, gatewayPorts } from '../helpers/gateway.js';
+import { freePort, ROOT, startCollector, startHecReceiver, startRsyslog, tempDir, waitFor, type RunningProcess } from '../helpers/processes.js';
 
 const run = promisify(execFile);
 const keys = generateKeyPairSync('ed25519');

@@ -17,10 +17,10 @@ import { ATTR, inSiteCopy } from '../../src/attributes.js';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../../src/index.js';
 import { readTrail, type TrailRecord } from '../../src/integrity/trail.js';
-import { startKafka, type KafkaBroker } from '../../scripts/lib/kafka.js';
-import { CONFIG, freePort, ROOT, startCollector, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
-import { startLoadBalancerFor } from '../../scripts/lib/topology.js';
-import { login, startTestAdmin } from '../admin/helpers.js';
+import { startKafka, type KafkaBroker } from '../helpers/kafka.js';
+import { CONFIG, freePort, ROOT, startCollector, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../helpers/processes.js';
+import { startLoadBalancerFor } from '../helpers/topology.js';
+import { login, startTestAdmin } from '../helpers/admin.js';
 
 const run = promisify(execFile);
 const TOPIC = 'audit-events';

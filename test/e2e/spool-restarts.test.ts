@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readTrail, type TrailRecord } from '../../src/integrity/trail.js';
 import { verifyTrail } from '../../src/integrity/verify.js';
-import { localPipeline, tempDir, waitFor } from '../../scripts/lib/processes.js';
+import { localPipeline, tempDir, waitFor } from '../helpers/processes.js';
 import { spawnFixture } from '../helpers/json-lines-child.js';
 
 const isEvent = (r: TrailRecord) => r.attributes['audit.action'] !== 'audit.checkpoint';

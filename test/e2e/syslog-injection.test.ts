@@ -12,7 +12,7 @@ import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger } from '../../src/index.js';
 import { readTrail } from '../../src/integrity/trail.js';
 import { toKeyValues } from '../../src/integrity/otlp-json.js';
-import { freePort, ROOT, startCollector, startRsyslog, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
+import { freePort, ROOT, startCollector, startRsyslog, tempDir, waitFor, type RunningProcess } from '../helpers/processes.js';
 
 const HMAC_KEY = Buffer.from('syslog-injection-hmac-key');
 const keys = generateKeyPairSync('ed25519');

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
 import { createAuditLogger, verifyTrail, type AuditError, type AuditLogger, type VerifyReport } from '../../src/index.js';
-import { tempDir, waitFor } from '../../scripts/lib/processes.js';
+import { tempDir, waitFor } from '../helpers/processes.js';
 import {
   countDelivery,
   readCopies,
@@ -22,7 +22,7 @@ import {
   watchCopies,
   type Topology,
   type TopologyOptions,
-} from '../../scripts/lib/topology.js';
+} from '../helpers/topology.js';
 
 const APPLICATIONS = 4;
 const TOTAL = 16_000;

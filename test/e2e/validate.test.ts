@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
-import { COLLECTOR, ROOT } from '../../scripts/lib/processes.js';
+import { COLLECTOR, ROOT } from '../helpers/processes.js';
 import { parseDestination } from '../../src/admin/destinations.js';
 import { formatNames, loadFormats, renderCollectorConfig } from '../../src/admin/render.js';
 

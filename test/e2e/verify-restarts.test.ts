@@ -16,8 +16,8 @@ import { nodeFileSystem } from '../../src/delivery/file-system.js';
 import { readTrail } from '../../src/integrity/trail.js';
 import { createAuditLogger } from '../../src/index.js';
 import { createAuditLoggerWith } from '../../src/logger.js';
-import { freePort } from '../../scripts/lib/ports.js';
-import { localPipeline, ROOT, tempDir, waitFor } from '../../scripts/lib/processes.js';
+import { freePort } from '../helpers/ports.js';
+import { localPipeline, ROOT, tempDir, waitFor } from '../helpers/processes.js';
 import { faultyFs, type Faults } from '../helpers/faulty-fs.js';
 
 const run = promisify(execFile);

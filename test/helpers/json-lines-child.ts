@@ -2,7 +2,7 @@
 // stdout are collected as they come.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT } from '../../scripts/lib/processes.js';
+import { ROOT } from './processes.js';
 
 export function spawnFixture<Line = Record<string, unknown>>(script: string, env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -14,8 +14,8 @@ import { GENESIS_HASH, linkHash } from '../../src/integrity/chain.js';
 import { toKeyValues } from '../../src/integrity/otlp-json.js';
 import { streamTrail, type TrailDamage, type TrailRecord } from '../../src/integrity/trail.js';
 import { TrailVerifier } from '../../src/integrity/verify.js';
-import { syntheticTrail } from '../../scripts/lib/synthetic-trail.js';
-import { archive, compressedFrame, rawFrame } from './zstd-archive.js';
+import { syntheticTrail } from '../helpers/synthetic-trail.js';
+import { archive, compressedFrame, rawFrame } from '../helpers/zstd-archive.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'otel-audit-fuzz-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

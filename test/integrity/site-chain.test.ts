@@ -20,7 +20,7 @@ import { verifyTrail, type VerifyOptions, type VerifyReport } from '../../src/in
 import { createAuditLogger, type AuditLogger } from '../../src/index.js';
 import { nodeFileSystem } from '../../src/delivery/file-system.js';
 import { createAuditLoggerWith } from '../../src/logger.js';
-import { ROOT, waitFor } from '../../scripts/lib/processes.js';
+import { ROOT, waitFor } from '../helpers/processes.js';
 import { faultyFs, type Faults } from '../helpers/faulty-fs.js';
 import { startOtlpListener, type ReceivedRecord } from '../helpers/otlp-listener.js';
 

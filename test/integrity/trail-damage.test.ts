@@ -11,9 +11,9 @@ import { promisify } from 'node:util';
 import { toKeyValues } from '../../src/integrity/otlp-json.js';
 import { readTrail, type TrailDamage, type TrailRecord } from '../../src/integrity/trail.js';
 import { verifyTrail } from '../../src/integrity/verify.js';
-import { ROOT } from '../../scripts/lib/processes.js';
-import { syntheticTrail } from '../../scripts/lib/synthetic-trail.js';
-import { archive, compressedFrame, rawFrame, rleFrame } from './zstd-archive.js';
+import { ROOT } from '../helpers/processes.js';
+import { syntheticTrail } from '../helpers/synthetic-trail.js';
+import { archive, compressedFrame, rawFrame, rleFrame } from '../helpers/zstd-archive.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'otel-audit-trail-damage-'));

@@ -1,6 +1,6 @@
 // verify on copies as they are in practice: large, cut to a window, with at-least-once duplicates,
 // signed or not, and a stream that resumed after clean shutdowns. Synthetic trails are chained and
-// checkpointed with the logger's own functions (scripts/lib/synthetic-trail.ts).
+// checkpointed with the logger's own functions (test/helpers/synthetic-trail.ts).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -14,8 +14,8 @@ import { checkpointEvent } from '../../src/integrity/checkpoint.js';
 import { linkHash } from '../../src/integrity/chain.js';
 import { readTrail, streamTrail, type TrailRecord } from '../../src/integrity/trail.js';
 import { verifyTrail, type VerifyOptions } from '../../src/integrity/verify.js';
-import { ROOT } from '../../scripts/lib/processes.js';
-import { syntheticTrail, writeOtlpJsonLines, type SyntheticTrailOptions } from '../../scripts/lib/synthetic-trail.js';
+import { ROOT } from '../helpers/processes.js';
+import { syntheticTrail, writeOtlpJsonLines, type SyntheticTrailOptions } from '../helpers/synthetic-trail.js';
 
 const keys = generateKeyPairSync('ed25519');
 const publicPem = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();

@@ -19,8 +19,8 @@ import type { TrailRecord } from '../../src/integrity/trail.js';
 import { verifyTrail, type VerifyOptions } from '../../src/integrity/verify.js';
 import { createAuditLogger } from '../../src/index.js';
 import { createAuditLoggerWith } from '../../src/logger.js';
-import { freePort } from '../../scripts/lib/ports.js';
-import { ROOT, waitFor } from '../../scripts/lib/processes.js';
+import { freePort } from '../helpers/ports.js';
+import { ROOT, waitFor } from '../helpers/processes.js';
 import { faultyFs, type Faults } from '../helpers/faulty-fs.js';
 import { startOtlpListener, type ReceivedRecord } from '../helpers/otlp-listener.js';
 

@@ -15,7 +15,7 @@ import { fromKeyValues, toKeyValues } from '../../src/integrity/otlp-json.js';
 import { readTrail, type TrailRecord } from '../../src/integrity/trail.js';
 import { TrailVerifier, verifyTrail } from '../../src/integrity/verify.js';
 import { createAuditLogger } from '../../src/index.js';
-import { syntheticTrail } from '../../scripts/lib/synthetic-trail.js';
+import { syntheticTrail } from '../helpers/synthetic-trail.js';
 import { startOtlpListener } from '../helpers/otlp-listener.js';
 
 const keys = generateKeyPairSync('ed25519');

@@ -15,7 +15,7 @@ function runSample(reporterFlags: string[]): { status: number | null; stdout: st
 
 describe('test output', () => {
   it('in a terminal: a dot per test, the failure in full, then the counts on one line', () => {
-    const { status, stdout } = runSample(['--test-reporter=./scripts/lib/terminal-reporter.mjs']);
+    const { status, stdout } = runSample(['--test-reporter=./scripts/terminal-reporter.mjs']);
     assert.equal(status, 1);
     const lines = stdout.trimEnd().split('\n');
     assert.equal(lines[0], '.X');

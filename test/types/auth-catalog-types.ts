@@ -1,6 +1,6 @@
 // Type-level tests of the authentication catalog: combined with the Grist catalog and extended by
 // an application, every action keeps its own details. Compiled by `tsc --noEmit` and by
-// test/types.test.ts, like logger-types.ts.
+// test/types/types.test.ts, like logger-types.ts.
 import { z } from 'zod';
 import { authCatalog } from '../../src/catalog/catalogs/auth/index.js';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';

@@ -1,4 +1,4 @@
-// Type-level tests, compiled by `tsc --noEmit` (part of `npm test`) and by test/types.test.ts,
+// Type-level tests, compiled by `tsc --noEmit` (part of `npm test`) and by test/types/types.test.ts,
 // which also proves that each `@ts-expect-error` below really is an error without its directive.
 import { z } from 'zod';
 import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
@@ -20,7 +20,7 @@ export function logFor<A extends ActionOf<typeof gristCatalog>>(action: A, props
 }
 logFor('document.create', { details: { document: { id: 'd1', name: 'Plan' } } });
 
-// @ts-expect-error an action that is not in the catalog (test/types.test.ts checks the message)
+// @ts-expect-error an action that is not in the catalog (test/types/types.test.ts checks the message)
 audit.logEvent('document.explode', { details: {} });
 // @ts-expect-error details of another action
 audit.logEvent('document.create', { details: { workspace: { id: 1, name: 'W' } } });

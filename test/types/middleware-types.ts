@@ -1,5 +1,5 @@
 // Type-level tests of the middleware: `identify` and `site` get the framework's own request type.
-// Compiled by `tsc --noEmit` and by test/types.test.ts, like logger-types.ts.
+// Compiled by `tsc --noEmit` and by test/types/types.test.ts, like logger-types.ts.
 import { createServer, type IncomingMessage } from 'node:http';
 import express, { type Request } from 'express';
 import Fastify, { type FastifyRequest } from 'fastify';

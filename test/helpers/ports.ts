@@ -1,2 +1,2 @@
 // The tests and scripts use the same helper as the Admin Panel (which picks its destinations' ports with it).
-export { freePort } from '../../src/admin/ports.js';
+export { freePort } from '../../src/gateway/ports.js';

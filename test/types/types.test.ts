@@ -5,16 +5,16 @@ import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const fixtures = ['test/types/logger-types.ts', 'test/types/middleware-types.ts', 'test/types/auth-catalog-types.ts', 'test/types/report-types.ts'];
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const fixtures = ['test/types/logger-types.ts', 'test/types/middleware-types.ts', 'test/types/auth-catalog-types.ts', 'test/types/report-types.ts', 'test/types/admin-types.ts'];
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 
-/** Compiles one file with the project's settings; returns the diagnostics (empty when it compiles). */
-function compile(file: string): string {
+/** Compiles one file with the project's settings (or those of `base`); returns the diagnostics (empty when it compiles). */
+function compile(file: string, base = 'tsconfig.json'): string {
   // Inside the project, so that @types/node and the packages resolve as they do for the sources.
   const dir = mkdtempSync(join(root, 'test/types/.tmp-'));
   const config = join(dir, 'tsconfig.json');
-  writeFileSync(config, JSON.stringify({ extends: join(root, 'tsconfig.json'), compilerOptions: { noEmit: true }, include: [file], exclude: [] }));
+  writeFileSync(config, JSON.stringify({ extends: join(root, base), compilerOptions: { noEmit: true }, include: [file], exclude: [] }));
   try {
     execFileSync(process.execPath, [tsc, '-p', config], { encoding: 'utf8' });
     return '';
@@ -109,6 +109,29 @@ describe('a misspelled action', () => {
       assert.deepEqual(listed('file.ope')?.sort(), ['file.opem', 'file.open', 'file.oper'], errors.join('\n'));
       // file.opens at one edit, file.open at two; file.opem and file.oper at three are too far behind.
       assert.deepEqual(listed('file.opensx'), ['file.opens', 'file.open'], errors.join('\n'));
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+});
+
+describe('the Admin Panel page script (src/admin/page-script.js)', () => {
+  it('is type-checked against the server\'s types and the DOM: a field the API does not answer, or an element does not have, is an error', () => {
+    const script = join(root, 'src/admin/page-script.js');
+    assert.equal(compile(script, 'tsconfig.page.json'), '');
+    const source = readFileSync(script, 'utf8');
+    const mistaken = source
+      .replaceAll("import('./", "import('../../src/admin/")
+      .replace('String(h.queued)', 'String(h.queue)')
+      .replace("input('f-id').readOnly = true", "input('f-id').readonly = true");
+    assert.equal((mistaken.match(/\.queue\)|\.readonly = /g) ?? []).length, 2, 'both mistakes made');
+    const file = join(root, 'test/types/.tmp-page-script.js');
+    writeFileSync(file, mistaken);
+    try {
+      const errors = compile(file, 'tsconfig.page.json').split('\n').filter((line) => line.includes('error TS'));
+      assert.equal(errors.length, 2, errors.join('\n'));
+      assert.match(errors[0]!, /Property 'queue' does not exist on type 'DestinationHealth'/);
+      assert.match(errors[1]!, /Property 'readonly' does not exist on type 'HTMLInputElement'/);
     } finally {
       rmSync(file, { force: true });
     }

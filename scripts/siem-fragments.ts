@@ -1,11 +1,11 @@
 // Generates collector-config/formats/<format>.yaml from the SIEM mapping table
 // (src/catalog/siem-mapping.ts), so the table and the Collector configs cannot drift:
 // `npm run docs` writes them, test/catalog/siem-mapping.test.ts checks they are up to date.
-import { ATTR } from '../../src/attributes.js';
-import type { Catalog } from '../../src/catalog/define.js';
-import { CHECKPOINT_ACTION } from '../../src/integrity/checkpoint.js';
-import { CEF_SITE_KEYS } from '../../src/integrity/trail-siem.js';
-import { ACTOR_FIELDS, KIND_DEFAULTS, OCSF_CLASSES, VERB_RULES, deriveSiemMapping, ocsfTypeUid, siemMappingOf, verbKind, type SiemMapping, type VerbKind } from '../../src/catalog/siem-mapping.js';
+import { ATTR } from '../src/attributes.js';
+import type { Catalog } from '../src/catalog/define.js';
+import { CHECKPOINT_ACTION } from '../src/integrity/checkpoint.js';
+import { CEF_SITE_KEYS } from '../src/integrity/trail-siem.js';
+import { ACTOR_FIELDS, KIND_DEFAULTS, OCSF_CLASSES, VERB_RULES, deriveSiemMapping, ocsfTypeUid, siemMappingOf, verbKind, type SiemMapping, type VerbKind } from '../src/catalog/siem-mapping.js';
 
 export const SIEM_FORMATS = ['ocsf', 'ecs', 'cim', 'cef'] as const;
 export type SiemFormat = (typeof SIEM_FORMATS)[number];

@@ -11,9 +11,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { readTrail, type TrailRecord } from '../../src/integrity/trail.js';
 import { verifyTrail } from '../../src/integrity/verify.js';
-import { tempDir, waitFor } from '../../scripts/lib/processes.js';
-import { appendFrame, record } from './archive-fixture.js';
-import { archived, login, request, startTestAdmin, type Client } from './helpers.js';
+import { tempDir, waitFor } from '../helpers/processes.js';
+import { appendFrame, record } from '../helpers/archive-fixture.js';
+import { archived, login, request, startTestAdmin, type Client } from '../helpers/admin.js';
 
 const SECRET = 'hec-token-must-never-come-back-7f3a';
 const samples: Record<string, Record<string, unknown>> = {

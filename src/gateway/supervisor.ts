@@ -1,7 +1,8 @@
 // Runs otelcol-audit as a child process and applies configs to it. A change reaches the running
 // Collector by SIGHUP: it re-reads its --config and restarts its pipelines in place (persistent
 // queues survive, they live in the storage directory). A config that fails at that restart makes
-// the Collector exit; the supervisor then starts it again on the last good config.
+// the Collector exit; the supervisor then starts it again on the last good config. What both
+// `otel-audit gateway` and the Admin Panel run their Collector with.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';

@@ -1,6 +1,6 @@
 // A logged-in API client for the admin tests.
 import { startAdmin, type AdminOptions, type RunningAdmin } from '../../src/admin/app.js';
-import { freePort, tempDir } from '../../scripts/lib/processes.js';
+import { freePort, tempDir } from './processes.js';
 import { readTrail, type TrailRecord } from '../../src/integrity/trail.js';
 
 export interface Client {

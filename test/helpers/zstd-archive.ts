@@ -1,6 +1,6 @@
 // Collector-style zstd archives for the reader's tests, built without an encoder: each frame is
 // valid zstd made of raw (uncompressed) or RLE blocks, which any decoder reads; and one frame of a
-// real compressor (fixtures/otlp-request.json.zst: `zstd -19 --check` of one OTLP/JSON request of
+// real compressor (test/integrity/fixtures/otlp-request.json.zst: `zstd -19 --check` of one OTLP/JSON request of
 // five records, a start checkpoint, three events and a final checkpoint), whose compressed blocks
 // the fuzzing mutates.
 import { readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ const MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 const MAX_BLOCK = 128 * 1024;
 
 /** A compressed frame from the zstd command line, and the JSON it holds. */
-export const compressedFrame = readFileSync(new URL('fixtures/otlp-request.json.zst', import.meta.url));
+export const compressedFrame = readFileSync(new URL('../integrity/fixtures/otlp-request.json.zst', import.meta.url));
 
 function blockHeader(size: number, type: 0 | 1, last: boolean): Buffer {
   const value = (size << 3) | (type << 1) | (last ? 1 : 0);

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword, hashToken } from '../../src/admin/auth.js';
-import { freePort, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../../scripts/lib/processes.js';
-import { archived, login, request, startTestAdmin, type Client } from './helpers.js';
+import { freePort, startHecReceiver, tempDir, waitFor, type RunningProcess } from '../helpers/processes.js';
+import { archived, login, request, startTestAdmin, type Client } from '../helpers/admin.js';
 
 type Role = 'admin' | 'owner of acme' | 'token of acme' | 'anonymous';
 type Target = 'own' | 'other' | 'installation';

@@ -1,5 +1,9 @@
 // Real processes for the end-to-end tests and the demo: the otelcol-audit Collector and rsyslogd,
 // on free loopback ports, each stopped by whoever started it.
+// test/helpers is the one helpers folder: what starts real components (this file, kafka.ts,
+// gateway.ts, topology.ts) and the synthetic trail are run by the demo, the benchmarks and
+// scripts/*.ts too, which import them from here rather than from a second, shared folder, so that
+// there is one place to look for a helper and one copy of each.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
@@ -15,7 +19,6 @@ export const COLLECTOR = join(ROOT, '.collector/otelcol-audit');
 /** A config of collector-config/ by its relative name, or any config file by its absolute path. */
 export const CONFIG = (name: string): string => (isAbsolute(name) ? name : join(ROOT, 'collector-config', name));
 
-if (!existsSync(COLLECTOR)) throw new Error(`${COLLECTOR} is missing: run npm run collector:build`);
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `otel-audit-${prefix}-`));
@@ -79,6 +82,9 @@ async function healthy(url: string): Promise<boolean> {
  * merges them; see CONFIG) and waits until its health check answers.
  */
 export async function startCollector(config: string | readonly string[], env: Record<string, string>, healthEndpoint: string, name = String(config)): Promise<RunningProcess> {
+  // Checked here, not on import: the in-process tests (npm run test:unit) import this file for ROOT
+  // and waitFor and must run without a Collector build.
+  if (!existsSync(COLLECTOR)) throw new Error(`${COLLECTOR} is missing: run npm run collector:build`);
   const args = (typeof config === 'string' ? [config] : config).flatMap((file) => ['--config', CONFIG(file)]);
   const child = spawn(COLLECTOR, args, { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const running = track(child, name);
