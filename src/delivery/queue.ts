@@ -4,7 +4,7 @@
  * batch carries its own `ack()`, so the sender needs to know nothing of where records are kept.
  */
 
-/** One audit record as every queue keeps it: encoded once, at emit (see record-format.ts). */
+/** One audit record as every queue keeps it: encoded once, at emit (see record/encoder.ts). */
 export interface QueuedRecord {
   /** The OTLP `LogRecord` bytes. */
   readonly bytes: Uint8Array;
