@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Actor } from '../catalog/envelope.js';
+import type { TrailRecord } from '../integrity/trail.js';
 import { adminAuditLogger } from './app.js';
 import { Archive } from './archive.js';
 import { replayArchive } from './replay.js';
@@ -26,6 +27,11 @@ export interface ReplayOptions {
   readonly otlpEndpoint?: string;
   /** The panel's signing key (PEM file): signs the checkpoints around the audit event. */
   readonly signingKeyFile?: string;
+  /**
+   * Called as the window is read, with how many of its records were handed on so far (a site's
+   * destination is sent only that site's: the count includes the others).
+   */
+  readonly onProgress?: (records: number) => void;
 }
 
 /** What the caller asked for does not exist: not a state directory, or no such destination. */
@@ -45,7 +51,8 @@ export async function replayToDestination(options: ReplayOptions): Promise<numbe
   const state = new StateDirectory(stateDir);
   const destination = state.lastGood()?.destinations.find((d) => d.id === id);
   if (!destination) throw new ReplayTargetError(`no destination ${id} in the running configuration`);
-  const archive = Archive.ofStateDirectory(stateDir, options.archivePath);
+  const stored = Archive.ofStateDirectory(stateDir, options.archivePath);
+  const archive = options.onProgress ? new ObservedArchive(stored, options.onProgress) : stored;
   const replayed = await replayArchive({ archive, window: { since, until }, destination, scratchDir: state.root });
   const audit = adminAuditLogger({ stateDir, endpoint: `http://${options.otlpEndpoint ?? '127.0.0.1:4318'}/v1/logs`, ...(options.signingKeyFile ? { signingKeyFile: options.signingKeyFile } : {}) });
   try {
@@ -59,3 +66,22 @@ export async function replayToDestination(options: ReplayOptions): Promise<numbe
   return replayed;
 }
 
+
+/** The archive, telling how many records of a window it handed out, each batch once the one before it was sent. */
+class ObservedArchive extends Archive {
+  constructor(
+    archive: Archive,
+    private readonly onProgress: (records: number) => void,
+  ) {
+    super(archive.path, archive.legacyPath);
+  }
+
+  override async *inWindow(since: number, until: number, batchSize: number): AsyncGenerator<TrailRecord[]> {
+    let handedOut = 0;
+    for await (const batch of super.inWindow(since, until, batchSize)) {
+      yield batch;
+      handedOut += batch.length;
+      this.onProgress(handedOut);
+    }
+  }
+}

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { inspectDeadLetters, redriveDeadLetters } from '../gateway/dead-letters.js';
 import { EXIT, UsageError, type Command } from './args.js';
+import { progress } from './progress.js';
 
 export const deadLettersCommand: Command = {
   name: 'dead-letters',
@@ -25,7 +26,9 @@ Exit codes: 0 done, 2 usage error, 3 the directory cannot be read.`,
     if (!dir || rest.length) throw new UsageError('name exactly one dead-letter directory');
     if (!existsSync(dir)) throw new UsageError(`${dir} does not exist`);
     const wanted = (values['destination'] as string[] | undefined)?.map((name) => (name.includes('/') ? name : `lossless/${name}`));
-    const all = (await inspectDeadLetters(dir)).filter((letters) => !wanted || wanted.includes(letters.destination));
+    const reading = progress({ label: `read ${dir}`, unit: 'bytes', json: values['json'] === true });
+    const all = (await inspectDeadLetters(dir, (read, total) => reading.update(read, total))).filter((letters) => !wanted || wanted.includes(letters.destination));
+    reading.finish();
     if (wanted) for (const name of wanted) if (!all.some((letters) => letters.destination === name)) throw new UsageError(`no dead letters of ${name} in ${dir}`);
     if (values['redrive']) {
       const handed = all.filter((letters) => letters.records > 0).map((letters) => ({ ...letters, request: redriveDeadLetters(letters) }));

@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import { replayToDestination, ReplayTargetError } from '../admin/index.js';
 import { EXIT, stringOption as str, UsageError, type Command } from './args.js';
+import { progress } from './progress.js';
 
 function time(option: string, value: string | undefined): number {
   const parsed = Date.parse(value ?? '');
@@ -46,6 +47,7 @@ Options:
     const archivePath = str(values['archive']);
     const otlpEndpoint = str(values['otlp-endpoint']);
     const user = userInfo().username;
+    const sending = progress({ label: `replay to ${id}`, unit: 'records' });
     let replayed: number;
     try {
       replayed = await replayToDestination({
@@ -57,10 +59,13 @@ Options:
         ...(archivePath ? { archivePath } : {}),
         ...(otlpEndpoint ? { otlpEndpoint } : {}),
         ...(signingKeyFile ? { signingKeyFile } : {}),
+        onProgress: (records) => sending.update(records),
       });
     } catch (error) {
       if (error instanceof ReplayTargetError) throw new UsageError(error.message);
       throw error;
+    } finally {
+      sending.finish();
     }
     process.stdout.write(`${replayed} event(s) replayed to ${id}\n`);
     return EXIT.ok;

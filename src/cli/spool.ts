@@ -17,6 +17,7 @@ import { VERSION } from '../version.js';
 import { EXIT, UsageError, headersOf, type Command } from './args.js';
 import { catalogOption, loadCatalog } from './catalog-option.js';
 import { endpointHelp, endpointOptions, millis, protocolOf, resolvedEndpoint } from './endpoint.js';
+import { progress } from './progress.js';
 
 
 export const spoolCommand: Command = {
@@ -135,18 +136,21 @@ async function redrive(slots: readonly string[], settings: ExportSettings): Prom
           process.stderr.write(`${file}: line(s) ${damaged.join(', ')} cannot be read; kept in the file\n`);
         }
         const accepted = new Set<number>();
-        for (const { letter, bytes, line } of letters) {
+        const sending = progress({ label: `re-drive ${file}`, unit: 'records', total: letters.length });
+        for (const [sent, { letter, bytes, line }] of letters.entries()) {
           const outcome = await transport.send([{ bytes, at: 0, header: new Uint8Array(0), ordinal: 0 }], signal);
+          sending.update(sent + 1);
           if (outcome.kind === 'ack') {
             accepted.add(line);
             continue;
           }
           complete = false;
           const why = outcome.kind === 'partial' ? `partial success, ${outcome.rejected} rejected: ${outcome.message || 'no reason given'}` : `${outcome.status ? `HTTP ${outcome.status}: ` : ''}${outcome.message}`;
-          process.stderr.write(`${letter.id ?? 'a record'}: ${why}\n`);
+          sending.above(`${letter.id ?? 'a record'}: ${why}\n`, process.stderr);
           // Refused for its content (partial success, rejection): kept, the next one is tried. Anything else: stop; the rest stays.
           if (outcome.kind !== 'partial' && outcome.kind !== 'rejection') break;
         }
+        sending.finish();
         if (letters.length > 0) {
           rewriteDeadLetters(file, lines.filter((text, index) => text !== '' && !accepted.has(index)));
           process.stdout.write(`${file}: ${accepted.size} of ${letters.length} dead letter(s) accepted\n`);

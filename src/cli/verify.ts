@@ -1,8 +1,9 @@
 import { createPublicKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { describeDamage, MAX_FRAME_BYTES, streamTrail } from '../integrity/trail.js';
 import { TrailVerifier, type StreamReport, type VerifyOptions, type VerifyReport } from '../integrity/verify.js';
 import { EXIT, UsageError, type Command } from './args.js';
+import { progress } from './progress.js';
 
 const range = (g: { from: number; to: number }) => (g.from === g.to ? `${g.from}` : `${g.from}-${g.to}`);
 /** Items of a note listed in the text (the JSON report lists them all). */
@@ -180,7 +181,15 @@ not be read.`,
       throw new UsageError((error as Error).message);
     }
     const read = { onDamage: (damage: Parameters<TrailVerifier['damaged']>[0]) => verifier.damaged(damage), maxFrameBytes: frameMib === undefined ? undefined : frameMib * 2 ** 20 };
-    for (const file of files) for (const record of streamTrail(file, read)) verifier.add(record);
+    // A file that cannot be read counts 0 here: reading it says why, as before.
+    const sizes = files.map((file) => (existsSync(file) ? statSync(file).size : 0));
+    const reading = progress({ label: 'verify', unit: 'bytes', total: sizes.reduce((sum, size) => sum + size, 0), json: values['json'] === true });
+    let before = 0;
+    for (const [i, file] of files.entries()) {
+      for (const record of streamTrail(file, { ...read, onRead: (bytes) => reading.update(before + bytes) })) verifier.add(record);
+      before += sizes[i]!;
+    }
+    reading.finish();
     const report = verifier.report();
     process.stdout.write(`${values['json'] ? JSON.stringify(report, null, 2) : humanReport(report, options, files.length)}\n`);
     return report.ok ? EXIT.ok : EXIT.findings;

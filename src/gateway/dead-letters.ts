@@ -1,7 +1,7 @@
 // The gateway's dead letters: what each destination refused for good, kept by the lossless exporter
 // (collector/losslessexporter/deadletter.go), and the re-drive that hands them back to it. Read by
 // `otel-audit dead-letters` and the Admin Panel.
-import { createReadStream, existsSync, readdirSync, renameSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -30,14 +30,27 @@ interface Letter {
   readonly message?: string;
 }
 
-/** Reads every destination's dead letters in `dir` (dead_letter::directory of the gateway's config). */
-export async function inspectDeadLetters(dir: string): Promise<DestinationLetters[]> {
+/**
+ * Reads every destination's dead letters in `dir` (dead_letter::directory of the gateway's config).
+ * `onRead`: how many bytes of how many in all are read so far, as it goes (for a long read's progress).
+ */
+export async function inspectDeadLetters(dir: string, onRead?: (bytesRead: number, bytesTotal: number) => void): Promise<DestinationLetters[]> {
   const names = readdirSync(dir);
+  const letterFiles = names
+    .sort()
+    .filter((name) => !REDRIVE.test(name) && !UNREADABLE.test(name))
+    .flatMap((name) => {
+      const match = LETTERS.exec(name);
+      const path = join(dir, name);
+      // Gone since the listing (re-driven meanwhile): read as none, as readLetters does.
+      return match ? [{ exporter: match[1]!.replaceAll('__', '/'), size: existsSync(path) ? statSync(path).size : 0 }] : [];
+    });
+  const total = letterFiles.reduce((sum, file) => sum + file.size, 0);
   const out: DestinationLetters[] = [];
-  for (const name of names.sort()) {
-    if (REDRIVE.test(name) || UNREADABLE.test(name)) continue;
-    const match = LETTERS.exec(name);
-    if (match) out.push(await readLetters(dir, match[1]!.replaceAll('__', '/'), names));
+  let before = 0;
+  for (const { exporter, size } of letterFiles) {
+    out.push(await readLetters(dir, exporter, names, onRead && ((bytes) => onRead(before + bytes, total))));
+    before += size;
   }
   return out;
 }
@@ -47,7 +60,7 @@ export async function deadLettersOf(dir: string, exporter: string): Promise<Dest
   return readLetters(dir, exporter, existsSync(dir) ? readdirSync(dir) : []);
 }
 
-async function readLetters(dir: string, exporter: string, names: readonly string[]): Promise<DestinationLetters> {
+async function readLetters(dir: string, exporter: string, names: readonly string[], onRead?: (bytesRead: number) => void): Promise<DestinationLetters> {
   const base = exporter.replaceAll('/', '__');
   const file = join(dir, `${base}.ndjson`);
   const reasons: Record<string, number> = {};
@@ -55,7 +68,9 @@ async function readLetters(dir: string, exporter: string, names: readonly string
   let unreadable = 0;
   let oldest: string | undefined;
   if (existsSync(file)) {
-    for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+    const input = createReadStream(file);
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      onRead?.(input.bytesRead);
       if (line.trim() === '') continue;
       let letter: Letter;
       try {

@@ -46,6 +46,8 @@ export interface StreamTrailOptions {
   readonly onDamage?: (damage: TrailDamage) => void;
   /** Largest frame (compressed and decompressed) or line read; a larger one is damage. @default MAX_FRAME_BYTES */
   readonly maxFrameBytes?: number;
+  /** Called with how many of the file's bytes are read, after each frame or line (how far a long read is). */
+  readonly onRead?: (bytesRead: number) => void;
 }
 
 /**
@@ -425,6 +427,7 @@ export function* streamTrail(path: string, options: StreamTrailOptions = {}): Ge
     if (isZstdArchive(file, path)) {
       let n = 0;
       for (const frame of framesOf(file, path, cap, report)) {
+        options.onRead?.(frame.offset + frame.bytes);
         const source = `${path}#frame${++n}`;
         let records: TrailRecord[];
         try {
@@ -438,6 +441,7 @@ export function* streamTrail(path: string, options: StreamTrailOptions = {}): Ge
       return;
     }
     for (const line of linesOf(file, cap)) {
+      options.onRead?.(line.offset + line.length + (line.terminated ? 1 : 0));
       const source = `${path}:${line.number}`;
       const damage = (kind: TrailDamage['kind'], reason: string) => report({ kind, file: path, offset: line.offset, bytes: line.length, line: line.number, reason });
       if (!line.bytes) {
