@@ -6,7 +6,7 @@ import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, rmSy
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, extname, join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { streamTrail, type TrailRecord } from '../integrity/trail.js';
+import { eventTimeOfRecord, streamTrail, type TrailRecord } from '../integrity/trail.js';
 
 /**
  * Where the archive stood at a moment: its current file, by inode and birth time (rotation renames
@@ -94,7 +94,7 @@ export class Archive {
     const candidates = this.files().filter((file) => file === this.path || statSync(file).mtimeMs >= since - SKEW_MILLIS);
     for (const file of candidates) {
       for await (const record of responsive(streamTrail(file))) {
-        const time = eventTime(record);
+        const time = eventTimeOfRecord(record);
         if (time >= since && time <= until) yield* batcher.add(record);
       }
     }
@@ -115,13 +115,6 @@ function filesOf(path: string): string[] {
     .sort()
     .map((f) => join(dir, f));
   return [...backups, ...(existsSync(path) ? [path] : [])];
-}
-
-/** When the event happened: its own timestamp, else when the record was made. */
-function eventTime(record: TrailRecord): number {
-  const timestamp = (record.body as { timestamp?: unknown } | null)?.timestamp;
-  if (typeof timestamp === 'string') return Date.parse(timestamp);
-  return record.timeUnixNano ? Number(BigInt(record.timeUnixNano) / 1_000_000n) : Number.NaN;
 }
 
 class Batcher {

@@ -15,6 +15,14 @@ export interface TrailRecord {
   readonly source: string;
 }
 
+/** When a record's event happened: the event's own `timestamp`, else the log record's time (verify's order and silences, the panel's replay windows). */
+export function eventTimeOfRecord(record: TrailRecord): number {
+  const stamp = (record.body as { timestamp?: unknown } | null)?.timestamp;
+  const stamped = typeof stamp === 'string' ? Date.parse(stamp) : Number.NaN;
+  if (!Number.isNaN(stamped)) return stamped;
+  return record.timeUnixNano ? Number(record.timeUnixNano) / 1e6 : Number.NaN;
+}
+
 /**
  * Bytes of a copy that are not records, where they are:
  * - `damaged`: a frame or line that cannot be read (a corrupt length, a zstd frame that does not

@@ -4,7 +4,7 @@ import { canonicalJson } from './canonical-json.js';
 import { GENESIS_HASH, linkHash } from './chain.js';
 import { CHECKPOINT_ACTION, checkpointSignatureValid } from './checkpoint.js';
 import { NO_PARENT, SeqStore, UNCHECKED_PARENT } from './seq-store.js';
-import type { TrailDamage, TrailRecord } from './trail.js';
+import { eventTimeOfRecord, type TrailDamage, type TrailRecord } from './trail.js';
 
 export interface VerifyOptions {
   /** Verifies checkpoint signatures; without it they are counted as unverified. */
@@ -381,7 +381,7 @@ export class TrailVerifier {
       this.#siteCheckpoints++;
       return;
     }
-    const time = timeOf(record);
+    const time = eventTimeOfRecord(record);
     if (isCheckpoint) {
       if (!this.#inTime(time)) this.#outsideWindow++;
       else this.#addCheckpoint(record, streamId ?? '(unknown)', site);
@@ -741,13 +741,6 @@ function lastLiveSeq(state: StreamState, superseded: readonly SupersededBranch[]
   // Above the resumed run's last record, a superseded branch holds the only record of each seq.
   while (seq > state.store.min && !state.alternates.has(seq) && superseded.some((branch) => branch.from <= seq && seq <= branch.to)) seq--;
   return seq;
-}
-
-/** The event's own time (its `timestamp`), else the log record's. */
-function timeOf(record: TrailRecord): number {
-  const stamped = Date.parse(str((record.body as { timestamp?: unknown } | null)?.timestamp) ?? '');
-  if (!Number.isNaN(stamped)) return stamped;
-  return record.timeUnixNano ? Number(record.timeUnixNano) / 1e6 : Number.NaN;
 }
 
 /**
