@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ATTR } from '../src/attributes.js';
-import { auditResource } from '../src/resource.js';
+import { auditResource } from '../src/logger/resource.js';
 
 const require = createRequire(import.meta.url);
 // The package exports no ./package.json: its entry point lies in dist/, beside the declarations.

@@ -1,4 +1,4 @@
-import { setJsonMember } from './integrity/canonical-json.js';
+import { setJsonMember } from '../integrity/canonical-json.js';
 
 /** Longest string kept in an invalid event; the rest is cut, with a note of how much. */
 const MAX_STRING = 64 * 1024;

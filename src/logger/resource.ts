@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { AttributeValue } from './record/encoder.js';
+import type { AttributeValue } from '../record/encoder.js';
 
 /**
  * The resource of the audit stream, read from the same variables, by the same rules, as the

@@ -4,11 +4,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resourceAttributesEnvDetector } from '@opentelemetry/resources';
-import { gristCatalog } from '../src/catalog/catalogs/grist/index.js';
-import type { AuditError } from '../src/errors.js';
-import { createAuditLogger } from '../src/index.js';
-import { auditResource, parseResourceAttributes, resourceFromEnvironment } from '../src/resource.js';
-import { random } from './helpers/random.js';
+import { gristCatalog } from '../../src/catalog/catalogs/grist/index.js';
+import type { AuditError } from '../../src/errors.js';
+import { createAuditLogger } from '../../src/index.js';
+import { auditResource, parseResourceAttributes, resourceFromEnvironment } from '../../src/logger/resource.js';
+import { random } from '../helpers/random.js';
 
 const options = { serviceName: undefined, serviceVersion: undefined, resourceAttributes: {}, version: '1.2.3' };
 
