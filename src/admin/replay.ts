@@ -23,8 +23,15 @@ export function otlpRequest(records: readonly TrailRecord[]): unknown {
       scopeLogs: [
         {
           scope: { name: 'otel-audit-replay' },
+          // The log record as archived: times, severity, trace link, event name, body, attributes.
           logRecords: group.map((record) => ({
             ...(record.timeUnixNano ? { timeUnixNano: record.timeUnixNano } : {}),
+            ...(record.observedTimeUnixNano ? { observedTimeUnixNano: record.observedTimeUnixNano } : {}),
+            ...(record.severityNumber ? { severityNumber: record.severityNumber } : {}),
+            ...(record.severityText ? { severityText: record.severityText } : {}),
+            ...(record.traceId ? { traceId: record.traceId } : {}),
+            ...(record.spanId ? { spanId: record.spanId } : {}),
+            ...(record.flags ? { flags: record.flags } : {}),
             ...(record.eventName ? { eventName: record.eventName } : {}),
             body: toAnyValue(record.body),
             attributes: toKeyValues(record.attributes),

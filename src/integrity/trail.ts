@@ -11,6 +11,14 @@ export interface TrailRecord {
   readonly resource: Readonly<Record<string, unknown>>;
   readonly eventName?: string;
   readonly timeUnixNano?: string;
+  /** The log record's other fields, as OTLP/JSON has them, where the copy keeps them (a Collector's OTLP/JSON file): a replay sends them on unchanged. */
+  readonly observedTimeUnixNano?: string;
+  readonly severityNumber?: number;
+  readonly severityText?: string;
+  /** Hex, as OTLP/JSON writes them. */
+  readonly traceId?: string;
+  readonly spanId?: string;
+  readonly flags?: number;
   /** Where it was read: file and line (`file:12`) or frame (`file#frame3`), and for a record of an OTLP request its place in it (`file:12#5`). */
   readonly source: string;
 }
@@ -92,6 +100,7 @@ function recordsOfOtlpJson(request: Json, source: string): TrailRecord[] {
             resource,
             eventName: typeof record['eventName'] === 'string' ? record['eventName'] : undefined,
             timeUnixNano: typeof record['timeUnixNano'] === 'string' ? record['timeUnixNano'] : undefined,
+            ...logRecordFields(record),
             source: `${source}#${out.length + 1}`,
           }),
         );
@@ -99,6 +108,13 @@ function recordsOfOtlpJson(request: Json, source: string): TrailRecord[] {
     }
   }
   return out;
+}
+
+/** The fields of an OTLP/JSON log record a replay must keep, each only when it has the type OTLP/JSON gives it (anything else is left out, not damage). */
+function logRecordFields(record: Json): Pick<TrailRecord, 'observedTimeUnixNano' | 'severityNumber' | 'severityText' | 'traceId' | 'spanId' | 'flags'> {
+  const text = (key: string) => (typeof record[key] === 'string' && record[key] !== '' ? { [key]: record[key] } : {});
+  const count = (key: string) => (Number.isSafeInteger(record[key]) && (record[key] as number) > 0 ? { [key]: record[key] } : {});
+  return { ...text('observedTimeUnixNano'), ...count('severityNumber'), ...text('severityText'), ...text('traceId'), ...text('spanId'), ...count('flags') };
 }
 
 /** A file read by position, a bounded piece at a time. */

@@ -16,7 +16,7 @@ import { freePort } from '../../src/gateway/ports.js';
 import { HealthMonitor, lastErrorOf, parseExporterMetrics } from '../../src/admin/health.js';
 import { otlpRequest } from '../../src/admin/replay.js';
 import { Archive, frameRanges } from '../../src/admin/archive.js';
-import type { TrailRecord } from '../../src/integrity/trail.js';
+import { readTrail, type TrailRecord } from '../../src/integrity/trail.js';
 import { appendFrame, archiveFrame, idOf, record } from '../helpers/archive-fixture.js';
 import { StateDirectory, type Revision } from '../../src/admin/state.js';
 import { CollectorSupervisor } from '../../src/gateway/supervisor.js';
@@ -439,6 +439,26 @@ describe('replay request', () => {
     assert.equal(sent.eventName, 'document.open');
     assert.equal(sent.timeUnixNano, record.timeUnixNano);
     assert.deepEqual(request.resourceLogs[0]!.resource.attributes, [{ key: 'service.name', value: { stringValue: 'app' } }]);
+  });
+
+  test('sends an archived log record on as the archive has it: severity, observed time and trace link too (read from a file exporter line)', () => {
+    const logRecord = {
+      timeUnixNano: '1764150000000000000',
+      observedTimeUnixNano: '1764150000123000000',
+      severityNumber: 13,
+      severityText: 'WARN',
+      body: { kvlistValue: { values: [{ key: 'id', value: { stringValue: 'e1' } }] } },
+      attributes: [{ key: 'audit.invalid', value: { boolValue: true } }],
+      flags: 1,
+      traceId: '5b8efff798038103d269b633813fc60c',
+      spanId: 'eee19b7ec3c1b174',
+      eventName: 'document.open',
+    };
+    const line = { resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'app' } }] }, scopeLogs: [{ scope: { name: 'otel-audit' }, logRecords: [logRecord] }] }] };
+    const file = join(mkdtempSync(join(tmpdir(), 'otel-audit-replay-')), 'audit.jsonl');
+    writeFileSync(file, `${JSON.stringify(line)}\n`);
+    const request = otlpRequest(readTrail(file)) as { resourceLogs: { scopeLogs: { logRecords: unknown[] }[] }[] };
+    assert.deepEqual(request.resourceLogs[0]!.scopeLogs[0]!.logRecords[0], logRecord);
   });
 });
 
