@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join, normalize } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -48,7 +48,9 @@ function admitted(version: string): boolean {
 }
 
 /** A Node installation: the binary and the npm that came with it. */
-function nodeAt(node: string) {
+function nodeAt(given: string) {
+  // The installation's own directory, not a directory of links to it (scripts/node.sh --bin): npm is beside it.
+  const node = realpathSync(given);
   const npmCli = join(dirname(node), '..', 'lib/node_modules/npm/bin/npm-cli.js');
   // The package's bin and npm's own scripts start with `#!/usr/bin/env node`: this Node comes first.
   // No OTEL_* variable of the machine reaches the application.
@@ -330,7 +332,7 @@ describe('npm pack, installed into a fresh application', () => {
         const misspelled = quickstart!.replace("audit.logEvent('document.create'", "audit.logEvent('document.creat'");
         assert.notEqual(misspelled, quickstart);
         const errors = await compileIn(project, dir, 'misspelled.ts', misspelled);
-        assert.match(errors, /misspelled\.ts\(\d+,\d+\): error TS2345: Argument of type '"document\.creat"' is not assignable to parameter of type '"document\.creat is not an action of this catalog; valid actions: document\.create"'/);
+        assert.match(errors, /misspelled\.ts\(\d+,\d+\): error TS2345: Argument of type '"document\.creat"' is not assignable to parameter of type '"document\.creat is not an action of this catalog; did you mean document\.create\?"'/);
         assert.equal(errors.trim().split('\n').length, 1, errors);
 
         await runQuickstart(project, dir, `http://127.0.0.1:${receiverPort}/v1/logs`, received, line.sdkNode !== undefined);
